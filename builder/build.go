@@ -1,0 +1,174 @@
+package builder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/util/progress/progressui"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/status"
+)
+
+// ErrNoDigest is returned when buildkitd's answer holds no image digest.
+var ErrNoDigest = errors.New("buildkitd reported no image digest")
+
+// PlatformDigest is one platform's manifest in a multi-platform index.
+type PlatformDigest struct {
+	Platform string  `json:"platform"`
+	Digest   v1.Hash `json:"digest"`
+}
+
+// Result is what a build pushed.
+type Result struct {
+	// Image is the pushed image pinned by digest (first tag's repository).
+	Image name.Digest `json:"-"`
+	// Digest is the manifest (or index) digest from the solve response.
+	Digest v1.Hash `json:"digest"`
+	// MediaType is the pushed manifest's media type.
+	MediaType string `json:"mediaType,omitempty"`
+	// Size is the pushed manifest's size in bytes.
+	Size int64 `json:"size,omitempty"`
+	// Tags are the tags pushed.
+	Tags []string `json:"tags"`
+	// Platforms lists each platform's manifest for a multi-platform index.
+	Platforms []PlatformDigest `json:"platforms,omitempty"`
+	// ExporterResponse is BuildKit's exporter response as received.
+	ExporterResponse map[string]string `json:"exporterResponse"`
+}
+
+// Build runs the request on buildkitd and returns the pushed digest.
+func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	opt, err := req.solveOpt()
+	if err != nil {
+		return nil, err
+	}
+	out := req.ProgressOut
+	if out == nil {
+		out = io.Discard
+	}
+	mode := progressui.DisplayMode(req.Progress)
+	if mode == "" {
+		mode = progressui.AutoMode
+	}
+	display, err := progressui.NewDisplay(out, mode)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --progress %q: want auto, tty, plain, rawjson or quiet", req.Progress)
+	}
+
+	ch := make(chan *client.SolveStatus)
+	var resp *client.SolveResponse
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		var err error
+		resp, err = b.c.Solve(ectx, nil, opt, ch)
+		return err
+	})
+	eg.Go(func() error {
+		// The display gets its own context so it finishes drawing after
+		// the solve ends; the solve closes ch.
+		_, err := display.UpdateFrom(context.WithoutCancel(ectx), ch)
+		return err
+	})
+	if err := eg.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("building on %s: %w", b.addr, ctx.Err())
+		}
+		return nil, fmt.Errorf("building on %s: %s", b.addr, cleanError(err))
+	}
+	return req.result(ctx, resp.ExporterResponse)
+}
+
+// result reads the pushed digest from the exporter response and, for an
+// index, each platform's manifest from the registry by digest.
+func (r Request) result(ctx context.Context, exp map[string]string) (*Result, error) {
+	res, err := parseExporterResponse(exp)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range r.Tags {
+		res.Tags = append(res.Tags, t.String())
+	}
+	res.Image = r.Tags[0].Context().Digest(res.Digest.String())
+	if isIndex(res.MediaType) || len(r.Platforms) > 1 {
+		idx, err := remote.Index(res.Image, append(r.RemoteOptions, remote.WithContext(ctx))...)
+		if err != nil {
+			return nil, fmt.Errorf("reading pushed index %s: %w", res.Image, err)
+		}
+		if res.Platforms, err = platformDigests(idx); err != nil {
+			return nil, fmt.Errorf("reading pushed index %s: %w", res.Image, err)
+		}
+	}
+	return res, nil
+}
+
+// parseExporterResponse extracts the digest (required) and descriptor.
+func parseExporterResponse(exp map[string]string) (*Result, error) {
+	dgst, ok := exp[exptypes.ExporterImageDigestKey]
+	if !ok || dgst == "" {
+		return nil, ErrNoDigest
+	}
+	h, err := v1.NewHash(dgst)
+	if err != nil {
+		return nil, fmt.Errorf("buildkitd reported an invalid image digest %q: %w", dgst, err)
+	}
+	res := &Result{Digest: h, ExporterResponse: exp}
+	if raw := exp[exptypes.ExporterImageDescriptorKey]; raw != "" {
+		var desc ocispecs.Descriptor
+		if err := json.Unmarshal(decodeMaybeBase64(raw), &desc); err == nil {
+			if desc.Digest.String() != h.String() {
+				return nil, fmt.Errorf("buildkitd reported digest %s but descriptor %s", h, desc.Digest)
+			}
+			res.MediaType, res.Size = desc.MediaType, desc.Size
+		}
+	}
+	return res, nil
+}
+
+func isIndex(mt string) bool {
+	return mt == ocispecs.MediaTypeImageIndex || mt == "application/vnd.docker.distribution.manifest.list.v2+json"
+}
+
+// platformDigests lists an index's image manifests by platform, skipping
+// attestation manifests.
+func platformDigests(idx v1.ImageIndex) ([]PlatformDigest, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	var out []PlatformDigest
+	for _, m := range im.Manifests {
+		if m.Platform == nil || m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+			continue
+		}
+		p := ocispecs.Platform{OS: m.Platform.OS, Architecture: m.Platform.Architecture, Variant: m.Platform.Variant}
+		out = append(out, PlatformDigest{Platform: platforms.Format(p), Digest: m.Digest})
+	}
+	return out, nil
+}
+
+// cleanError reduces a BuildKit/gRPC error to its innermost message.
+func cleanError(err error) string {
+	msg := err.Error()
+	if s, ok := status.FromError(err); ok {
+		msg = s.Message()
+	}
+	if i := strings.LastIndex(msg, "desc = "); i >= 0 {
+		msg = msg[i+len("desc = "):]
+	}
+	msg = strings.Trim(strings.TrimSpace(msg), `"`)
+	return strings.TrimPrefix(msg, "transport: Error while dialing: ")
+}

@@ -1,0 +1,165 @@
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	// Connection helpers for kube-pod:// and docker-container:// addresses.
+	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
+	_ "github.com/moby/buildkit/client/connhelper/kubepod"
+)
+
+// RootfulSocket is where a system buildkitd listens by default.
+const RootfulSocket = "/run/buildkit/buildkitd.sock"
+
+// ErrNoBuildkitd is returned when no address was given and no default
+// socket exists.
+var ErrNoBuildkitd = errors.New("no buildkitd found")
+
+// TLS is the client side of mutual TLS to a tcp:// buildkitd.
+type TLS struct {
+	// CACert is the PEM file of the CA that signed buildkitd's certificate.
+	CACert string
+	// Cert and Key are the client certificate and key (PEM files).
+	Cert, Key string
+	// ServerName overrides the name checked in buildkitd's certificate.
+	ServerName string
+}
+
+func (t TLS) empty() bool { return t == TLS{} }
+
+// ConnectOptions says how to reach buildkitd.
+type ConnectOptions struct {
+	// Addr is the buildkitd address: unix://, tcp://, kube-pod://,
+	// docker-container://. Empty means the first existing default socket
+	// (see DefaultAddresses).
+	Addr string
+	// RuntimeDir is $XDG_RUNTIME_DIR, where a rootless buildkitd listens.
+	RuntimeDir string
+	// TLS configures mutual TLS for tcp:// addresses.
+	TLS TLS
+	// AllowInsecureTCP allows tcp:// without TLS. Off by default.
+	AllowInsecureTCP bool
+	// Timeout bounds the first contact with buildkitd; zero means 10s.
+	Timeout time.Duration
+}
+
+// DefaultAddresses lists the sockets tried when no address is given:
+// the rootless socket under runtimeDir first, then the system socket.
+func DefaultAddresses(runtimeDir string) []string {
+	var addrs []string
+	if runtimeDir != "" {
+		addrs = append(addrs, "unix://"+filepath.Join(runtimeDir, "buildkit", "buildkitd.sock"))
+	}
+	return append(addrs, "unix://"+RootfulSocket)
+}
+
+// ResolveAddress returns the address to dial: opts.Addr, or the first
+// default socket that exists.
+func ResolveAddress(opts ConnectOptions) (string, error) {
+	if opts.Addr != "" {
+		return opts.Addr, nil
+	}
+	tried := DefaultAddresses(opts.RuntimeDir)
+	for _, a := range tried {
+		if _, err := os.Stat(strings.TrimPrefix(a, "unix://")); err == nil {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("%w at %s: start buildkitd (rootless: rootlesskit buildkitd) or set --addr / BUILDKIT_HOST",
+		ErrNoBuildkitd, strings.Join(tried, " or "))
+}
+
+// clientOptions validates the address and TLS settings and returns the
+// BuildKit client options for them.
+func clientOptions(addr string, t TLS, allowInsecureTCP bool) ([]client.ClientOpt, error) {
+	u, err := url.Parse(addr)
+	if err != nil || u.Scheme == "" {
+		return nil, fmt.Errorf("invalid buildkitd address %q: want unix:///path, tcp://host:port, kube-pod://POD or docker-container://NAME", addr)
+	}
+	if u.Scheme != "tcp" {
+		if !t.empty() {
+			return nil, fmt.Errorf("TLS flags apply only to tcp:// buildkitd addresses, not %q", addr)
+		}
+		return nil, nil
+	}
+	if t.empty() {
+		if allowInsecureTCP {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("buildkitd address %s is tcp without TLS: give --tlscacert, --tlscert and --tlskey (or --insecure-buildkit-tcp to allow plain tcp)", addr)
+	}
+	for flag, path := range map[string]string{"--tlscacert": t.CACert, "--tlscert": t.Cert, "--tlskey": t.Key} {
+		if path == "" {
+			return nil, fmt.Errorf("mutual TLS to %s needs %s", addr, flag)
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("TLS file for %s: %w", flag, err)
+		}
+	}
+	serverName := t.ServerName
+	if serverName == "" {
+		serverName = u.Hostname()
+	}
+	return []client.ClientOpt{client.WithServerConfig(serverName, t.CACert), client.WithCredentials(t.Cert, t.Key)}, nil
+}
+
+// Validate checks the address and TLS settings without dialing.
+func (o ConnectOptions) Validate() error {
+	addr, err := ResolveAddress(o)
+	if err != nil {
+		return err
+	}
+	_, err = clientOptions(addr, o.TLS, o.AllowInsecureTCP)
+	return err
+}
+
+// Builder builds images on one buildkitd.
+type Builder struct {
+	c    *client.Client
+	addr string
+}
+
+// Connect dials buildkitd and checks that it answers.
+func Connect(ctx context.Context, opts ConnectOptions) (*Builder, error) {
+	addr, err := ResolveAddress(opts)
+	if err != nil {
+		return nil, err
+	}
+	copts, err := clientOptions(addr, opts.TLS, opts.AllowInsecureTCP)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(ctx, addr, copts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to buildkitd at %s: %w", addr, err)
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := c.Info(pctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("cannot reach buildkitd at %s: %s; start buildkitd there or point --addr / BUILDKIT_HOST at a running one",
+			addr, cleanError(err))
+	}
+	return &Builder{c: c, addr: addr}, nil
+}
+
+// Addr returns the address of the connected buildkitd.
+func (b *Builder) Addr() string { return b.addr }
+
+// Info returns buildkitd's version information.
+func (b *Builder) Info(ctx context.Context) (*client.Info, error) { return b.c.Info(ctx) }
+
+// Close closes the connection.
+func (b *Builder) Close() error { return b.c.Close() }

@@ -1,0 +1,248 @@
+package builder
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moby/buildkit/client"
+	bkbuild "github.com/moby/buildkit/cmd/buildctl/build"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	"github.com/tonistiigi/fsutil"
+)
+
+// Request is one build: what to build and where to push it.
+type Request struct {
+	// ContextDir is the build context directory.
+	ContextDir string
+	// Dockerfile is the Dockerfile path; empty means ContextDir/Dockerfile.
+	// It may lie outside the context.
+	Dockerfile string
+	// Tags are pushed in one export; the first names the printed result.
+	Tags []name.Tag
+	// BuildArgs are ARG values (KEY=VALUE).
+	BuildArgs []string
+	// Target is the stage to build; empty means the last one.
+	Target string
+	// Platforms to build for (os/arch[/variant]); several make an index.
+	Platforms []string
+	// Labels are image labels (KEY=VALUE).
+	Labels []string
+	// Annotations are OCI annotations on the pushed manifest(s) and index:
+	// KEY=VALUE, or manifest:KEY=VALUE / index:KEY=VALUE for one level only.
+	Annotations []string
+	// Secrets are buildctl-style secrets: id=ID,src=PATH or id=ID,env=VAR.
+	Secrets []string
+	// SSH are ssh agent sockets or keys to forward: default or ID=PATH.
+	SSH []string
+	// NoCache disables the build cache.
+	NoCache bool
+	// CacheFrom and CacheTo are cache imports and exports, e.g.
+	// type=registry,ref=REPO:cache or type=local,src=DIR / dest=DIR.
+	CacheFrom, CacheTo []string
+	// Insecure allows pushing to the tags' registry over plain HTTP.
+	Insecure bool
+	// Keychain supplies registry credentials to buildkitd through the
+	// session; nil means anonymous.
+	Keychain authn.Keychain
+	// RemoteOptions are used to read a pushed index back by digest.
+	RemoteOptions []remote.Option
+	// Progress is the progress display mode: auto, tty, plain, rawjson or
+	// quiet; empty means auto.
+	Progress string
+	// ProgressOut receives progress; nil means io.Discard.
+	ProgressOut io.Writer
+}
+
+// dockerfileLocation splits the Dockerfile path into its directory and name.
+func (r Request) dockerfileLocation() (dir, file string) {
+	df := r.Dockerfile
+	if df == "" {
+		df = filepath.Join(r.ContextDir, "Dockerfile")
+	}
+	return filepath.Dir(df), filepath.Base(df)
+}
+
+// Validate checks the request's paths and values before anything is sent.
+func (r Request) Validate() error {
+	if r.ContextDir == "" {
+		return errors.New("no build context: give a directory, e.g. .")
+	}
+	if st, err := os.Stat(r.ContextDir); err != nil || !st.IsDir() {
+		return fmt.Errorf("build context %q is not a directory", r.ContextDir)
+	}
+	dir, file := r.dockerfileLocation()
+	if st, err := os.Stat(filepath.Join(dir, file)); err != nil || st.IsDir() {
+		return fmt.Errorf("Dockerfile %q not found: give its path with -f", filepath.Join(dir, file))
+	}
+	if len(r.Tags) == 0 {
+		return errors.New("no image tag: give at least one --tag REGISTRY/REPOSITORY:TAG")
+	}
+	for _, p := range r.Platforms {
+		if _, err := platforms.Parse(p); err != nil {
+			return fmt.Errorf("invalid --platform %q: %w", p, err)
+		}
+	}
+	for _, kvs := range [][]string{r.BuildArgs, r.Labels} {
+		if _, err := keyValues(kvs); err != nil {
+			return err
+		}
+	}
+	_, err := annotationAttrs(r.Annotations, len(r.Platforms) > 1)
+	return err
+}
+
+// frontendAttrs translates the request into dockerfile.v0 frontend options.
+func (r Request) frontendAttrs() map[string]string {
+	_, file := r.dockerfileLocation()
+	attrs := map[string]string{"filename": file}
+	if r.Target != "" {
+		attrs["target"] = r.Target
+	}
+	if len(r.Platforms) > 0 {
+		attrs["platform"] = strings.Join(r.Platforms, ",")
+	}
+	if r.NoCache {
+		attrs["no-cache"] = ""
+	}
+	args, _ := keyValues(r.BuildArgs)
+	for k, v := range args {
+		attrs["build-arg:"+k] = v
+	}
+	labels, _ := keyValues(r.Labels)
+	for k, v := range labels {
+		attrs["label:"+k] = v
+	}
+	return attrs
+}
+
+// exportAttrs translates the request into the image exporter's options.
+func (r Request) exportAttrs() map[string]string {
+	names := make([]string, len(r.Tags))
+	for i, t := range r.Tags {
+		names[i] = t.String()
+	}
+	attrs := map[string]string{
+		"name":           strings.Join(names, ","),
+		"push":           "true",
+		"oci-mediatypes": "true",
+	}
+	if r.Insecure {
+		attrs["registry.insecure"] = "true"
+	}
+	ann, _ := annotationAttrs(r.Annotations, len(r.Platforms) > 1)
+	for k, v := range ann {
+		attrs[k] = v
+	}
+	return attrs
+}
+
+// solveOpt builds the complete solve options, including session
+// attachables for credentials, secrets and ssh.
+func (r Request) solveOpt() (client.SolveOpt, error) {
+	dfDir, _ := r.dockerfileLocation()
+	ctxFS, err := fsutil.NewFS(r.ContextDir)
+	if err != nil {
+		return client.SolveOpt{}, fmt.Errorf("build context %q: %w", r.ContextDir, err)
+	}
+	dfFS, err := fsutil.NewFS(dfDir)
+	if err != nil {
+		return client.SolveOpt{}, fmt.Errorf("Dockerfile directory %q: %w", dfDir, err)
+	}
+	attach, err := r.attachables()
+	if err != nil {
+		return client.SolveOpt{}, err
+	}
+	cacheImports, err := bkbuild.ParseImportCache(r.CacheFrom)
+	if err != nil {
+		return client.SolveOpt{}, fmt.Errorf("invalid --cache-from: %w", err)
+	}
+	cacheExports, err := bkbuild.ParseExportCache(r.CacheTo)
+	if err != nil {
+		return client.SolveOpt{}, fmt.Errorf("invalid --cache-to: %w", err)
+	}
+	return client.SolveOpt{
+		Frontend:      "dockerfile.v0",
+		FrontendAttrs: r.frontendAttrs(),
+		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
+		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: r.exportAttrs()}},
+		CacheImports:  cacheImports,
+		CacheExports:  cacheExports,
+		Session:       attach,
+	}, nil
+}
+
+func (r Request) attachables() ([]session.Attachable, error) {
+	attach := []session.Attachable{authProvider(r.Keychain)}
+	if len(r.Secrets) > 0 {
+		sp, err := bkbuild.ParseSecret(r.Secrets)
+		if err != nil {
+			return nil, fmt.Errorf("invalid --secret: %w", err)
+		}
+		attach = append(attach, sp)
+	}
+	if len(r.SSH) > 0 {
+		configs, err := bkbuild.ParseSSH(r.SSH)
+		if err != nil {
+			return nil, fmt.Errorf("invalid --ssh: %w", err)
+		}
+		sp, err := sshprovider.NewSSHAgentProvider(configs)
+		if err != nil {
+			return nil, fmt.Errorf("--ssh: %w", err)
+		}
+		attach = append(attach, sp)
+	}
+	return attach, nil
+}
+
+// keyValues parses KEY=VALUE pairs; the key must not be empty.
+func keyValues(kvs []string) (map[string]string, error) {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("invalid %q: want KEY=VALUE", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// annotationAttrs maps annotations to image exporter attributes. Without a
+// level prefix an annotation goes on the manifest(s) and, for a
+// multi-platform build, on the index too.
+func annotationAttrs(anns []string, multiPlatform bool) (map[string]string, error) {
+	attrs := map[string]string{}
+	for _, a := range anns {
+		levels := []string{"manifest"}
+		if multiPlatform {
+			levels = append(levels, "index")
+		}
+		if lvl, rest, ok := strings.Cut(a, ":"); ok && slices.Contains([]string{"manifest", "index"}, lvl) {
+			levels, a = []string{lvl}, rest
+		}
+		kv, err := keyValues([]string{a})
+		if err != nil {
+			return nil, fmt.Errorf("invalid --annotation: %w", err)
+		}
+		for k, v := range kv {
+			for _, lvl := range levels {
+				prefix := "annotation."
+				if lvl == "index" {
+					prefix = "annotation-index."
+				}
+				attrs[prefix+k] = v
+			}
+		}
+	}
+	return attrs, nil
+}

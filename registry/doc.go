@@ -1,0 +1,7 @@
+// Package registry holds what hallmark's commands share to talk to OCI
+// registries: reference parsing and validation, the credential keychain
+// (static credentials such as CI job tokens first, then the docker config
+// and its credential helpers), and one set of go-containerregistry remote
+// options (a shared transport with connection reuse, bounded retries, the
+// hallmark user agent, plain HTTP only for hosts named insecure).
+package registry

@@ -1,0 +1,149 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Credential is a username and secret for one registry host, with a label
+// saying where it came from. Its String form never contains the secret.
+type Credential struct {
+	// Registry is the host (and optional port) the credential is for.
+	Registry string
+	// Username is the user name to log in with.
+	Username string
+	// Password is the secret: a password or token. It is never printed.
+	Password string
+	// Source names where the credential came from, e.g.
+	// "CI_REGISTRY_USER/CI_REGISTRY_PASSWORD"; it is safe to print.
+	Source string
+}
+
+// String describes the credential without its secret.
+func (c Credential) String() string {
+	return fmt.Sprintf("%s for %s (from %s)", c.Username, c.Registry, c.Source)
+}
+
+// Format prints c as its String form for every verb, so no fmt verb
+// reveals the secret.
+func (c Credential) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
+
+// Config configures a Registry. The zero value is usable: anonymous or
+// docker-config credentials, TLS everywhere, the default transport.
+type Config struct {
+	// Insecure lists registry hosts (host or host:port) that may be reached
+	// over plain HTTP. Every other registry needs TLS.
+	Insecure []string
+	// Credentials are tried before the docker config, e.g. CI job tokens.
+	Credentials []Credential
+	// UserAgent is sent with every request; empty means ggcr's default.
+	UserAgent string
+	// Transport is the base HTTP transport; nil means a clone of
+	// remote.DefaultTransport. Tests use it to inject faults.
+	Transport http.RoundTripper
+	// Logger receives debug details; nil discards them.
+	Logger *slog.Logger
+}
+
+// Registry is the shared registry access of one hallmark invocation.
+// It is safe for concurrent use.
+type Registry struct {
+	insecure    []string
+	credentials []Credential
+	keychain    authn.Keychain
+	transport   http.RoundTripper
+	userAgent   string
+	log         *slog.Logger
+}
+
+// New returns a Registry for cfg.
+func New(cfg Config) *Registry {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := cfg.Transport
+	if t == nil {
+		t = remote.DefaultTransport.(*http.Transport).Clone()
+	}
+	r := &Registry{
+		insecure:    normalizeHosts(cfg.Insecure),
+		credentials: slices.Clone(cfg.Credentials),
+		transport:   t,
+		userAgent:   cfg.UserAgent,
+		log:         log,
+	}
+	r.keychain = authn.NewMultiKeychain(staticKeychain(r.credentials), authn.DefaultKeychain)
+	return r
+}
+
+func normalizeHosts(hosts []string) []string {
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		h = strings.TrimSpace(h)
+		h = strings.TrimPrefix(strings.TrimPrefix(h, "http://"), "https://")
+		h = strings.TrimSuffix(h, "/")
+		if h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// IsInsecure reports whether host may be reached over plain HTTP.
+func (r *Registry) IsInsecure(host string) bool {
+	return slices.Contains(r.insecure, host)
+}
+
+// InsecureHosts returns the hosts that may be reached over plain HTTP.
+func (r *Registry) InsecureHosts() []string { return slices.Clone(r.insecure) }
+
+// Keychain returns the keychain: static credentials, then the docker config
+// (with its credential helpers).
+func (r *Registry) Keychain() authn.Keychain { return r.keychain }
+
+// Transport returns the shared base transport.
+func (r *Registry) Transport() http.RoundTripper { return r.transport }
+
+// RemoteOptions returns the go-containerregistry options every registry call
+// of this invocation uses.
+func (r *Registry) RemoteOptions(ctx context.Context) []remote.Option {
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(r.keychain),
+		remote.WithTransport(r.transport),
+		remote.WithRetryBackoff(remote.Backoff{Duration: 250 * time.Millisecond, Factor: 2.0, Jitter: 0.2, Steps: 5, Cap: 8 * time.Second}),
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+	}
+	if r.userAgent != "" {
+		opts = append(opts, remote.WithUserAgent(r.userAgent))
+	}
+	return opts
+}
+
+// CredentialSource names where credentials for host would come from, for
+// error messages. It never returns a secret.
+func (r *Registry) CredentialSource(host string) string {
+	for _, c := range r.credentials {
+		if c.Registry == host {
+			return c.Source
+		}
+	}
+	auth, err := authn.DefaultKeychain.Resolve(registryResource(host))
+	if err != nil {
+		return "docker config (unreadable: " + err.Error() + ")"
+	}
+	if auth == authn.Anonymous {
+		return "none (anonymous)"
+	}
+	return "docker config"
+}
