@@ -97,6 +97,13 @@ func (r Request) Validate() error {
 			return err
 		}
 	}
+	for flag, entries := range map[string][]string{"--cache-from": r.CacheFrom, "--cache-to": r.CacheTo} {
+		for _, e := range entries {
+			if !strings.HasPrefix(e, "type=") && !strings.Contains(e, ",type=") {
+				return fmt.Errorf("invalid %s %q: want type=registry,ref=REPO:TAG or type=local,...", flag, e)
+			}
+		}
+	}
 	_, err := annotationAttrs(r.Annotations, len(r.Platforms) > 1)
 	return err
 }

@@ -74,10 +74,11 @@ func New(cfg Config) *Registry {
 	if t == nil {
 		t = remote.DefaultTransport.(*http.Transport).Clone()
 	}
+	insecure := normalizeHosts(cfg.Insecure)
 	r := &Registry{
-		insecure:    normalizeHosts(cfg.Insecure),
+		insecure:    insecure,
 		credentials: slices.Clone(cfg.Credentials),
-		transport:   t,
+		transport:   tlsOnly{insecure: insecure, next: t},
 		userAgent:   cfg.UserAgent,
 		log:         log,
 	}

@@ -1,0 +1,132 @@
+package builder
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+func mustTag(t *testing.T, s string) name.Tag {
+	t.Helper()
+	tag, err := name.NewTag(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag
+}
+
+func TestFrontendAttrs(t *testing.T) {
+	tests := []struct {
+		name string
+		req  Request
+		want map[string]string
+	}{
+		{"defaults", Request{ContextDir: "ctx"}, map[string]string{"filename": "Dockerfile"}},
+		{"dockerfile elsewhere", Request{ContextDir: "ctx", Dockerfile: "/some/dir/Dockerfile.prod"}, map[string]string{"filename": "Dockerfile.prod"}},
+		{"everything", Request{
+			ContextDir: "ctx", Target: "final", Platforms: []string{"linux/amd64", "linux/arm64"}, NoCache: true,
+			BuildArgs: []string{"A=1", "B=x=y", "EMPTY="}, Labels: []string{"org.example.l=v"},
+		}, map[string]string{
+			"filename": "Dockerfile", "target": "final", "platform": "linux/amd64,linux/arm64", "no-cache": "",
+			"build-arg:A": "1", "build-arg:B": "x=y", "build-arg:EMPTY": "", "label:org.example.l": "v",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.req.frontendAttrs(); !maps.Equal(got, tt.want) {
+				t.Errorf("frontendAttrs() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExportAttrs(t *testing.T) {
+	tests := []struct {
+		name string
+		req  Request
+		want map[string]string
+	}{
+		{"one tag", Request{Tags: []name.Tag{mustTag(t, "reg.example/g/app:1")}}, map[string]string{
+			"name": "reg.example/g/app:1", "push": "true", "oci-mediatypes": "true",
+		}},
+		{"two tags insecure", Request{Tags: []name.Tag{mustTag(t, "127.0.0.1:5000/a:1"), mustTag(t, "127.0.0.1:5000/a:latest")}, Insecure: true}, map[string]string{
+			"name": "127.0.0.1:5000/a:1,127.0.0.1:5000/a:latest", "push": "true", "oci-mediatypes": "true", "registry.insecure": "true",
+		}},
+		{"annotations single platform", Request{Tags: []name.Tag{mustTag(t, "reg.example/a:1")}, Annotations: []string{"k=v", "index:i=j"}}, map[string]string{
+			"name": "reg.example/a:1", "push": "true", "oci-mediatypes": "true", "annotation.k": "v", "annotation-index.i": "j",
+		}},
+		{"annotations multi platform", Request{Tags: []name.Tag{mustTag(t, "reg.example/a:1")}, Platforms: []string{"linux/amd64", "linux/386"}, Annotations: []string{"k=v", "manifest:m=n"}}, map[string]string{
+			"name": "reg.example/a:1", "push": "true", "oci-mediatypes": "true", "annotation.k": "v", "annotation-index.k": "v", "annotation.m": "n",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.req.exportAttrs(); !maps.Equal(got, tt.want) {
+				t.Errorf("exportAttrs() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tags := []name.Tag{mustTag(t, "reg.example/a:1")}
+	tests := []struct {
+		name    string
+		req     Request
+		wantErr string
+	}{
+		{"ok", Request{ContextDir: dir, Tags: tags}, ""},
+		{"no context", Request{Tags: tags}, "no build context"},
+		{"missing context", Request{ContextDir: filepath.Join(dir, "nope"), Tags: tags}, "is not a directory"},
+		{"missing dockerfile", Request{ContextDir: dir, Dockerfile: filepath.Join(dir, "Nope"), Tags: tags}, "Dockerfile"},
+		{"no tags", Request{ContextDir: dir}, "no image tag"},
+		{"bad platform", Request{ContextDir: dir, Tags: tags, Platforms: []string{"linux/amd64/v2/x"}}, "invalid --platform"},
+		{"bad build arg", Request{ContextDir: dir, Tags: tags, BuildArgs: []string{"NOVALUE"}}, "KEY=VALUE"},
+		{"empty label key", Request{ContextDir: dir, Tags: tags, Labels: []string{"=v"}}, "KEY=VALUE"},
+		{"bad annotation", Request{ContextDir: dir, Tags: tags, Annotations: []string{"index:novalue"}}, "invalid --annotation"},
+		{"cache-from without type", Request{ContextDir: dir, Tags: tags, CacheFrom: []string{"ref=x"}}, "invalid --cache-from"},
+		{"cache-to without type", Request{ContextDir: dir, Tags: tags, CacheTo: []string{"reg.example/cache"}}, "invalid --cache-to"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.req.Validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Validate() = %v, want error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestSolveOptRejectsBadSecretAndCache(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		req     Request
+		wantErr string
+	}{
+		{"secret without id", Request{ContextDir: dir, Secrets: []string{"src=/etc/hostname,foo=bar"}}, "--secret"},
+		{"cache-to unknown key", Request{ContextDir: dir, CacheTo: []string{"type=registry,ref"}}, "--cache-to"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.req.solveOpt()
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("solveOpt() = %v, want error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
