@@ -28,7 +28,9 @@ type Policy struct {
 //   - GitLab: identity $CI_PROJECT_URL//$CI_CONFIG_PATH@refs/heads/$CI_COMMIT_REF_NAME
 //     (refs/tags/ when $CI_COMMIT_TAG is set; CI_CONFIG_PATH defaults to
 //     .gitlab-ci.yml), issuer $CI_SERVER_URL — the ci_config_ref_uri claim
-//     Fulcio puts in the certificate.
+//     Fulcio puts in the certificate. Where GitLab exports that claim as
+//     $CI_CONFIG_REF_URI (newer releases), https://$CI_CONFIG_REF_URI is
+//     used as is.
 //   - GitHub Actions: identity $GITHUB_SERVER_URL/$GITHUB_WORKFLOW_REF,
 //     issuer https://token.actions.githubusercontent.com (on GitHub
 //     Enterprise Server, $GITHUB_SERVER_URL/_services/token).
@@ -48,6 +50,10 @@ func (e Env) Policy() (Policy, error) {
 }
 
 func (e Env) gitLabPolicy() (Policy, error) {
+	issuer := strings.TrimRight(e.get("CI_SERVER_URL"), "/")
+	if uri := e.get("CI_CONFIG_REF_URI"); uri != "" && issuer != "" {
+		return Policy{Identity: "https://" + uri, Issuer: issuer}, nil
+	}
 	if err := e.require("CI_PROJECT_URL", "CI_COMMIT_REF_NAME", "CI_SERVER_URL"); err != nil {
 		return Policy{}, err
 	}
@@ -62,7 +68,7 @@ func (e Env) gitLabPolicy() (Policy, error) {
 	return Policy{
 		Identity: fmt.Sprintf("%s//%s@refs/%s/%s",
 			strings.TrimRight(e.get("CI_PROJECT_URL"), "/"), config, kind, e.get("CI_COMMIT_REF_NAME")),
-		Issuer: strings.TrimRight(e.get("CI_SERVER_URL"), "/"),
+		Issuer: issuer,
 	}, nil
 }
 

@@ -39,6 +39,14 @@ func TestPolicy(t *testing.T) {
 			Issuer:   "https://gitlab.example.com",
 		},
 	}, {
+		name: "gitlab with CI_CONFIG_REF_URI (authoritative when GitLab exports it)",
+		env: detect(gitLabVars, map[string]string{"CI_CONFIG_REF_URI": "gitlab.example.com/group/project//ci/x.yml@refs/heads/feature",
+			"CI_PROJECT_URL": ""}),
+		want: ci.Policy{
+			Identity: "https://gitlab.example.com/group/project//ci/x.yml@refs/heads/feature",
+			Issuer:   "https://gitlab.example.com",
+		},
+	}, {
 		name:    "gitlab missing variables",
 		env:     detect(gitLabVars, map[string]string{"CI_SERVER_URL": "", "CI_COMMIT_REF_NAME": ""}),
 		wantErr: "no signing identity derivable from the CI environment: $CI_COMMIT_REF_NAME, $CI_SERVER_URL unset",
