@@ -24,9 +24,8 @@ func buildCommand() *cli.Command {
 		Description: "Builds through buildkitd's dockerfile.v0 frontend and pushes every --tag in one export.\n" +
 			"The printed digest is the one buildkitd reports for the pushed manifest (or index).\n" +
 			"Progress goes to stderr; stdout carries only the pinned reference.",
-		Flags:        append(append(buildkitFlags(), buildFlags()...), registryFlags()...),
-		OnUsageError: onUsageError,
-		Action:       runBuild,
+		Flags:  append(append(buildkitFlags(), buildFlags()...), registryFlags()...),
+		Action: runBuild,
 	}
 }
 
@@ -46,7 +45,7 @@ func buildkitFlags() []cli.Flag {
 func buildFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "Dockerfile `PATH` (default: CONTEXT_DIR/Dockerfile)", EnvVars: []string{"HALLMARK_FILE"}},
-		&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "push to `REGISTRY/REPO:TAG` (repeatable)", EnvVars: []string{"HALLMARK_TAG"}},
+		&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "push to `REGISTRY/REPO:TAG` (repeatable or comma-separated)", EnvVars: []string{"HALLMARK_TAG"}},
 		&cli.StringSliceFlag{Name: "build-arg", Usage: "build argument `KEY=VALUE` (repeatable)", EnvVars: []string{"HALLMARK_BUILD_ARG"}},
 		&cli.StringFlag{Name: "target", Usage: "build `STAGE` (default: the last)", EnvVars: []string{"HALLMARK_TARGET"}},
 		&cli.StringSliceFlag{Name: "platform", Usage: "target `OS/ARCH` (repeatable or comma-separated; several make an index)", EnvVars: []string{"HALLMARK_PLATFORM"}},
@@ -94,7 +93,7 @@ func bindBuildConfig(c *cli.Context, contextDir string) buildConfig {
 			Progress:    c.String("progress"),
 			ProgressOut: c.App.ErrWriter,
 		},
-		tags:         c.StringSlice("tag"),
+		tags:         splitCommas(c.StringSlice("tag")),
 		metadataFile: c.String("metadata-file"),
 	}
 }

@@ -15,7 +15,7 @@ func registryFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{
 			Name:    "insecure-registry",
-			Usage:   "registry `HOST[:PORT]` that may be reached over plain HTTP (repeatable; only for local/test registries)",
+			Usage:   "registry `HOST[:PORT]` that may be reached over plain HTTP (repeatable or comma-separated; only for local/test registries)",
 			EnvVars: []string{"HALLMARK_INSECURE_REGISTRY"},
 		},
 	}
@@ -32,7 +32,7 @@ func newRegistry(c *cli.Context) *registry.Registry {
 		creds = append(creds, registry.Credential{Registry: cc.Registry, Username: cc.Username, Password: cc.Password, Source: cc.Source})
 	}
 	return registry.New(registry.Config{
-		Insecure:    c.StringSlice("insecure-registry"),
+		Insecure:    splitCommas(c.StringSlice("insecure-registry")),
 		Credentials: creds,
 		UserAgent:   version.UserAgent(),
 		Logger:      logger(c),

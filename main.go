@@ -38,7 +38,7 @@ func received(sig <-chan os.Signal) os.Signal {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "hallmark",
 		Usage:   "build, push, sign and verify container images without a Docker daemon",
 		Version: version.String(),
@@ -61,7 +61,17 @@ func newApp() *cli.App {
 		Writer:                 os.Stdout,
 		ErrWriter:              os.Stderr,
 		UseShortOptionHandling: true,
+		// Values such as build args and annotations may hold commas; flags
+		// whose values cannot (tags, platforms, hosts) split them explicitly.
+		DisableSliceFlagSeparator: true,
 	}
+	// urfave/cli does not pass the app's usage-error handler down.
+	for _, cmd := range app.Commands {
+		if cmd.OnUsageError == nil {
+			cmd.OnUsageError = onUsageError
+		}
+	}
+	return app
 }
 
 func versionCommand() *cli.Command {

@@ -87,6 +87,11 @@ func (r Request) Validate() error {
 	if len(r.Tags) == 0 {
 		return errors.New("no image tag: give at least one --tag REGISTRY/REPOSITORY:TAG")
 	}
+	switch r.Progress {
+	case "", "auto", "tty", "plain", "rawjson", "quiet":
+	default:
+		return fmt.Errorf("invalid --progress %q: want auto, tty, plain, rawjson or quiet", r.Progress)
+	}
 	for _, p := range r.Platforms {
 		if _, err := platforms.Parse(p); err != nil {
 			return fmt.Errorf("invalid --platform %q: %w", p, err)
