@@ -1,0 +1,59 @@
+package signer
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrConfig reports inconsistent Options.
+	ErrConfig = errors.New("invalid signer options")
+	// ErrUnknownMode reports a storage mode that is not one of Modes.
+	ErrUnknownMode = errors.New("unknown registry referrers mode")
+	// ErrKeyPassword reports that the key could not be decrypted with the
+	// given password.
+	ErrKeyPassword = errors.New("wrong password for the private key")
+	// ErrLostUpdate reports that concurrent writers kept removing this
+	// signer's signature for more than Options.MaxAttempts attempts.
+	ErrLostUpdate = errors.New("signature kept being overwritten by concurrent writers")
+)
+
+// TokenReason says what is wrong with an identity token.
+type TokenReason string
+
+// Reasons an identity token is refused before it is sent anywhere.
+const (
+	TokenMissing       TokenReason = "missing"
+	TokenMalformed     TokenReason = "malformed"
+	TokenExpired       TokenReason = "expired"
+	TokenWrongAudience TokenReason = "wrong audience"
+	TokenNoSubject     TokenReason = "no subject"
+)
+
+// TokenError reports an unusable OIDC identity token. It never contains
+// the token itself.
+type TokenError struct {
+	Reason TokenReason
+	Detail string // e.g. the expiry time or the audiences found
+}
+
+func (e *TokenError) Error() string {
+	if e.Detail == "" {
+		return fmt.Sprintf("%s OIDC identity token", e.Reason)
+	}
+	return fmt.Sprintf("%s OIDC identity token: %s", e.Reason, e.Detail)
+}
+
+// ServiceError reports a failed request to a Sigstore service (Fulcio,
+// Rekor or a timestamp authority), e.g. because it is unreachable.
+type ServiceError struct {
+	Service string // "fulcio", "rekor" or "timestamp authority"
+	URL     string
+	Err     error
+}
+
+func (e *ServiceError) Error() string {
+	return fmt.Sprintf("%s at %s: %v", e.Service, e.URL, e.Err)
+}
+
+func (e *ServiceError) Unwrap() error { return e.Err }

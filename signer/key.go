@@ -1,0 +1,117 @@
+package signer
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/sigstore/cosign/v2/pkg/blob"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/kms"
+)
+
+// keyedSigner loads the private key named by o.Key and, when given, the
+// certificate (and chain) to attach to its signatures.
+func keyedSigner(ctx context.Context, o *Options) (*certified, error) {
+	sv, err := loadPrivateKey(ctx, o.Key, o.Password)
+	if err != nil {
+		return nil, err
+	}
+	c := &certified{sv: sv}
+	if o.Certificate == "" {
+		return c, nil
+	}
+	if c.certPEM, err = readCertPEM(o.Certificate); err != nil {
+		return nil, err
+	}
+	if err := c.parse(); err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", o.Certificate, err)
+	}
+	if o.CertificateChain == "" {
+		return c, nil
+	}
+	if c.chainPEM, err = os.ReadFile(o.CertificateChain); err != nil {
+		return nil, fmt.Errorf("reading certificate chain: %w", err)
+	}
+	if err := c.parse(); err != nil {
+		return nil, fmt.Errorf("certificate chain %s: %w", o.CertificateChain, err)
+	}
+	if len(c.chain) == 0 {
+		return nil, fmt.Errorf("no certificates in %s", o.CertificateChain)
+	}
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(c.chain[len(c.chain)-1])
+	for _, ic := range c.chain[:len(c.chain)-1] {
+		inter.AddCert(ic)
+	}
+	if _, err := cosign.TrustedCert(c.cert, roots, inter); err != nil {
+		return nil, fmt.Errorf("certificate does not chain to %s: %w", o.CertificateChain, err)
+	}
+	return c, nil
+}
+
+// loadPrivateKey loads a cosign private key from a file or env://VAR, or a
+// KMS key from a URI a linked-in provider (or a sigstore-kms-* plugin on
+// PATH) handles. The password never appears in errors.
+func loadPrivateKey(ctx context.Context, ref string, password []byte) (signature.SignerVerifier, error) {
+	if isKMS(ref) {
+		sv, err := kms.Get(ctx, ref, crypto.SHA256)
+		var nf *kms.ProviderNotFoundError
+		switch {
+		case errors.As(err, &nf):
+			return nil, fmt.Errorf("loading key %s: no KMS provider for this URI in this build", ref)
+		case err != nil:
+			return nil, fmt.Errorf("loading key %s: %w", ref, err)
+		}
+		return sv, nil
+	}
+	raw, err := blob.LoadFileOrURL(ref)
+	if err != nil {
+		return nil, fmt.Errorf("loading key %s: %w", ref, err)
+	}
+	sv, err := cosign.LoadPrivateKey(raw, password, nil)
+	if err != nil {
+		if strings.Contains(err.Error(), "decryption failed") {
+			return nil, fmt.Errorf("loading key %s: %w", ref, ErrKeyPassword)
+		}
+		return nil, fmt.Errorf("loading key %s: %w", ref, err)
+	}
+	return sv, nil
+}
+
+// isKMS says whether ref is a URI for kms.Get rather than a file, env://
+// or http(s):// reference blob.LoadFileOrURL reads.
+func isKMS(ref string) bool {
+	scheme, _, ok := strings.Cut(ref, "://")
+	if !ok {
+		return false
+	}
+	switch scheme {
+	case "env", "http", "https":
+		return false
+	}
+	return true
+}
+
+// readCertPEM reads a PEM or DER certificate file and returns it as PEM.
+func readCertPEM(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading certificate: %w", err)
+	}
+	if bytes.HasPrefix(bytes.TrimSpace(b), []byte("-----")) {
+		return b, nil
+	}
+	c, err := x509.ParseCertificate(b)
+	if err != nil {
+		return nil, fmt.Errorf("parsing certificate %s: %w", path, err)
+	}
+	return cryptoutils.MarshalCertificateToPEM(c)
+}

@@ -1,0 +1,134 @@
+package signer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
+)
+
+// SignatureTag returns cosign's legacy signature tag for digest:
+// "sha256-<hex>.sig" in the image's repository.
+func SignatureTag(digest name.Digest) name.Tag {
+	return digest.Context().Tag(strings.Replace(digest.DigestStr(), ":", "-", 1) + ".sig")
+}
+
+// writeLegacy appends the signature to the image under the signature tag,
+// unless an equivalent one is there.
+func (j *job) writeLegacy(ctx context.Context) (*Written, error) {
+	tag := SignatureTag(j.digest)
+	w := &Written{Layout: ModeLegacy, Ref: tag.String()}
+	existing, err := j.readLegacy(tag)
+	if err != nil {
+		return nil, err
+	}
+	if sig := j.firstEquivalent(existing); sig != nil {
+		return j.existing(ctx, w, sig), nil
+	}
+	sig, err := j.signature(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if w.Layer, err = sig.Digest(); err != nil {
+		return nil, err
+	}
+	if err := remote.WriteLayer(tag.Context(), sig, j.ropts...); err != nil {
+		return nil, fmt.Errorf("uploading signature blob: %w", err)
+	}
+	err = j.commit(ctx, w, func() error { return j.appendLegacy(tag, sig) }, func() (bool, error) { return j.hasLegacy(tag, sig) })
+	return w, err
+}
+
+func (j *job) readLegacy(tag name.Tag) ([]oci.Signature, error) {
+	base, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(j.ropts...))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", tag, err)
+	}
+	sigs, err := base.Get()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", tag, err)
+	}
+	return sigs, nil
+}
+
+// appendLegacy is one read-modify-write of the signature manifest: read
+// it, append the signature layer, upload the new config, put the manifest.
+// The signature blob is already uploaded, so the window is a few requests.
+func (j *job) appendLegacy(tag name.Tag, sig oci.Signature) error {
+	base, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(j.ropts...))
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", tag, err)
+	}
+	next, err := mutate.AppendSignatures(base, false, sig)
+	if err != nil {
+		return err
+	}
+	cfg, err := partial.ConfigLayer(next)
+	if err != nil {
+		return err
+	}
+	if err := remote.WriteLayer(tag.Context(), cfg, j.ropts...); err != nil {
+		return fmt.Errorf("uploading signature config: %w", err)
+	}
+	if err := remote.Put(tag, next, j.ropts...); err != nil {
+		return fmt.Errorf("writing %s: %w", tag, err)
+	}
+	return nil
+}
+
+// hasLegacy reads the signature manifest and looks for sig's layer, by
+// digest and signature annotation.
+func (j *job) hasLegacy(tag name.Tag, sig oci.Signature) (bool, error) {
+	desc, err := remote.Get(tag, j.ropts...)
+	if err != nil {
+		return false, fmt.Errorf("reading back %s: %w", tag, err)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		return false, fmt.Errorf("reading back %s: %w", tag, err)
+	}
+	d, err := sig.Digest()
+	if err != nil {
+		return false, err
+	}
+	b64, err := sig.Base64Signature()
+	if err != nil {
+		return false, err
+	}
+	for _, l := range m.Layers {
+		if l.Digest == d && l.Annotations[static.SignatureAnnotationKey] == b64 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// firstEquivalent returns the first stored signature equivalent to ours.
+func (j *job) firstEquivalent(sigs []oci.Signature) oci.Signature {
+	for _, sig := range sigs {
+		if j.match.equivalent(sig) {
+			return sig
+		}
+	}
+	return nil
+}
+
+// existing records that a layout already holds an equivalent signature.
+func (j *job) existing(ctx context.Context, w *Written, sig oci.Signature) *Written {
+	w.Existing = true
+	j.found(sig)
+	if d, err := sig.Digest(); err == nil {
+		w.Layer = d
+	}
+	j.s.o.Logger.DebugContext(ctx, "an equivalent signature is already stored", "ref", w.Ref)
+	return w
+}

@@ -1,0 +1,165 @@
+package signer
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Mode says where signatures are stored.
+type Mode string
+
+// The storage modes, named as cosign's --registry-referrers-mode values
+// (plus "both").
+const (
+	// ModeLegacy stores signatures as layers of the image tagged
+	// "sha256-<hex>.sig" in the image's repository (cosign v2's default).
+	ModeLegacy Mode = "legacy"
+	// ModeOCI11 stores each signature as an OCI 1.1 referrer manifest whose
+	// subject is the image; on registries without the referrers API the
+	// "sha256-<hex>" fallback index is maintained too.
+	ModeOCI11 Mode = "oci-1-1"
+	// ModeBoth writes both layouts, for mixed verifier fleets.
+	ModeBoth Mode = "both"
+)
+
+// Modes lists the valid modes, default first.
+var Modes = []Mode{ModeLegacy, ModeOCI11, ModeBoth}
+
+// ParseMode parses a --registry-referrers-mode value; "" means ModeLegacy.
+func ParseMode(s string) (Mode, error) {
+	if s == "" {
+		return ModeLegacy, nil
+	}
+	for _, m := range Modes {
+		if string(m) == s {
+			return m, nil
+		}
+	}
+	names := make([]string, len(Modes))
+	for i, m := range Modes {
+		names[i] = string(m)
+	}
+	return "", fmt.Errorf("%w %q (want one of %s)", ErrUnknownMode, s, strings.Join(names, ", "))
+}
+
+func (m Mode) legacy() bool { return m == ModeLegacy || m == ModeBoth }
+func (m Mode) oci11() bool  { return m == ModeOCI11 || m == ModeBoth }
+
+// Default service URLs, as cosign's.
+const (
+	DefaultFulcioURL     = "https://fulcio.sigstore.dev"
+	DefaultRekorURL      = "https://rekor.sigstore.dev"
+	DefaultTokenAudience = "sigstore"
+)
+
+// Options configure a Signer. Exactly one of Key and IdentityToken must be
+// set. The zero value of every other field is a sensible default.
+type Options struct {
+	// RemoteOptions are used for every registry request (auth, transport,
+	// user agent, retries). The signer adds remote.WithContext itself.
+	RemoteOptions []remote.Option
+	// Logger receives progress at debug level; nil logs nothing.
+	Logger *slog.Logger
+	// Mode says where signatures are written; "" is ModeLegacy.
+	Mode Mode
+
+	// Key is a private key reference: a cosign.key file path, env://VAR
+	// holding the PEM, or a KMS URI of a provider linked into the program.
+	Key string
+	// Password decrypts an encrypted cosign.key (COSIGN_PASSWORD).
+	Password []byte
+	// Certificate and CertificateChain optionally attach a certificate
+	// (and its chain, PEM files) for Key to the signature.
+	Certificate      string
+	CertificateChain string
+
+	// IdentityToken is the raw OIDC ID token for keyless signing.
+	IdentityToken string
+	// TokenAudience is the audience the token must carry; "" is "sigstore".
+	TokenAudience string
+	// FulcioURL is the Fulcio to request a certificate from; "" is
+	// DefaultFulcioURL.
+	FulcioURL string
+	// InsecureSkipSCT accepts a Fulcio certificate without a verifiable
+	// SCT (a private Fulcio without a CT log). cosign: --insecure-skip-verify.
+	InsecureSkipSCT bool
+	// TrustedRoot is a sigstore trusted_root.json used to verify the
+	// Fulcio certificate's SCT; without it the CT log keys come from
+	// cosign's TUF/env configuration.
+	TrustedRoot string
+
+	// SkipTlogUpload skips uploading to Rekor (cosign --tlog-upload=false).
+	SkipTlogUpload bool
+	// RekorURL is the Rekor to upload to; "" is DefaultRekorURL.
+	RekorURL string
+	// TimestampServerURL, when set, gets an RFC 3161 timestamp over the
+	// signature from this TSA.
+	TimestampServerURL string
+	// ServiceCACert is a PEM file of extra CAs trusted for TLS to Fulcio,
+	// Rekor and the TSA (private setups).
+	ServiceCACert string
+	// HTTPTimeout bounds each request to Fulcio, Rekor or the TSA; 0 is 30s.
+	HTTPTimeout time.Duration
+	// UserAgent is sent to Fulcio, Rekor and the TSA.
+	UserAgent string
+
+	// MaxAttempts bounds the read-modify-write retries per layout when
+	// concurrent writers interfere; 0 is 10.
+	MaxAttempts int
+	// SettleDelay is how long to wait after a write before reading it back
+	// to detect a lost update; 0 picks one from the observed write time.
+	SettleDelay time.Duration
+
+	// httpClient, for tests.
+	httpClient *http.Client
+}
+
+func (o *Options) keyless() bool { return o.IdentityToken != "" }
+
+func (o *Options) validate() error {
+	if _, err := ParseMode(string(o.Mode)); err != nil {
+		return err
+	}
+	switch {
+	case o.Key != "" && o.IdentityToken != "":
+		return fmt.Errorf("%w: a key and an identity token are exclusive", ErrConfig)
+	case o.Key == "" && o.IdentityToken == "":
+		return fmt.Errorf("%w: need a key or an identity token (%w)", ErrConfig, &TokenError{Reason: TokenMissing})
+	case o.CertificateChain != "" && o.Certificate == "":
+		return fmt.Errorf("%w: a certificate chain needs a certificate", ErrConfig)
+	case o.keyless() && o.Certificate != "":
+		return fmt.Errorf("%w: a certificate is for keyed signing only", ErrConfig)
+	}
+	return nil
+}
+
+func (o *Options) withDefaults() Options {
+	d := *o
+	if d.Mode == "" {
+		d.Mode = ModeLegacy
+	}
+	if d.FulcioURL == "" {
+		d.FulcioURL = DefaultFulcioURL
+	}
+	if d.RekorURL == "" {
+		d.RekorURL = DefaultRekorURL
+	}
+	if d.TokenAudience == "" {
+		d.TokenAudience = DefaultTokenAudience
+	}
+	if d.HTTPTimeout == 0 {
+		d.HTTPTimeout = 30 * time.Second
+	}
+	if d.MaxAttempts == 0 {
+		d.MaxAttempts = 10
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return d
+}

@@ -1,0 +1,163 @@
+package signer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	"github.com/sigstore/cosign/v2/pkg/oci/empty"
+	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+)
+
+// ArtifactType is the artifactType (and config media type) of the OCI 1.1
+// referrer manifests cosign v2 writes for signatures.
+const ArtifactType = "application/vnd.dev.cosign.artifact.sig.v1+json"
+
+// writeReferrer stores the signature as an OCI 1.1 referrer of the image,
+// unless an equivalent referrer exists. ggcr's remote.Put keeps the
+// "sha256-<hex>" fallback index up to date on registries without the
+// referrers API; commit reads the listing back and puts again when a
+// concurrent writer's index update dropped ours.
+func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
+	subject, err := remote.Head(j.digest, j.ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", j.digest, err)
+	}
+	w := &Written{Layout: ModeOCI11}
+	ref, sig, err := j.findReferrer()
+	if err != nil {
+		return nil, err
+	}
+	if sig != nil {
+		w.Ref = ref.String()
+		return j.existing(ctx, w, sig), nil
+	}
+	if sig, err = j.signature(ctx); err != nil {
+		return nil, err
+	}
+	if w.Layer, err = sig.Digest(); err != nil {
+		return nil, err
+	}
+	ref, manifest, err := j.uploadReferrer(sig, subject)
+	if err != nil {
+		return nil, err
+	}
+	w.Ref = ref.String()
+	put := func() error {
+		if err := remote.Put(ref, manifest, j.ropts...); err != nil {
+			return fmt.Errorf("writing referrer %s: %w", ref, err)
+		}
+		return nil
+	}
+	return w, j.commit(ctx, w, put, func() (bool, error) { return j.listed(ref) })
+}
+
+// listed reports whether the referrers listing (API or fallback index)
+// has the referrer manifest ref.
+func (j *job) listed(ref name.Digest) (bool, error) {
+	idx, err := remote.Referrers(j.digest, j.ropts...)
+	if err != nil {
+		return false, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return false, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+	}
+	for _, d := range im.Manifests {
+		if d.Digest.String() == ref.DigestStr() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// findReferrer lists the image's signature referrers (through the API or
+// the fallback tag) and returns the first holding an equivalent signature.
+func (j *job) findReferrer() (name.Digest, oci.Signature, error) {
+	repo := j.digest.Context()
+	idx, err := remote.Referrers(j.digest, j.ropts...)
+	if err != nil {
+		return name.Digest{}, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return name.Digest{}, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+	}
+	for _, desc := range im.Manifests {
+		if desc.ArtifactType != ArtifactType {
+			continue
+		}
+		ref := repo.Digest(desc.Digest.String())
+		sigs, err := ociremote.Signatures(ref, ociremote.WithRemoteOptions(j.ropts...))
+		if err != nil {
+			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
+		}
+		list, err := sigs.Get()
+		if err != nil {
+			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
+		}
+		if sig := j.firstEquivalent(list); sig != nil {
+			return ref, sig, nil
+		}
+	}
+	return name.Digest{}, nil, nil
+}
+
+// referrerManifest is an image manifest with the artifactType field,
+// shaped as cosign's WriteSignaturesExperimentalOCI writes it.
+type referrerManifest struct {
+	v1.Manifest
+	ArtifactType string `json:"artifactType,omitempty"`
+}
+
+type rawManifest []byte
+
+func (r rawManifest) RawManifest() ([]byte, error)        { return r, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+
+// uploadReferrer uploads the signature layer and config blob and returns
+// the referrer manifest (subject: the image) to put, and its reference.
+func (j *job) uploadReferrer(sig oci.Signature, subject *v1.Descriptor) (name.Digest, rawManifest, error) {
+	repo := j.digest.Context()
+	img, err := mutate.AppendSignatures(empty.Signatures(), false, sig)
+	if err != nil {
+		return name.Digest{}, nil, err
+	}
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		return name.Digest{}, nil, err
+	}
+	for _, l := range []v1.Layer{sig, static.NewLayer(cfg, types.OCIConfigJSON)} {
+		if err := remote.WriteLayer(repo, l, j.ropts...); err != nil {
+			return name.Digest{}, nil, fmt.Errorf("uploading signature blob: %w", err)
+		}
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return name.Digest{}, nil, err
+	}
+	var m referrerManifest
+	if err := json.Unmarshal(raw, &m.Manifest); err != nil {
+		return name.Digest{}, nil, err
+	}
+	m.Config.MediaType = types.MediaType(ArtifactType)
+	m.ArtifactType = ArtifactType
+	m.Subject = &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return name.Digest{}, nil, err
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(b))
+	if err != nil {
+		return name.Digest{}, nil, err
+	}
+	return repo.Digest(h.String()), rawManifest(b), nil
+}

@@ -1,0 +1,225 @@
+package signer
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
+	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// Signer signs image digests with one key: a loaded private key, or an
+// ephemeral key with its Fulcio certificate (valid for about 10 minutes).
+type Signer struct {
+	o       Options
+	c       *certified
+	hc      *http.Client
+	tlsConf *tls.Config
+}
+
+// New checks opts and prepares the signing key: it loads and decrypts the
+// key, or checks the identity token and gets a Fulcio certificate.
+func New(ctx context.Context, opts Options) (*Signer, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	hc, tlsConf, err := serviceClient(&o)
+	if err != nil {
+		return nil, err
+	}
+	s := &Signer{o: o, hc: hc, tlsConf: tlsConf}
+	if o.keyless() {
+		s.c, err = keylessSigner(ctx, &s.o, hc)
+	} else {
+		s.c, err = keyedSigner(ctx, &s.o)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Identity describes the signer for messages: the certificate's subject
+// and OIDC issuer when there is a certificate, else "key".
+func (s *Signer) Identity() string {
+	if s.c.cert == nil {
+		return "key " + s.o.Key
+	}
+	sans := cryptoutils.GetSubjectAlternateNames(s.c.cert)
+	return fmt.Sprintf("%v issued by %s", sans, certIssuer(s.c.cert))
+}
+
+// Written says what happened in one layout.
+type Written struct {
+	// Layout is "legacy" or "oci-1-1".
+	Layout Mode
+	// Ref is where the signature is stored: the signature tag, or the
+	// referrer manifest (repo@sha256:...).
+	Ref string
+	// Layer is the digest of the signature layer (the signed payload).
+	Layer v1.Hash
+	// Existing is true when an equivalent signature was already stored and
+	// nothing was written.
+	Existing bool
+	// Attempts counts read-modify-write rounds (more than 1 when a
+	// concurrent writer interfered).
+	Attempts int
+}
+
+// Result reports a Sign call.
+type Result struct {
+	Digest      name.Digest
+	Mode        Mode
+	Annotations map[string]string
+	// Payload is the signed simple-signing payload.
+	Payload []byte
+	// Signature is the base64 signature written (or found).
+	Signature string
+	Layouts   []Written
+}
+
+// Added reports whether anything was written; false means every layout
+// already held an equivalent signature.
+func (r *Result) Added() bool {
+	for _, w := range r.Layouts {
+		if !w.Existing {
+			return true
+		}
+	}
+	return false
+}
+
+// Sign signs digest with the given annotations (stored in the payload's
+// "optional" field) and stores the signature in the layouts of the mode.
+func (s *Signer) Sign(ctx context.Context, digest name.Digest, annotations map[string]string) (*Result, error) {
+	payload, err := Payload(digest, annotations)
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w", digest, err)
+	}
+	res := &Result{Digest: digest, Mode: s.o.Mode, Annotations: maps.Clone(annotations), Payload: payload}
+	j := &job{s: s, digest: digest, payload: payload, match: s.matcher(digest, annotations),
+		ropts: append(slices.Clone(s.o.RemoteOptions), remote.WithContext(ctx))}
+	if s.o.Mode.legacy() {
+		w, err := j.writeLegacy(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("signing %s (legacy layout): %w", digest, err)
+		}
+		res.Layouts = append(res.Layouts, *w)
+	}
+	if s.o.Mode.oci11() {
+		w, err := j.writeReferrer(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("signing %s (oci-1-1 layout): %w", digest, err)
+		}
+		res.Layouts = append(res.Layouts, *w)
+	}
+	if j.sig != nil {
+		res.Signature, _ = j.sig.Base64Signature()
+	}
+	return res, nil
+}
+
+// Payload returns the simple-signing payload cosign v2 signs for digest,
+// with annotations in its "optional" field.
+func Payload(digest name.Digest, annotations map[string]string) ([]byte, error) {
+	var opt map[string]any
+	if len(annotations) > 0 {
+		opt = make(map[string]any, len(annotations))
+		for k, v := range annotations {
+			opt[k] = v
+		}
+	}
+	return (&sigpayload.Cosign{Image: digest, Annotations: opt}).MarshalJSON()
+}
+
+// job is one Sign call: the signature is made at most once, on first need,
+// or taken over from an equivalent one found in another layout.
+type job struct {
+	s       *Signer
+	digest  name.Digest
+	payload []byte
+	match   *matcher
+	ropts   []remote.Option
+	sig     oci.Signature
+}
+
+// signature returns the signature to write, making it on first use.
+func (j *job) signature(ctx context.Context) (oci.Signature, error) {
+	if j.sig != nil {
+		return j.sig, nil
+	}
+	sig, err := j.s.sign(ctx, j.payload)
+	if err != nil {
+		return nil, err
+	}
+	j.sig = sig
+	return sig, nil
+}
+
+// found records an equivalent signature already stored, so another layout
+// that lacks it gets a copy instead of a new signature.
+func (j *job) found(sig oci.Signature) {
+	if j.sig == nil {
+		if c, err := static.Copy(sig); err == nil {
+			j.sig = c
+		}
+	}
+}
+
+// sign signs payload and adds what the options ask for: the certificate
+// chain, an RFC 3161 timestamp, a Rekor bundle.
+func (s *Signer) sign(ctx context.Context, payload []byte) (oci.Signature, error) {
+	raw, err := s.c.sv.SignMessage(bytes.NewReader(payload), sigopts.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("signing payload: %w", err)
+	}
+	var opts []static.Option
+	if s.c.cert != nil {
+		opts = append(opts, static.WithCertChain(s.c.certPEM, s.c.chainPEM))
+	}
+	if s.o.TimestampServerURL != "" {
+		ts, err := timestampSignature(ctx, s.hc, s.o.TimestampServerURL, raw)
+		if err != nil {
+			return nil, &ServiceError{Service: "timestamp authority", URL: s.o.TimestampServerURL, Err: err}
+		}
+		s.o.Logger.DebugContext(ctx, "got RFC 3161 timestamp", "tsa", s.o.TimestampServerURL)
+		opts = append(opts, static.WithRFC3161Timestamp(ts))
+	}
+	if !s.o.SkipTlogUpload {
+		signer, err := s.signerPEM()
+		if err != nil {
+			return nil, err
+		}
+		b, err := uploadToRekor(ctx, &s.o, s.tlsConf, payload, raw, signer)
+		if err != nil {
+			return nil, &ServiceError{Service: "rekor", URL: s.o.RekorURL, Err: err}
+		}
+		s.o.Logger.DebugContext(ctx, "recorded in transparency log", "rekor", s.o.RekorURL, "index", b.Payload.LogIndex)
+		opts = append(opts, static.WithBundle(b))
+	}
+	return static.NewSignature(payload, base64.StdEncoding.EncodeToString(raw), opts...)
+}
+
+func (s *Signer) signerPEM() ([]byte, error) {
+	if s.c.cert != nil {
+		return s.c.certPEM, nil
+	}
+	pub, err := s.c.sv.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	return cryptoutils.MarshalPublicKeyToPEM(pub)
+}

@@ -1,0 +1,17 @@
+package signertest
+
+import (
+	"io"
+	"log"
+	"net/http"
+	"sync/atomic"
+)
+
+func counting(h http.Handler, n *atomic.Int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		h.ServeHTTP(w, r)
+	})
+}
+
+func discard() *log.Logger { return log.New(io.Discard, "", 0) }
