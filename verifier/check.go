@@ -1,0 +1,186 @@
+package verifier
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// checker checks one signature at a time. The checks before cosign's own
+// only name the first reason a signature fails; acceptance is always
+// cosign.VerifyImageSignature's.
+type checker struct {
+	policy *Policy
+	co     *cosign.CheckOpts
+	digest v1.Hash
+}
+
+// check returns whether a transparency-log bundle verified, or why sig
+// fails the policy.
+func (c *checker) check(ctx context.Context, sig oci.Signature) (bool, *CheckError) {
+	sig, err := static.Copy(sig)
+	if err != nil {
+		return false, &CheckError{Check: CheckPayload, Err: err}
+	}
+	p, raw, cerr := c.readPayload(sig)
+	if cerr != nil {
+		return false, cerr
+	}
+	if cerr := c.checkSigner(sig, p, raw); cerr != nil {
+		return false, cerr
+	}
+	if cerr := c.checkAnnotations(p); cerr != nil {
+		return false, cerr
+	}
+	bundle, err := cosign.VerifyImageSignature(ctx, sig, c.digest, c.co)
+	if err != nil {
+		return false, &CheckError{Check: classify(err), Err: err}
+	}
+	return bundle, nil
+}
+
+// readPayload parses the simple-signing payload and checks it names the
+// digest being verified.
+func (c *checker) readPayload(sig oci.Signature) (*payload.SimpleContainerImage, []byte, *CheckError) {
+	b, err := sig.Payload()
+	if err != nil {
+		return nil, nil, &CheckError{Check: CheckPayload, Err: err}
+	}
+	var p payload.SimpleContainerImage
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, nil, &CheckError{Check: CheckPayload, Err: err}
+	}
+	if p.Critical.Type != payload.CosignSignatureType {
+		return nil, nil, &CheckError{Check: CheckPayload, Want: payload.CosignSignatureType, Got: p.Critical.Type}
+	}
+	if got := p.Critical.Image.DockerManifestDigest; got != c.digest.String() {
+		return nil, nil, &CheckError{Check: CheckDigest, Want: c.digest.String(), Got: got,
+			Err: errors.New("signature is for another image")}
+	}
+	return &p, b, nil
+}
+
+// checkSigner checks who signed: the key, or the certificate's issuer and
+// subject, and that the signature matches the payload.
+func (c *checker) checkSigner(sig oci.Signature, p *payload.SimpleContainerImage, b []byte) *CheckError {
+	raw, err := sig.Signature()
+	if err != nil {
+		return &CheckError{Check: CheckPayload, Err: err}
+	}
+	if !c.policy.keyless() {
+		if err := c.co.SigVerifier.VerifySignature(bytes.NewReader(raw), bytes.NewReader(b)); err != nil {
+			return &CheckError{Check: CheckKey, Err: errors.New("signature does not verify with the given key")}
+		}
+		return nil
+	}
+	cert, err := sig.Cert()
+	if err != nil || cert == nil {
+		return &CheckError{Check: CheckCertificate, Err: errors.New("no certificate on the signature (signed with a key?)")}
+	}
+	if cerr := c.checkIdentity(cert); cerr != nil {
+		return cerr
+	}
+	v, err := signature.LoadVerifier(cert.PublicKey, crypto.SHA256)
+	if err == nil {
+		err = v.VerifySignature(bytes.NewReader(raw), bytes.NewReader(b))
+	}
+	if err != nil {
+		return &CheckError{Check: CheckSignature, Err: errors.New("signature does not match the payload and certificate (tampered?)")}
+	}
+	return nil
+}
+
+func (c *checker) checkIdentity(cert *x509.Certificate) *CheckError {
+	p := c.policy
+	issuer := (&cosign.CertExtensions{Cert: cert}).GetIssuer()
+	if !matches(p.Issuer, p.IssuerRegexp, []string{issuer}) {
+		return &CheckError{Check: CheckIssuer, Want: want(p.Issuer, p.IssuerRegexp), Got: issuer}
+	}
+	sans := cryptoutils.GetSubjectAlternateNames(cert)
+	if !matches(p.Identity, p.IdentityRegexp, sans) {
+		return &CheckError{Check: CheckIdentity, Want: want(p.Identity, p.IdentityRegexp), Got: strings.Join(sans, ", ")}
+	}
+	return nil
+}
+
+func matches(exact, re string, got []string) bool {
+	if exact != "" {
+		return slices.Contains(got, exact)
+	}
+	r, err := regexp.Compile(re)
+	return err == nil && slices.ContainsFunc(got, r.MatchString)
+}
+
+func want(exact, re string) string {
+	if exact != "" {
+		return exact
+	}
+	return "/" + re + "/"
+}
+
+// checkAnnotations checks every required annotation, in key order.
+func (c *checker) checkAnnotations(p *payload.SimpleContainerImage) *CheckError {
+	keys := make([]string, 0, len(c.policy.Annotations))
+	for k := range c.policy.Annotations {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		w := c.policy.Annotations[k]
+		v, ok := p.Optional[k]
+		if !ok {
+			return &CheckError{Check: CheckAnnotation, Key: k, Want: w, Err: errors.New("missing")}
+		}
+		if s, isString := v.(string); !isString || s != w {
+			return &CheckError{Check: CheckAnnotation, Key: k, Want: w, Got: asString(v)}
+		}
+	}
+	return nil
+}
+
+func asString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// classify names the check behind an error from cosign's verification.
+func classify(err error) Check {
+	msg := err.Error()
+	has := func(subs ...string) bool {
+		return slices.ContainsFunc(subs, func(s string) bool { return strings.Contains(msg, s) })
+	}
+	switch {
+	case has("expired", "expiry"):
+		return CheckCertificate
+	case has("RFC3161", "timestamp bundle", "signed timestamp"):
+		return CheckTimestamp
+	case has("bundle", "rekor", "tlog", "transparency log", "offline verification"):
+		return CheckTlog
+	case has("certificate", "cert verification", "SCT", "x509"):
+		return CheckCertificate
+	case has("digest in claim"):
+		return CheckDigest
+	case has("annotation"):
+		return CheckAnnotation
+	case has("identities"):
+		return CheckIdentity
+	}
+	return CheckOther
+}

@@ -1,0 +1,96 @@
+package verifier
+
+import (
+	"fmt"
+	"log/slog"
+	"regexp"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Options configure Verify.
+type Options struct {
+	// RemoteOptions are used for every registry request (auth, transport,
+	// user agent, retries). Verify adds remote.WithContext itself.
+	RemoteOptions []remote.Option
+	// Logger receives details at debug level; nil logs nothing.
+	Logger *slog.Logger
+	// Policy is what a signature must satisfy.
+	Policy Policy
+	// Trust says which roots, logs and authorities are trusted.
+	Trust Trust
+}
+
+// Policy is what a signature must satisfy: a key, or a keyless identity
+// (one of Identity/IdentityRegexp and one of Issuer/IssuerRegexp), and
+// every annotation in Annotations.
+type Policy struct {
+	// Key is a public key reference: a PEM file, env://VAR, or a KMS URI
+	// of a provider linked into the program.
+	Key string
+	// Identity is the exact certificate subject (SAN), e.g.
+	// https://gitlab.example.com/g/p//.gitlab-ci.yml@refs/heads/main.
+	Identity       string
+	IdentityRegexp string
+	// Issuer is the exact OIDC issuer recorded in the certificate.
+	Issuer       string
+	IssuerRegexp string
+	// Annotations must all be present, with these values, in the signed
+	// payload's "optional" field.
+	Annotations map[string]string
+}
+
+// Trust says which roots, logs and authorities are trusted. With none of
+// TrustedRoot, CARoots or TimestampCertChain set, keyless verification
+// uses the public Sigstore trust root from cosign's TUF configuration.
+type Trust struct {
+	// TrustedRoot is a sigstore trusted_root.json (Fulcio CAs, Rekor and
+	// CT log keys, timestamp authorities).
+	TrustedRoot string
+	// CARoots and CAIntermediates are PEM files of Fulcio CA certificates,
+	// used instead of a trusted root.
+	CARoots         string
+	CAIntermediates string
+	// TimestampCertChain is the PEM chain of a timestamp authority; its
+	// timestamps then vouch for signing time.
+	TimestampCertChain string
+	// RekorURL is used to look up signatures without a Rekor bundle; ""
+	// means only bundles are checked (offline).
+	RekorURL string
+	// IgnoreTlog skips the transparency log check (private setups without
+	// Rekor). Explicit only.
+	IgnoreTlog bool
+	// IgnoreSCT skips the certificate's SCT check (a private Fulcio without
+	// a CT log). Explicit only.
+	IgnoreSCT bool
+}
+
+func (p *Policy) keyless() bool { return p.Key == "" }
+
+// validate refuses a policy cosign would refuse: neither a key nor an
+// identity and an issuer; or a key together with identity constraints.
+func (p *Policy) validate() error {
+	hasIdentity := p.Identity != "" || p.IdentityRegexp != ""
+	hasIssuer := p.Issuer != "" || p.IssuerRegexp != ""
+	switch {
+	case p.Key != "" && (hasIdentity || hasIssuer):
+		return fmt.Errorf("%w: a key and certificate identity/issuer constraints are exclusive", ErrPolicy)
+	case p.Key == "" && (!hasIdentity || !hasIssuer):
+		return ErrNoPolicy
+	case p.Identity != "" && p.IdentityRegexp != "":
+		return fmt.Errorf("%w: give an identity or an identity regexp, not both", ErrPolicy)
+	case p.Issuer != "" && p.IssuerRegexp != "":
+		return fmt.Errorf("%w: give an issuer or an issuer regexp, not both", ErrPolicy)
+	}
+	for _, re := range []string{p.IdentityRegexp, p.IssuerRegexp} {
+		if _, err := regexp.Compile(re); err != nil {
+			return fmt.Errorf("%w: %w", ErrPolicy, err)
+		}
+	}
+	for k := range p.Annotations {
+		if k == "" {
+			return fmt.Errorf("%w: empty annotation key", ErrPolicy)
+		}
+	}
+	return nil
+}

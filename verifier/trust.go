@@ -1,0 +1,179 @@
+package verifier
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/sigstore/cosign/v2/pkg/blob"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	rekor "github.com/sigstore/rekor/pkg/client"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/kms"
+)
+
+// checkOpts builds cosign's CheckOpts for the policy and trust settings.
+// The claim verifier is always cosign.SimpleClaimVerifier: without it
+// cosign checks neither the payload's digest nor its annotations.
+func checkOpts(ctx context.Context, p *Policy, t *Trust) (*cosign.CheckOpts, error) {
+	co := &cosign.CheckOpts{
+		ClaimVerifier: cosign.SimpleClaimVerifier,
+		IgnoreSCT:     t.IgnoreSCT,
+		IgnoreTlog:    t.IgnoreTlog,
+	}
+	if len(p.Annotations) > 0 {
+		co.Annotations = make(map[string]any, len(p.Annotations))
+		for k, v := range p.Annotations {
+			co.Annotations[k] = v
+		}
+	}
+	var err error
+	if p.keyless() {
+		co.Identities = []cosign.Identity{{
+			Subject: p.Identity, SubjectRegExp: p.IdentityRegexp,
+			Issuer: p.Issuer, IssuerRegExp: p.IssuerRegexp,
+		}}
+	} else if co.SigVerifier, err = loadPublicKey(ctx, p.Key); err != nil {
+		return nil, err
+	}
+	if err := loadRoots(co, p, t); err != nil {
+		return nil, err
+	}
+	if err := loadTimestamping(ctx, co, t); err != nil {
+		return nil, err
+	}
+	return co, loadLogs(ctx, co, p, t)
+}
+
+// loadRoots sets the Fulcio trust: a trusted root, CA files, or (keyless
+// without either) the public Sigstore root from TUF.
+func loadRoots(co *cosign.CheckOpts, p *Policy, t *Trust) error {
+	switch {
+	case t.TrustedRoot != "":
+		tr, err := root.NewTrustedRootFromPath(t.TrustedRoot)
+		if err != nil {
+			return fmt.Errorf("loading trusted root: %w", err)
+		}
+		co.TrustedMaterial = tr
+	case t.CARoots != "":
+		roots, err := certPool(t.CARoots)
+		if err != nil {
+			return err
+		}
+		co.RootCerts = roots
+		if t.CAIntermediates != "" {
+			if co.IntermediateCerts, err = certPool(t.CAIntermediates); err != nil {
+				return err
+			}
+		}
+	case p.keyless() && t.TimestampCertChain == "":
+		tm, err := cosign.TrustedRoot()
+		if err != nil {
+			return fmt.Errorf("getting the Sigstore trusted root (give --trusted-root or --ca-roots offline): %w", err)
+		}
+		co.TrustedMaterial = tm
+	case p.keyless():
+		return errors.New("keyless verification needs Fulcio roots: give --trusted-root or --ca-roots")
+	}
+	return nil
+}
+
+// loadTimestamping turns on signed timestamps when a TSA is trusted, so
+// a signature made while its certificate was valid stays valid.
+func loadTimestamping(ctx context.Context, co *cosign.CheckOpts, t *Trust) error {
+	if t.TimestampCertChain != "" {
+		certs, err := cosign.GetTSACerts(ctx, t.TimestampCertChain, cosign.GetTufTargets)
+		if err != nil {
+			return fmt.Errorf("loading timestamp authority chain: %w", err)
+		}
+		co.TSACertificate = certs.LeafCert
+		co.TSAIntermediateCertificates = certs.IntermediateCerts
+		co.TSARootCertificates = certs.RootCert
+		co.UseSignedTimestamps = true
+		return nil
+	}
+	if co.TrustedMaterial != nil && len(co.TrustedMaterial.TimestampingAuthorities()) > 0 {
+		co.UseSignedTimestamps = true
+	}
+	return nil
+}
+
+// loadLogs sets the Rekor and CT log keys, unless their checks are off or
+// the trusted root provides them.
+func loadLogs(ctx context.Context, co *cosign.CheckOpts, p *Policy, t *Trust) error {
+	var err error
+	if !t.IgnoreTlog {
+		if t.RekorURL != "" {
+			if co.RekorClient, err = rekor.GetRekorClient(t.RekorURL); err != nil {
+				return fmt.Errorf("creating Rekor client: %w", err)
+			}
+		}
+		if co.TrustedMaterial == nil {
+			if co.RekorPubKeys, err = cosign.GetRekorPubs(ctx); err != nil {
+				return fmt.Errorf("getting Rekor public keys (--insecure-ignore-tlog skips the log check): %w", err)
+			}
+		}
+	}
+	if p.keyless() && !t.IgnoreSCT && co.TrustedMaterial == nil {
+		if co.CTLogPubKeys, err = cosign.GetCTLogPubs(ctx); err != nil {
+			return fmt.Errorf("getting CT log public keys (--insecure-ignore-sct skips the SCT check): %w", err)
+		}
+	}
+	return nil
+}
+
+func certPool(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading certificates: %w", err)
+	}
+	certs, err := cryptoutils.LoadCertificatesFromPEM(bytes.NewReader(b))
+	if err != nil || len(certs) == 0 {
+		return nil, fmt.Errorf("no PEM certificates in %s (%v)", path, err)
+	}
+	pool := x509.NewCertPool()
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// loadPublicKey loads a verifier from a PEM public key (or certificate)
+// file, env://VAR, http(s) URL, or a KMS URI.
+func loadPublicKey(ctx context.Context, ref string) (signature.Verifier, error) {
+	if scheme, _, ok := strings.Cut(ref, "://"); ok && scheme != "env" && scheme != "http" && scheme != "https" {
+		v, err := kms.Get(ctx, ref, crypto.SHA256)
+		var nf *kms.ProviderNotFoundError
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("loading key %s: no KMS provider for this URI in this build", ref)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("loading key %s: %w", ref, err)
+		}
+		return v, nil
+	}
+	raw, err := blob.LoadFileOrURL(ref)
+	if err != nil {
+		return nil, fmt.Errorf("loading key %s: %w", ref, err)
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(raw)
+	if err != nil {
+		certs, cerr := cryptoutils.UnmarshalCertificatesFromPEM(raw)
+		if cerr != nil || len(certs) == 0 {
+			return nil, fmt.Errorf("loading key %s: not a PEM public key or certificate: %w", ref, err)
+		}
+		pub = certs[0].PublicKey
+	}
+	v, err := signature.LoadVerifier(pub, crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("loading key %s: %w", ref, err)
+	}
+	return v, nil
+}
