@@ -4,6 +4,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 )
 
@@ -15,3 +16,11 @@ func counting(h http.Handler, n *atomic.Int64) http.Handler {
 }
 
 func discard() *log.Logger { return log.New(io.Discard, "", 0) }
+
+func parseURL(s string) ([]*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	return []*url.URL{u}, nil
+}
