@@ -22,7 +22,7 @@ func (o *annotationOptions) flags() []cli.Flag {
 		&cli.StringSliceFlag{
 			Name:        "annotations",
 			Aliases:     []string{"a"},
-			Usage:       "extra annotation `KEY=VALUE` (repeatable; wins over the automatic CI provenance value with the same key), comma-separated in the variable",
+			Usage:       "extra annotation `KEY=VALUE` (repeatable; wins over the automatic CI provenance value with the same key); the variable holds one per line",
 			EnvVars:     []string{"HALLMARK_ANNOTATIONS"},
 			Destination: &o.explicit,
 		},
@@ -38,7 +38,7 @@ func (o *annotationOptions) flags() []cli.Flag {
 // resolve returns the annotations to attach for tag, looking for a git
 // checkout in dir outside CI. A malformed -a value is a usage error.
 func (o *annotationOptions) resolve(env ci.Env, tag, dir string) (map[string]string, error) {
-	explicit, err := ci.ParseAnnotations(o.explicit.Value())
+	explicit, err := ci.ParseAnnotations(splitLines(o.explicit.Value()))
 	if err != nil {
 		return nil, usageErr("%w", err)
 	}

@@ -80,12 +80,12 @@ func bindBuildConfig(c *cli.Context, contextDir string) buildConfig {
 		req: builder.Request{
 			ContextDir:  contextDir,
 			Dockerfile:  c.String("file"),
-			BuildArgs:   c.StringSlice("build-arg"),
+			BuildArgs:   splitLines(c.StringSlice("build-arg")),
 			Target:      c.String("target"),
 			Platforms:   splitCommas(c.StringSlice("platform")),
-			Labels:      c.StringSlice("label"),
-			Annotations: c.StringSlice("annotation"),
-			Secrets:     c.StringSlice("secret"),
+			Labels:      splitLines(c.StringSlice("label")),
+			Annotations: splitLines(c.StringSlice("annotation")),
+			Secrets:     splitLines(c.StringSlice("secret")),
 			SSH:         c.StringSlice("ssh"),
 			NoCache:     c.Bool("no-cache"),
 			CacheFrom:   c.StringSlice("cache-from"),
@@ -252,6 +252,20 @@ func splitCommas(vals []string) []string {
 	var out []string
 	for _, v := range vals {
 		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// splitLines splits values on newlines, so that one environment variable
+// can hold several KEY=VALUE pairs whose values may contain commas.
+func splitLines(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, p := range strings.Split(v, "\n") {
 			if p = strings.TrimSpace(p); p != "" {
 				out = append(out, p)
 			}
