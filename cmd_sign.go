@@ -1,15 +1,186 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
+
+	"github.com/hallmark-dev/hallmark/ci"
+	"github.com/hallmark-dev/hallmark/internal/version"
+	"github.com/hallmark-dev/hallmark/registry"
+	"github.com/hallmark-dev/hallmark/signer"
 )
 
+// signConfig is the sign command's flags, bound once.
+type signConfig struct {
+	key, keyPassword          string
+	certificate, chain        string
+	token, tokenFile          string
+	fulcioURL, rekorURL       string
+	tsaURL, trustedRoot       string
+	serviceCA                 string
+	tlogUpload, insecureNoSCT bool
+	mode, tag                 string
+	annotations               annotationOptions
+}
+
 func signCommand() *cli.Command {
+	var cfg signConfig
 	return &cli.Command{
-		Name:  "sign",
-		Usage: "sign (not implemented yet)",
-		Action: func(*cli.Context) error {
-			return usageErr("hallmark sign is not implemented yet")
+		Name:      "sign",
+		Usage:     "sign an image digest with cosign (keyless or with a key); prints REPO@sha256:DIGEST",
+		ArgsUsage: "REGISTRY/REPO@sha256:DIGEST",
+		Description: "Signs the digest with a cosign v2 simple-signing signature carrying the annotations (CI provenance,\n" +
+			"the tag, -a values) in its payload, keyless (an OIDC token exchanged at Fulcio) or with --key.\n" +
+			"A tag is resolved to its digest once, with a warning, and recorded in the tag annotation.\n" +
+			"Signing again with the same identity and annotations adds nothing. Never prompts.",
+		OnUsageError: onUsageError,
+		Flags:        append(append(signFlags(&cfg), cfg.annotations.flags()...), registryFlags()...),
+		Action: func(c *cli.Context) error {
+			return runSign(c, &cfg)
 		},
 	}
+}
+
+func signFlags(cfg *signConfig) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "key", Usage: "sign with this private key: a cosign.key `PATH` (password from $COSIGN_PASSWORD), env://VAR, or a KMS URI", EnvVars: []string{"HALLMARK_KEY"}, Destination: &cfg.key},
+		&cli.StringFlag{Name: "key-password", Hidden: true, EnvVars: []string{"COSIGN_PASSWORD"}, Destination: &cfg.keyPassword},
+		&cli.StringFlag{Name: "certificate", Usage: "attach this certificate `FILE` (PEM or DER) for --key", EnvVars: []string{"HALLMARK_CERTIFICATE"}, Destination: &cfg.certificate},
+		&cli.StringFlag{Name: "certificate-chain", Usage: "attach this PEM chain `FILE` for --certificate", EnvVars: []string{"HALLMARK_CERTIFICATE_CHAIN"}, Destination: &cfg.chain},
+		&cli.StringFlag{Name: "identity-token", Usage: "OIDC ID `TOKEN` for keyless signing (audience sigstore)", EnvVars: []string{"SIGSTORE_ID_TOKEN", "HALLMARK_IDENTITY_TOKEN"}, Destination: &cfg.token},
+		&cli.StringFlag{Name: "identity-token-file", Usage: "read the OIDC ID token from `FILE`", EnvVars: []string{"HALLMARK_IDENTITY_TOKEN_FILE"}, Destination: &cfg.tokenFile},
+		&cli.StringFlag{Name: "fulcio-url", Value: signer.DefaultFulcioURL, Usage: "Fulcio `URL` for keyless signing", EnvVars: []string{"HALLMARK_FULCIO_URL"}, Destination: &cfg.fulcioURL},
+		&cli.BoolFlag{Name: "insecure-skip-verify", Usage: "accept a Fulcio certificate without a verifiable SCT (private Fulcio without a CT log)", EnvVars: []string{"HALLMARK_INSECURE_SKIP_VERIFY"}, Destination: &cfg.insecureNoSCT},
+		&cli.StringFlag{Name: "trusted-root", Usage: "sigstore trusted_root.json `FILE` for checking Fulcio's SCT", EnvVars: []string{"HALLMARK_TRUSTED_ROOT"}, Destination: &cfg.trustedRoot},
+		&cli.StringFlag{Name: "rekor-url", Value: signer.DefaultRekorURL, Usage: "Rekor `URL`", EnvVars: []string{"HALLMARK_REKOR_URL"}, Destination: &cfg.rekorURL},
+		&cli.BoolFlag{Name: "tlog-upload", Value: true, Usage: "record the signature in the Rekor transparency log", EnvVars: []string{"HALLMARK_TLOG_UPLOAD"}, Destination: &cfg.tlogUpload},
+		&cli.StringFlag{Name: "timestamp-server-url", Usage: "get an RFC 3161 timestamp for the signature from this TSA `URL`", EnvVars: []string{"HALLMARK_TIMESTAMP_SERVER_URL"}, Destination: &cfg.tsaURL},
+		&cli.StringFlag{Name: "sigstore-ca-cert", Usage: "extra PEM CA `FILE` trusted for TLS to Fulcio, Rekor and the TSA", EnvVars: []string{"HALLMARK_SIGSTORE_CA_CERT"}, Destination: &cfg.serviceCA},
+		&cli.StringFlag{Name: "registry-referrers-mode", Value: string(signer.ModeLegacy), Usage: "where to store the signature: `legacy` (the .sig tag), oci-1-1 (an OCI 1.1 referrer) or both", EnvVars: []string{"HALLMARK_REGISTRY_REFERRERS_MODE"}, Destination: &cfg.mode},
+		&cli.StringFlag{Name: "tag", Usage: "record `TAG` in the tag annotation (default: the tag of a tag reference, else $CI_COMMIT_SHORT_SHA on GitLab, the short $GITHUB_SHA on GitHub Actions)", EnvVars: []string{"HALLMARK_SIGN_TAG"}, Destination: &cfg.tag},
+	}
+}
+
+func runSign(c *cli.Context, cfg *signConfig) error {
+	if c.NArg() != 1 {
+		return usageErr("sign takes one image reference (REGISTRY/REPO@sha256:DIGEST), got %d arguments", c.NArg())
+	}
+	opts, err := cfg.signerOptions()
+	if err != nil {
+		return err
+	}
+	reg := newRegistry(c)
+	ref, err := reg.ParseReference(c.Args().First())
+	if err != nil {
+		return usageErr("%w", err)
+	}
+	env := ciEnv()
+	tag := cfg.tag
+	if t, ok := ref.(name.Tag); ok && tag == "" {
+		tag = t.TagStr()
+	}
+	if tag == "" && !cfg.annotations.noCI {
+		tag = env.DefaultTag()
+	}
+	ann, err := cfg.annotations.resolve(env, tag, ".")
+	if err != nil {
+		return err
+	}
+	ctx := c.Context
+	opts.RemoteOptions, opts.Logger = reg.RemoteOptions(ctx), logger(c)
+	digest, err := resolveDigest(c, reg, ref)
+	if err != nil {
+		return stage(exitSign, err)
+	}
+	s, err := signer.New(ctx, opts)
+	if err != nil {
+		return signErr(env, err)
+	}
+	res, err := s.Sign(ctx, digest, ann)
+	if err != nil {
+		return stage(exitSign, err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", signSummary(res, s.Identity()))
+	_, err = fmt.Fprintln(c.App.Writer, digest.String())
+	return err
+}
+
+// signerOptions translates the flags into signer options; bad
+// combinations and unreadable token files are usage errors.
+func (cfg *signConfig) signerOptions() (signer.Options, error) {
+	mode, err := signer.ParseMode(cfg.mode)
+	if err != nil {
+		return signer.Options{}, usageErr("--registry-referrers-mode: %w", err)
+	}
+	o := signer.Options{
+		Mode: mode, Key: cfg.key, Password: []byte(cfg.keyPassword),
+		Certificate: cfg.certificate, CertificateChain: cfg.chain,
+		FulcioURL: cfg.fulcioURL, InsecureSkipSCT: cfg.insecureNoSCT, TrustedRoot: cfg.trustedRoot,
+		RekorURL: cfg.rekorURL, SkipTlogUpload: !cfg.tlogUpload, TimestampServerURL: cfg.tsaURL,
+		ServiceCACert: cfg.serviceCA, UserAgent: version.UserAgent(),
+	}
+	if cfg.key != "" {
+		return o, nil // a key wins over an ambient $SIGSTORE_ID_TOKEN
+	}
+	o.IdentityToken = cfg.token
+	if o.IdentityToken == "" && cfg.tokenFile != "" {
+		b, err := os.ReadFile(cfg.tokenFile)
+		if err != nil {
+			return o, usageErr("reading --identity-token-file: %w", err)
+		}
+		o.IdentityToken = strings.TrimSpace(string(b))
+	}
+	return o, nil
+}
+
+// resolveDigest returns ref's digest, resolving a tag once with a warning.
+func resolveDigest(c *cli.Context, reg *registry.Registry, ref name.Reference) (name.Digest, error) {
+	if d, ok := ref.(name.Digest); ok {
+		return d, nil
+	}
+	desc, err := remote.Head(ref, reg.RemoteOptions(c.Context)...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("resolving %s: %w", ref, err)
+	}
+	d := ref.Context().Digest(desc.Digest.String())
+	logger(c).Warn("signing a tag: resolved it once; sign the digest to avoid signing what the tag points to later", "tag", ref.String(), "digest", d.String())
+	return d, nil
+}
+
+// signErr maps signer setup errors to exit codes: bad options, tokens and
+// key passwords are usage errors; unreachable services a signing failure.
+func signErr(env ci.Env, err error) error {
+	var te *signer.TokenError
+	switch {
+	case errors.As(err, &te) && te.Reason == signer.TokenMissing:
+		return usageErr("no OIDC identity token for keyless signing: %s", env.OIDC().Hint)
+	case errors.As(err, &te):
+		return usageErr("%w", err)
+	case errors.Is(err, signer.ErrConfig), errors.Is(err, signer.ErrKeyPassword):
+		return usageErr("%w", err)
+	}
+	return stage(exitSign, err)
+}
+
+// signSummary is the one-line report on stderr.
+func signSummary(res *signer.Result, identity string) string {
+	parts := make([]string, 0, len(res.Layouts))
+	for _, w := range res.Layouts {
+		what := "added"
+		if w.Existing {
+			what = "already present"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%s)", w.Layout, what, w.Ref))
+	}
+	verb := "signed"
+	if !res.Added() {
+		verb = "already signed, nothing added:"
+	}
+	return fmt.Sprintf("%s %s by %s with %d annotations; %s", verb, res.Digest, identity, len(res.Annotations), strings.Join(parts, "; "))
 }

@@ -38,6 +38,9 @@ type TokenError struct {
 }
 
 func (e *TokenError) Error() string {
+	if e.Reason == TokenWrongAudience {
+		return fmt.Sprintf("OIDC identity token for the wrong audience: %s", e.Detail)
+	}
 	if e.Detail == "" {
 		return fmt.Sprintf("%s OIDC identity token", e.Reason)
 	}

@@ -55,11 +55,11 @@ func keylessSigner(ctx context.Context, o *Options, hc *http.Client) (*certified
 	}
 	certPEM, chainPEM, sct, err := requestCertificate(ctx, hc, o, sv, subject)
 	if err != nil {
-		return nil, &ServiceError{Service: "fulcio", URL: o.FulcioURL, Err: err}
+		return nil, fmt.Errorf("getting a signing certificate: %w", &ServiceError{Service: "fulcio", URL: o.FulcioURL, Err: err})
 	}
 	c := &certified{sv: sv, certPEM: certPEM, chainPEM: chainPEM}
 	if err := c.parse(); err != nil {
-		return nil, &ServiceError{Service: "fulcio", URL: o.FulcioURL, Err: err}
+		return nil, fmt.Errorf("getting a signing certificate: %w", &ServiceError{Service: "fulcio", URL: o.FulcioURL, Err: err})
 	}
 	if o.InsecureSkipSCT {
 		o.Logger.DebugContext(ctx, "not verifying the Fulcio certificate's SCT (insecure skip)")
