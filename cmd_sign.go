@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -21,6 +22,8 @@ type signConfig struct {
 	key, keyPassword          string
 	certificate, chain        string
 	token, tokenFile          string
+	ambientToken              string // $SIGSTORE_ID_TOKEN
+	ghRequestURL, ghRequest   string // GitHub Actions' ID token request
 	fulcioURL, rekorURL       string
 	tsaURL, trustedRoot       string
 	serviceCA                 string
@@ -53,8 +56,11 @@ func signFlags(cfg *signConfig) []cli.Flag {
 		&cli.StringFlag{Name: "key-password", Hidden: true, EnvVars: []string{"COSIGN_PASSWORD"}, Destination: &cfg.keyPassword},
 		&cli.StringFlag{Name: "certificate", Usage: "attach this certificate `FILE` (PEM or DER) for --key", EnvVars: []string{"HALLMARK_CERTIFICATE"}, Destination: &cfg.certificate},
 		&cli.StringFlag{Name: "certificate-chain", Usage: "attach this PEM chain `FILE` for --certificate", EnvVars: []string{"HALLMARK_CERTIFICATE_CHAIN"}, Destination: &cfg.chain},
-		&cli.StringFlag{Name: "identity-token", Usage: "OIDC ID `TOKEN` for keyless signing (audience sigstore)", EnvVars: []string{"SIGSTORE_ID_TOKEN", "HALLMARK_IDENTITY_TOKEN"}, Destination: &cfg.token},
+		&cli.StringFlag{Name: "identity-token", Usage: "OIDC ID `TOKEN` for keyless signing (audience sigstore); then --identity-token-file, $SIGSTORE_ID_TOKEN, GitHub Actions' $ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN", EnvVars: []string{"HALLMARK_IDENTITY_TOKEN"}, Destination: &cfg.token},
 		&cli.StringFlag{Name: "identity-token-file", Usage: "read the OIDC ID token from `FILE`", EnvVars: []string{"HALLMARK_IDENTITY_TOKEN_FILE"}, Destination: &cfg.tokenFile},
+		&cli.StringFlag{Name: "sigstore-id-token", Hidden: true, EnvVars: []string{"SIGSTORE_ID_TOKEN"}, Destination: &cfg.ambientToken},
+		&cli.StringFlag{Name: "actions-id-token-request-url", Hidden: true, EnvVars: []string{"ACTIONS_ID_TOKEN_REQUEST_URL"}, Destination: &cfg.ghRequestURL},
+		&cli.StringFlag{Name: "actions-id-token-request-token", Hidden: true, EnvVars: []string{"ACTIONS_ID_TOKEN_REQUEST_TOKEN"}, Destination: &cfg.ghRequest},
 		&cli.StringFlag{Name: "fulcio-url", Value: signer.DefaultFulcioURL, Usage: "Fulcio `URL` for keyless signing", EnvVars: []string{"HALLMARK_FULCIO_URL"}, Destination: &cfg.fulcioURL},
 		&cli.BoolFlag{Name: "insecure-skip-verify", Usage: "accept a Fulcio certificate without a verifiable SCT (private Fulcio without a CT log)", EnvVars: []string{"HALLMARK_INSECURE_SKIP_VERIFY"}, Destination: &cfg.insecureNoSCT},
 		&cli.StringFlag{Name: "trusted-root", Usage: "sigstore trusted_root.json `FILE` for checking Fulcio's SCT", EnvVars: []string{"HALLMARK_TRUSTED_ROOT"}, Destination: &cfg.trustedRoot},
@@ -71,7 +77,7 @@ func runSign(c *cli.Context, cfg *signConfig) error {
 	if c.NArg() != 1 {
 		return usageErr("sign takes one image reference (REGISTRY/REPO@sha256:DIGEST), got %d arguments", c.NArg())
 	}
-	opts, err := cfg.signerOptions()
+	opts, err := cfg.signerOptions(c.Context)
 	if err != nil {
 		return err
 	}
@@ -113,7 +119,7 @@ func runSign(c *cli.Context, cfg *signConfig) error {
 
 // signerOptions translates the flags into signer options; bad
 // combinations and unreadable token files are usage errors.
-func (cfg *signConfig) signerOptions() (signer.Options, error) {
+func (cfg *signConfig) signerOptions(ctx context.Context) (signer.Options, error) {
 	mode, err := signer.ParseMode(cfg.mode)
 	if err != nil {
 		return signer.Options{}, usageErr("--registry-referrers-mode: %w", err)
@@ -128,15 +134,33 @@ func (cfg *signConfig) signerOptions() (signer.Options, error) {
 	if cfg.key != "" {
 		return o, nil // a key wins over an ambient $SIGSTORE_ID_TOKEN
 	}
-	o.IdentityToken = cfg.token
-	if o.IdentityToken == "" && cfg.tokenFile != "" {
+	o.IdentityToken, err = cfg.identityToken(ctx)
+	return o, err
+}
+
+// identityToken picks the OIDC token: --identity-token, then
+// --identity-token-file, then $SIGSTORE_ID_TOKEN, then a GitHub Actions
+// job's token exchange. Explicit flags win over the ambient token.
+func (cfg *signConfig) identityToken(ctx context.Context) (string, error) {
+	switch {
+	case cfg.token != "":
+		return cfg.token, nil
+	case cfg.tokenFile != "":
 		b, err := os.ReadFile(cfg.tokenFile)
 		if err != nil {
-			return o, usageErr("reading --identity-token-file: %w", err)
+			return "", usageErr("reading --identity-token-file: %w", err)
 		}
-		o.IdentityToken = strings.TrimSpace(string(b))
+		return strings.TrimSpace(string(b)), nil
+	case cfg.ambientToken != "":
+		return cfg.ambientToken, nil
+	case cfg.ghRequestURL != "" && cfg.ghRequest != "":
+		tok, err := signer.GitHubActionsToken(ctx, cfg.ghRequestURL, cfg.ghRequest, "")
+		if err != nil {
+			return "", stage(exitSign, err)
+		}
+		return tok, nil
 	}
-	return o, nil
+	return "", nil
 }
 
 // resolveDigest returns ref's digest, resolving a tag once with a warning.
@@ -159,7 +183,11 @@ func signErr(env ci.Env, err error) error {
 	var te *signer.TokenError
 	switch {
 	case errors.As(err, &te) && te.Reason == signer.TokenMissing:
-		return usageErr("no OIDC identity token for keyless signing: %s", env.OIDC().Hint)
+		hint := env.OIDC().Hint
+		if hint == "" {
+			hint = "set SIGSTORE_ID_TOKEN, pass --identity-token or --identity-token-file, or pass --key"
+		}
+		return usageErr("no OIDC identity token for keyless signing: %s", hint)
 	case errors.As(err, &te):
 		return usageErr("%w", err)
 	case errors.Is(err, signer.ErrConfig), errors.Is(err, signer.ErrKeyPassword):

@@ -29,7 +29,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 // an identity token.
 func noCI(t *testing.T) {
 	for _, k := range []string{"GITLAB_CI", "GITHUB_ACTIONS", "SIGSTORE_ID_TOKEN", "COSIGN_PASSWORD",
-		"HALLMARK_IDENTITY_TOKEN", "HALLMARK_KEY", "HALLMARK_PUBLIC_KEY", "HALLMARK_ANNOTATIONS", "HALLMARK_VERIFY_ANNOTATIONS"} {
+		"HALLMARK_IDENTITY_TOKEN", "HALLMARK_IDENTITY_TOKEN_FILE", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "HALLMARK_KEY", "HALLMARK_PUBLIC_KEY", "HALLMARK_ANNOTATIONS", "HALLMARK_VERIFY_ANNOTATIONS"} {
 		t.Setenv(k, "") // restored after the test
 		os.Unsetenv(k)
 	}
@@ -200,5 +200,27 @@ func TestVerifyCIPolicy(t *testing.T) {
 		"--insecure-ignore-tlog", "--insecure-ignore-sct", "--insecure-registry", reg.Host, d)
 	if code != 0 || !strings.Contains(errOut, "cosign verify --certificate-identity "+ss.Identity("g/p")) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestSignTokenPrecedence(t *testing.T) {
+	noCI(t)
+	reg := signertest.NewRegistry(t, false)
+	ss := signertest.NewSigstore(t)
+	d := reg.Image(t, "app").String()
+	file := t.TempDir() + "/token"
+	if err := os.WriteFile(file, []byte(ss.Token("g/p", "sigstore", time.Now().Add(time.Hour))+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SIGSTORE_ID_TOKEN", ss.Token("g/p", "sigstore", time.Now().Add(-time.Hour)))
+	keyless := []string{"sign", "--fulcio-url", ss.FulcioURL, "--insecure-skip-verify", "--tlog-upload=false", "--no-ci-annotations", "--insecure-registry", reg.Host}
+	if code, _, errOut := run(t, append(keyless, "--identity-token-file", file, d)...); code != 0 {
+		t.Fatalf("--identity-token-file did not win over $SIGSTORE_ID_TOKEN: %s", errOut)
+	}
+	if code, _, errOut := run(t, append(keyless, d)...); code != exitUsage || !strings.Contains(errOut, "expired") {
+		t.Fatalf("ambient expired token: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := run(t, append(keyless, "--identity-token-file", file+".missing", d)...); code != exitUsage {
+		t.Fatalf("missing token file: exit %d, %s", code, errOut)
 	}
 }
