@@ -68,7 +68,7 @@ func signFlags(cfg *signConfig) []cli.Flag {
 		&cli.BoolFlag{Name: "tlog-upload", Value: true, Usage: "record the signature in the Rekor transparency log", EnvVars: []string{"HALLMARK_TLOG_UPLOAD"}, Destination: &cfg.tlogUpload},
 		&cli.StringFlag{Name: "timestamp-server-url", Usage: "get an RFC 3161 timestamp for the signature from this TSA `URL`", EnvVars: []string{"HALLMARK_TIMESTAMP_SERVER_URL"}, Destination: &cfg.tsaURL},
 		&cli.StringFlag{Name: "sigstore-ca-cert", Usage: "extra PEM CA `FILE` trusted for TLS to Fulcio, Rekor and the TSA", EnvVars: []string{"HALLMARK_SIGSTORE_CA_CERT"}, Destination: &cfg.serviceCA},
-		&cli.StringFlag{Name: "registry-referrers-mode", Value: string(signer.ModeLegacy), Usage: "where to store the signature: `legacy` (the .sig tag), oci-1-1 (an OCI 1.1 referrer) or both", EnvVars: []string{"HALLMARK_REGISTRY_REFERRERS_MODE"}, Destination: &cfg.mode},
+		&cli.StringFlag{Name: "registry-referrers-mode", Value: string(signer.ModeLegacy), Usage: "store the signature as `MODE`: legacy (the .sig tag), oci-1-1 (an OCI 1.1 referrer) or both", EnvVars: []string{"HALLMARK_REGISTRY_REFERRERS_MODE"}, Destination: &cfg.mode},
 		&cli.StringFlag{Name: "tag", Usage: "record `TAG` in the tag annotation (default: the tag of a tag reference, else $CI_COMMIT_SHORT_SHA on GitLab, the short $GITHUB_SHA on GitHub Actions)", EnvVars: []string{"HALLMARK_SIGN_TAG"}, Destination: &cfg.tag},
 	}
 }
