@@ -1,0 +1,566 @@
+#!/usr/bin/env bash
+# hack/testbed.sh: the services hallmark's end-to-end tests need, on 127.0.0.1.
+#
+#   hack/testbed.sh up [GROUP|SERVICE...]   install what is missing, start what is not running,
+#                                           print the test environment (export lines) on stdout
+#   hack/testbed.sh down                    stop what this script started (by recorded PID)
+#   hack/testbed.sh env                     print the test environment of the running services
+#   hack/testbed.sh status                  one line per service
+#
+# Groups: build (buildkitd, registry-plain, registry-referrers), sign (oidc, fulcio, tsa,
+# trusted_root.json, cosign CLI), all (default). Progress goes to stderr; only `env` and `up`
+# write to stdout. See hack/README.md.
+#
+# Settings (environment):
+#   HALLMARK_CACHE           built tools, kept between runs   (default /var/cache/hallmark)
+#   HALLMARK_TESTBED_DIR     state: configs, data, logs, pids  (default /tmp/hallmark-testbed)
+#   HALLMARK_TESTBED_PORTS   first port of the block used     (default 15000)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${HALLMARK_CACHE:-/var/cache/hallmark}
+STATE=${HALLMARK_TESTBED_DIR:-/tmp/hallmark-testbed}
+BASE=${HALLMARK_TESTBED_PORTS:-15000}
+
+PORT_BUILDKIT=$((BASE + 1))
+PORT_REGISTRY_PLAIN=$((BASE + 2))
+PORT_REGISTRY_REFERRERS=$((BASE + 3))
+PORT_OIDC=$((BASE + 10))
+PORT_OIDC_MINT=$((BASE + 11))
+PORT_FULCIO=$((BASE + 12))
+PORT_FULCIO_GRPC=$((BASE + 13))
+PORT_FULCIO_METRICS=$((BASE + 14))
+PORT_TSA=$((BASE + 15))
+PORT_TSA_METRICS=2112 # hard-coded in timestamp-server v2.1.3, on all interfaces
+
+TLS=$STATE/tls
+BUILDKIT_SOCK=$STATE/buildkitd.sock
+BUSYBOX=/bin/busybox
+OIDC_ISSUER=https://127.0.0.1:$PORT_OIDC
+FULCIO_URL=http://127.0.0.1:$PORT_FULCIO
+TSA_URL=http://127.0.0.1:$PORT_TSA/api/v1/timestamp
+
+BUILD_SERVICES=(buildkitd registry-plain registry-referrers)
+SIGN_SERVICES=(oidc fulcio tsa)
+ALL_SERVICES=("${BUILD_SERVICES[@]}" "${SIGN_SERVICES[@]}")
+TLS_SERVICES="buildkitd oidc fulcio" # restarted when the certificates are remade
+CERTS_RENEWED=
+
+# Go tools built from the tools modules under hack/tools: NAME MODULE PACKAGE...
+BUILDKIT_TOOL=(buildkit github.com/moby/buildkit
+	github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl)
+FULCIO_TOOL=(fulcio github.com/sigstore/fulcio github.com/sigstore/fulcio)
+TSA_TOOL=(tsa github.com/sigstore/timestamp-authority/v2
+	github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server)
+COSIGN_TOOL=(cosign github.com/sigstore/cosign/v2 github.com/sigstore/cosign/v2/cmd/cosign)
+
+log() { printf 'testbed: %s\n' "$*" >&2; }
+die() {
+	printf 'testbed: error: %s\n' "$*" >&2
+	exit 1
+}
+
+# --- installing ------------------------------------------------------------------------------
+
+APT_UPDATED=
+# apt_ensure PACKAGE:FILE...: install the packages whose FILE is missing.
+apt_ensure() {
+	local missing=() p
+	for p in "$@"; do [[ -e ${p#*:} ]] || missing+=("${p%%:*}"); done
+	((${#missing[@]})) || return 0
+	log "installing ${missing[*]} (apt)"
+	if [[ -z $APT_UPDATED ]]; then
+		apt-get update -qq >&2 || die "apt-get update failed"
+		APT_UPDATED=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+		die "apt-get install ${missing[*]} failed"
+}
+
+# tool_dir NAME MODULE: the cache dir of a tools module's binaries, keyed by the pinned version
+# and a hash of go.mod+go.sum (so a version or dependency bump rebuilds). Sets TOOL_DIR.
+declare -A TOOL_DIRS=()
+tool_dir() {
+	local name=$1 module=$2 dir=$REPO/hack/tools/$1 version='' sum w1 w2 w3
+	if [[ -z ${TOOL_DIRS[$name]:-} ]]; then
+		while read -r w1 w2 w3 _; do
+			[[ $w1 == "$module" ]] && version=$w2 && break
+			[[ $w1 == require && $w2 == "$module" ]] && version=$w3 && break
+		done <"$dir/go.mod"
+		[[ -n $version ]] || die "hack/tools/$name/go.mod does not require $module"
+		read -r sum _ < <(cat "$dir/go.mod" "$dir/go.sum" | sha256sum)
+		TOOL_DIRS[$name]=$CACHE/tools/$name-$version-${sum:0:12}
+	fi
+	TOOL_DIR=${TOOL_DIRS[$name]}
+}
+
+# build_tool NAME MODULE PACKAGE...: go build the packages of hack/tools/NAME into tool_dir,
+# unless already there. One build at a time (the machine has 2 cores).
+build_tool() {
+	local name=$1 module=$2
+	shift 2
+	local out bin absent=0 start
+	tool_dir "$name" "$module"
+	out=$TOOL_DIR
+	for bin in "$@"; do [[ -x $out/${bin##*/} ]] || absent=1; done
+	((absent)) || return 0
+	mkdir -p "$CACHE/tools"
+	log "building $name ($(basename "$out")); takes minutes on a cold cache"
+	start=$SECONDS
+	rm -rf "$out.tmp"
+	(cd "$REPO/hack/tools/$name" && [[ $(go env GOMOD) == "$PWD/go.mod" ]] &&
+		GOFLAGS=-mod=readonly go build -trimpath -buildvcs=false -o "$out.tmp/" "$@") >&2 ||
+		die "building $name failed"
+	mv "$out.tmp" "$out"
+	log "built $name in $((SECONDS - start))s"
+}
+
+# build_program NAME: go build ./hack/NAME (root module) into the cache, keyed by a hash of its
+# sources and the root go.mod/go.sum. Prints the binary's path.
+build_program() {
+	local name=$1 sum out start
+	read -r sum _ < <(cat "$REPO"/hack/"$name"/*.go "$REPO/go.mod" "$REPO/go.sum" | sha256sum)
+	sum=${sum:0:12}
+	out=$CACHE/hack/$name-$sum/$name
+	if [[ ! -x $out ]]; then
+		log "building hack/$name"
+		start=$SECONDS
+		mkdir -p "$(dirname "$out")"
+		(cd "$REPO" && GOFLAGS=-mod=readonly go build -trimpath -buildvcs=false -o "$out.tmp" "./hack/$name") >&2 ||
+			die "building hack/$name failed"
+		mv "$out.tmp" "$out"
+		find "$CACHE/hack" -maxdepth 1 -name "$name-*" ! -name "$name-$sum" -exec rm -rf {} + 2>/dev/null || true
+		log "built hack/$name in $((SECONDS - start))s"
+	fi
+	printf '%s\n' "$out"
+}
+
+install_build() {
+	apt_ensure runc:/usr/sbin/runc busybox-static:/bin/busybox docker-registry:/usr/bin/docker-registry \
+		rootlesskit:/usr/bin/rootlesskit uidmap:/usr/bin/newuidmap openssl:/usr/bin/openssl curl:/usr/bin/curl
+	build_tool "${BUILDKIT_TOOL[@]}"
+	REGISTRY_BIN=$(build_program registry)
+}
+
+install_sign() {
+	apt_ensure openssl:/usr/bin/openssl curl:/usr/bin/curl
+	build_tool "${FULCIO_TOOL[@]}"
+	build_tool "${TSA_TOOL[@]}"
+	build_tool "${COSIGN_TOOL[@]}"
+	OIDC_BIN=$(build_program oidc)
+	TRUSTEDROOT_BIN=$(build_program trustedroot)
+}
+
+# --- certificates ----------------------------------------------------------------------------
+
+# ensure_certs: a CA, a server certificate (IP 127.0.0.1, DNS buildkitd and localhost) and a
+# client certificate, made once and kept (remade when missing or within a day of expiry).
+ensure_certs() {
+	local f ok=1 renew=0
+	for f in ca server client; do [[ -s $TLS/$f.crt && -s $TLS/$f.key ]] || ok=0; done
+	[[ -s $TLS/renew-after ]] && read -r renew <"$TLS/renew-after"
+	((ok && EPOCHSECONDS < renew)) && return 0
+	log "generating TLS certificates in $TLS"
+	CERTS_RENEWED=1
+	mkdir -p "$TLS"
+	(
+		cd "$TLS"
+		umask 077
+		rm -f ./*.crt ./*.key ./*.csr
+		for f in ca server client; do openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$f.key"; done
+		openssl req -x509 -new -key ca.key -subj "/CN=hallmark testbed CA" -days 3650 -out ca.crt \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+		sign_cert server "/CN=buildkitd" \
+			"subjectAltName=IP:127.0.0.1,DNS:buildkitd,DNS:localhost"$'\n'"extendedKeyUsage=serverAuth"
+		sign_cert client "/CN=hallmark-test-client" "extendedKeyUsage=clientAuth"
+		rm -f ./*.csr
+		chmod 0644 ./*.crt
+		echo $((EPOCHSECONDS + 800 * 86400)) >renew-after
+	) >/dev/null 2>"$STATE/logs/certs.log" || {
+		tail -n 20 "$STATE/logs/certs.log" >&2
+		die "generating certificates failed"
+	}
+}
+
+sign_cert() { # NAME SUBJECT EXTENSIONS (runs in $TLS)
+	openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
+	openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
+		-days 825 -out "$1.crt" \
+		-extfile <(printf '%s\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n' "$3")
+}
+
+# --- processes -------------------------------------------------------------------------------
+
+pidfile() { printf '%s/run/%s.pid' "$STATE" "$1"; }
+
+# starttime PID: the process start time in clock ticks, to tell a recorded PID from a reused
+# one; empty when PID is gone or a zombie (an exited child of this script).
+starttime() {
+	local stat
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 0
+	stat=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- $stat
+	[[ $1 == [ZX] ]] || printf '%s' "${20}"
+}
+
+# alive NAME: the process recorded for NAME runs (same PID and start time).
+alive() {
+	local f pid st
+	f=$(pidfile "$1")
+	[[ -s $f ]] || return 1
+	read -r pid st <"$f" || return 1
+	[[ -n $pid && -n $st && $(starttime "$pid") == "$st" ]]
+}
+
+pid_of() { read -r pid _ <"$(pidfile "$1")" && printf '%s' "$pid"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+ports_open() {
+	local p
+	for p in "$@"; do port_open "$p" || return 1; done
+}
+
+# require_ports NAME PORT...: fail if a port is taken (NAME is not running, so not by us).
+require_ports() {
+	local name=$1 port who
+	shift
+	for port in "$@"; do
+		if port_open "$port"; then
+			who=$(ss -Hltnp "sport = :$port" 2>/dev/null | awk '{print $4, $6}' | head -n 1)
+			die "port $port, needed by $name, is in use by something this test bed did not start: ${who:-unknown process}"
+		fi
+	done
+}
+
+# spawn NAME COMMAND...: start COMMAND in its own session, log to STATE/logs/NAME.log and
+# record "PID STARTTIME" in STATE/run/NAME.pid.
+spawn() {
+	local name=$1 f pid
+	shift
+	f=$(pidfile "$name")
+	rm -f "$f" "$f.tmp"
+	printf '\n=== %s: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$STATE/logs/$name.log"
+	# shellcheck disable=SC2016 # $$ and $@ expand in the inner shell
+	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$f.tmp" "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null 9>&- &
+	for _ in $(seq 100); do [[ -s $f.tmp ]] && break; sleep 0.01; done
+	pid=$(<"$f.tmp")
+	printf '%s %s\n' "$pid" "$(starttime "$pid")" >"$f"
+	rm -f "$f.tmp"
+}
+
+fail_start() { # NAME REASON
+	log "error: $1 $2; last lines of $STATE/logs/$1.log:"
+	tail -n 25 "$STATE/logs/$1.log" >&2
+	stop "$1"
+	exit 1
+}
+
+# wait_ready NAME SECONDS: poll ready_NAME until it passes, the process dies or time runs out.
+wait_ready() {
+	local name=$1 deadline=$((SECONDS + $2))
+	until "ready_${name//-/_}" >/dev/null 2>&1; do
+		alive "$name" || fail_start "$name" "exited during start"
+		((SECONDS < deadline)) || fail_start "$name" "not ready after $2s"
+		sleep 0.05
+	done
+}
+
+# ensure NAME: start NAME unless it runs and answers.
+ensure() {
+	local name=$1 fn=${1//-/_}
+	if [[ -n $CERTS_RENEWED && " $TLS_SERVICES " == *" $name "* ]] && alive "$name"; then
+		log "restarting $name for the new certificates"
+		stop "$name"
+	fi
+	if alive "$name"; then
+		# It answered when started: open ports are enough now (keeps a warm `up` fast).
+		# shellcheck disable=SC2046
+		if ports_open $("ports_$fn") && { [[ $name != buildkitd ]] || [[ -S $BUILDKIT_SOCK ]]; }; then
+			return 0
+		fi
+		log "$name (pid $(pid_of "$name")) runs but does not answer yet; waiting"
+		wait_ready "$name" 30
+		return 0
+	fi
+	# shellcheck disable=SC2046
+	require_ports "$name" $("ports_$fn")
+	log "starting $name"
+	"start_$fn"
+	wait_ready "$name" 60
+	log "$name up (pid $(pid_of "$name"))"
+}
+
+stop() { # NAME
+	local name=$1 pid
+	if alive "$name"; then
+		pid=$(pid_of "$name")
+		log "stopping $name (pid $pid)"
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 100); do alive "$name" || break; sleep 0.1; done
+		if alive "$name"; then
+			log "$name did not stop in 10s; killing"
+			kill -KILL "$pid" 2>/dev/null || true
+			sleep 0.2
+		fi
+	fi
+	rm -f "$(pidfile "$name")"
+}
+
+# --- services --------------------------------------------------------------------------------
+
+ports_buildkitd() { echo "$PORT_BUILDKIT"; }
+start_buildkitd() {
+	rm -f "$BUILDKIT_SOCK"
+	mkdir -p "$STATE/buildkit"
+	: >"$STATE/buildkitd.toml" # so that /etc/buildkit/buildkitd.toml does not apply
+	spawn buildkitd "$BUILDKIT_BIN/buildkitd" --config "$STATE/buildkitd.toml" \
+		--root "$STATE/buildkit" \
+		--addr "unix://$BUILDKIT_SOCK" --addr "tcp://127.0.0.1:$PORT_BUILDKIT" \
+		--tlscacert "$TLS/ca.crt" --tlscert "$TLS/server.crt" --tlskey "$TLS/server.key" \
+		--oci-worker=true --oci-worker-binary "$(command -v runc)" --containerd-worker=false
+}
+ready_buildkitd() {
+	"$BUILDKIT_BIN/buildctl" --addr "unix://$BUILDKIT_SOCK" debug workers | grep -q linux/amd64 &&
+		port_open "$PORT_BUILDKIT"
+}
+
+ports_registry_plain() { echo "$PORT_REGISTRY_PLAIN"; }
+start_registry_plain() {
+	mkdir -p "$STATE/registry-plain"
+	cat >"$STATE/registry-plain.yml" <<EOF
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $STATE/registry-plain
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: 127.0.0.1:$PORT_REGISTRY_PLAIN
+EOF
+	spawn registry-plain docker-registry serve "$STATE/registry-plain.yml"
+}
+ready_registry_plain() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT_REGISTRY_PLAIN/v2/"; }
+
+ports_registry_referrers() { echo "$PORT_REGISTRY_REFERRERS"; }
+start_registry_referrers() { spawn registry-referrers "$REGISTRY_BIN" -addr "127.0.0.1:$PORT_REGISTRY_REFERRERS"; }
+ready_registry_referrers() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT_REGISTRY_REFERRERS/v2/"; }
+
+ports_oidc() { echo "$PORT_OIDC $PORT_OIDC_MINT"; }
+start_oidc() {
+	mkdir -p "$STATE/oidc"
+	spawn oidc "$OIDC_BIN" -addr "127.0.0.1:$PORT_OIDC" -mint-addr "127.0.0.1:$PORT_OIDC_MINT" \
+		-issuer "$OIDC_ISSUER" -tls-cert "$TLS/server.crt" -tls-key "$TLS/server.key" \
+		-key "$STATE/oidc/signing-key.pem"
+}
+ready_oidc() {
+	curl -fsS -o /dev/null --max-time 2 --cacert "$TLS/ca.crt" "$OIDC_ISSUER/.well-known/openid-configuration" &&
+		curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT_OIDC_MINT/healthz"
+}
+
+ports_fulcio() { echo "$PORT_FULCIO $PORT_FULCIO_GRPC $PORT_FULCIO_METRICS"; }
+start_fulcio() {
+	tool_dir "${FULCIO_TOOL[@]:0:2}"
+	local tools=$TOOL_DIR
+	mkdir -p "$STATE/fulcio"
+	rm -f "$STATE/fulcio/fulcio.sock"
+	write_fulcio_config >"$STATE/fulcio/config.yaml"
+	spawn fulcio "$tools/fulcio" serve --ca ephemeralca --ct-log-url "" \
+		--config-path "$STATE/fulcio/config.yaml" \
+		--host 127.0.0.1 --port "$PORT_FULCIO" \
+		--grpc-host 127.0.0.1 --grpc-port "$PORT_FULCIO_GRPC" --metrics-port "$PORT_FULCIO_METRICS" \
+		--legacy-unix-domain-socket "$STATE/fulcio/fulcio.sock"
+}
+ready_fulcio() { curl -fsS -o /dev/null --max-time 2 "$FULCIO_URL/api/v1/rootCert"; }
+
+# write_fulcio_config: the issuer as a GitLab instance, with Fulcio's own gitlab-pipeline
+# templates (from fulcio v1.8.8 config/identity/config.yaml) and url = the issuer.
+write_fulcio_config() {
+	cat <<EOF
+oidc-issuers:
+  $OIDC_ISSUER:
+    issuer-url: $OIDC_ISSUER
+    client-id: sigstore
+    type: ci-provider
+    ci-provider: gitlab-pipeline
+    description: hallmark test bed GitLab-shaped issuer
+    ca-cert: |
+$(sed 's/^/      /' "$TLS/ca.crt")
+ci-issuer-metadata:
+  gitlab-pipeline:
+    default-template-values:
+      url: $OIDC_ISSUER
+      environment: ""
+    extension-templates:
+      build-signer-uri: "https://{{ .ci_config_ref_uri }}"
+      build-signer-digest: "ci_config_sha"
+      runner-environment: "runner_environment"
+      source-repository-uri: "{{ .url }}/{{ .project_path }}"
+      source-repository-digest: "sha"
+      source-repository-ref: refs/{{if eq .ref_type "branch"}}heads/{{ else }}tags/{{end}}{{ .ref }}
+      source-repository-identifier: "project_id"
+      source-repository-owner-uri: "{{ .url }}/{{ .namespace_path }}"
+      source-repository-owner-identifier: "namespace_id"
+      build-config-uri: "https://{{ .ci_config_ref_uri }}"
+      build-config-digest: "ci_config_sha"
+      build-trigger: "pipeline_source"
+      run-invocation-uri: "{{ .url }}/{{ .project_path }}/-/jobs/{{ .job_id }}"
+      source-repository-visibility-at-signing: "project_visibility"
+      deployment-environment: "environment"
+    subject-alternative-name-template: "https://{{ .ci_config_ref_uri }}"
+EOF
+}
+
+ports_tsa() { echo "$PORT_TSA $PORT_TSA_METRICS"; }
+start_tsa() {
+	tool_dir "${TSA_TOOL[@]:0:2}"
+	local tools=$TOOL_DIR
+	spawn tsa "$tools/timestamp-server" serve --host 127.0.0.1 --port "$PORT_TSA" \
+		--timestamp-signer memory --disable-ntp-monitoring
+}
+ready_tsa() { curl -fsS -o /dev/null --max-time 2 "$TSA_URL/certchain"; }
+
+# ensure_trusted_root: fetch the Fulcio and TSA chains (both change on every restart) and
+# rewrite trusted_root.json when either changed.
+ensure_trusted_root() {
+	local f
+	curl -fsS --max-time 5 "$FULCIO_URL/api/v1/rootCert" >"$STATE/fulcio-chain.pem.new" ||
+		die "fetching Fulcio's chain failed"
+	curl -fsS --max-time 5 "$TSA_URL/certchain" >"$STATE/tsa-chain.pem.new" ||
+		die "fetching the TSA's chain failed"
+	local changed=0
+	for f in fulcio-chain.pem tsa-chain.pem; do
+		if cmp -s "$STATE/$f.new" "$STATE/$f"; then
+			rm -f "$STATE/$f.new"
+		else
+			mv "$STATE/$f.new" "$STATE/$f"
+			changed=1
+		fi
+	done
+	[[ -s $STATE/trusted_root.json ]] || changed=1
+	((changed)) || return 0
+	log "writing $STATE/trusted_root.json"
+	"$TRUSTEDROOT_BIN" -fulcio-chain "$STATE/fulcio-chain.pem" -fulcio-url "$FULCIO_URL" \
+		-tsa-chain "$STATE/tsa-chain.pem" -tsa-url "$TSA_URL" -out "$STATE/trusted_root.json" ||
+		die "writing trusted_root.json failed"
+}
+
+# --- commands --------------------------------------------------------------------------------
+
+env_lines() {
+	local line
+	if alive buildkitd && alive registry-plain && alive registry-referrers; then
+		for line in \
+			HALLMARK_TESTBED=1 \
+			"HALLMARK_TEST_BUILDKIT_UNIX=unix://$BUILDKIT_SOCK" \
+			"HALLMARK_TEST_BUILDKIT_TCP=tcp://127.0.0.1:$PORT_BUILDKIT" \
+			"HALLMARK_TEST_TLS_CA=$TLS/ca.crt" \
+			"HALLMARK_TEST_TLS_CERT=$TLS/client.crt" \
+			"HALLMARK_TEST_TLS_KEY=$TLS/client.key" \
+			HALLMARK_TEST_TLS_SERVERNAME=buildkitd \
+			"HALLMARK_TEST_REGISTRY_PLAIN=127.0.0.1:$PORT_REGISTRY_PLAIN" \
+			"HALLMARK_TEST_REGISTRY_REFERRERS=127.0.0.1:$PORT_REGISTRY_REFERRERS" \
+			"HALLMARK_TEST_BUILDCTL=$BUILDKIT_BIN/buildctl" \
+			"HALLMARK_TEST_BUSYBOX=$BUSYBOX"; do
+			printf 'export %s\n' "$line"
+		done
+	fi
+	if alive oidc && alive fulcio && alive tsa && [[ -s $STATE/trusted_root.json ]]; then
+		tool_dir "${COSIGN_TOOL[@]:0:2}"
+		alive buildkitd || echo "export HALLMARK_TESTBED=1"
+		for line in \
+			"HALLMARK_TEST_OIDC_ISSUER=$OIDC_ISSUER" \
+			"HALLMARK_TEST_OIDC_MINT=http://127.0.0.1:$PORT_OIDC_MINT/mint" \
+			"HALLMARK_TEST_FULCIO_URL=$FULCIO_URL" \
+			"HALLMARK_TEST_TSA_URL=$TSA_URL" \
+			"HALLMARK_TEST_TRUSTED_ROOT=$STATE/trusted_root.json" \
+			"HALLMARK_TEST_TSA_CHAIN=$STATE/tsa-chain.pem" \
+			"HALLMARK_TEST_FULCIO_CHAIN=$STATE/fulcio-chain.pem" \
+			"HALLMARK_TEST_COSIGN=$TOOL_DIR/cosign"; do
+			printf 'export %s\n' "$line"
+		done
+	fi
+}
+
+# lock: one up or down at a time (fd 9, closed in spawned services).
+lock() {
+	exec 9>"$STATE/.lock"
+	flock -w 600 9 || die "another testbed.sh up or down holds $STATE/.lock"
+}
+
+cmd_env() {
+	mkdir -p "$STATE"
+	env_lines | tee "$STATE/env.tmp"
+	mv "$STATE/env.tmp" "$STATE/env"
+}
+
+cmd_up() {
+	local want_build=0 want_sign=0 a services=()
+	(($#)) || set -- all
+	for a in "$@"; do
+		case $a in
+		all) want_build=1 want_sign=1 ;;
+		build) want_build=1 ;;
+		sign) want_sign=1 ;;
+		*) die "unknown group $a (want build, sign or all)" ;;
+		esac
+	done
+	mkdir -p "$STATE/logs" "$STATE/run"
+	lock
+	ensure_certs
+	if ((want_build)); then
+		install_build
+		[[ -x $BUSYBOX ]] || die "$BUSYBOX missing (busybox-static)"
+		services+=("${BUILD_SERVICES[@]}")
+	fi
+	if ((want_sign)); then
+		install_sign
+		services+=("${SIGN_SERVICES[@]}")
+	fi
+	for a in "${services[@]}"; do ensure "$a"; done
+	((want_sign)) && ensure_trusted_root
+	cmd_env
+}
+
+cmd_down() {
+	local i
+	[[ -d $STATE/run ]] || return 0
+	lock
+	for ((i = ${#ALL_SERVICES[@]} - 1; i >= 0; i--)); do stop "${ALL_SERVICES[i]}"; done
+	rm -f "$STATE/env"
+}
+
+cmd_status() {
+	local name state pid
+	for name in "${ALL_SERVICES[@]}"; do
+		pid=-
+		if alive "$name"; then
+			pid=$(pid_of "$name")
+			if "ready_${name//-/_}" >/dev/null 2>&1; then state=up; else state=not-answering; fi
+		else
+			state=down
+		fi
+		printf '%-20s %-14s pid %-8s ports %s\n' "$name" "$state" "$pid" "$("ports_${name//-/_}")"
+	done
+}
+
+# BUILDKIT_BIN is needed by ready_buildkitd in status and env without a build.
+tool_dir "${BUILDKIT_TOOL[@]:0:2}"
+BUILDKIT_BIN=$TOOL_DIR
+
+case ${1:-} in
+up) shift && cmd_up "$@" ;;
+down) cmd_down ;;
+env) cmd_env ;;
+status) cmd_status ;;
+*)
+	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+	exit 2
+	;;
+esac
