@@ -1,15 +1,237 @@
 package main
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/urfave/cli/v2"
+
+	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/ci"
+	"github.com/hallmark-dev/hallmark/registry"
+	"github.com/hallmark-dev/hallmark/signer"
+	"github.com/hallmark-dev/hallmark/verifier"
 )
 
+// releaseConfig is the release command's own flags; the build, sign and
+// verify flags bind to their commands' configs.
+type releaseConfig struct {
+	contextDir, image string
+	dotenv            string
+	recursive         bool
+	sign              signConfig
+	verify            verifyConfig
+}
+
+// releaseVerifyFlags are the verify flags release offers; the others
+// (--key, -a, --trusted-root, --rekor-url) come from signing.
+var releaseVerifyFlags = []string{
+	"certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer", "certificate-oidc-issuer-regexp",
+	"ca-roots", "ca-intermediates", "timestamp-certificate-chain", "insecure-ignore-tlog", "insecure-ignore-sct",
+}
+
 func releaseCommand() *cli.Command {
+	var cfg releaseConfig
+	own := []cli.Flag{
+		&cli.StringFlag{Name: "context", Value: ".", Usage: "build context `DIR`", EnvVars: []string{"HALLMARK_CONTEXT"}, Destination: &cfg.contextDir},
+		&cli.StringFlag{Name: "image", Usage: "image `REPOSITORY` to push to (default: $CI_REGISTRY_IMAGE on GitLab, ghcr.io/$GITHUB_REPOSITORY on GitHub Actions)", EnvVars: []string{"HALLMARK_IMAGE"}, Destination: &cfg.image},
+		&cli.StringFlag{Name: "dotenv", Usage: "write IMAGE_DIGEST, IMAGE_URI and IMAGE_REF to `FILE` (GitLab artifacts:reports:dotenv)", EnvVars: []string{"HALLMARK_DOTENV"}, Destination: &cfg.dotenv},
+		&cli.BoolFlag{Name: "recursive", Usage: "also sign (and verify) every platform manifest of a multi-platform index", EnvVars: []string{"HALLMARK_RECURSIVE"}, Destination: &cfg.recursive},
+	}
+	signF := slices.DeleteFunc(signFlags(&cfg.sign), func(f cli.Flag) bool { return f.Names()[0] == "tag" })
+	verifyF := slices.DeleteFunc(verifyFlags(&cfg.verify), func(f cli.Flag) bool { return !slices.Contains(releaseVerifyFlags, f.Names()[0]) })
+	flags := slices.Concat(own, buildkitFlags(), buildFlags(), signF, cfg.sign.annotations.flags(), verifyF, registryFlags())
 	return &cli.Command{
 		Name:  "release",
-		Usage: "release (not implemented yet)",
-		Action: func(*cli.Context) error {
-			return usageErr("hallmark release is not implemented yet")
+		Usage: "build and push an image, sign its digest and verify the signature; prints the result as JSON",
+		Description: "The whole CI job in one step: builds --context on buildkitd and pushes every --tag, signs the digest\n" +
+			"buildkitd reported (keyless with the CI's OIDC token, or --key) with the CI provenance annotations,\n" +
+			"then verifies that signature: with --key's public key, the --certificate-identity/--certificate-oidc-issuer\n" +
+			"given, the CI job's own identity, or else the signing certificate's identity.\n" +
+			"--tag takes a tag (pushed to --image) or a full REGISTRY/REPO:TAG. Exit codes: 2 usage, 3 build/push, 4 sign, 5 verify.",
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErr("release takes no arguments (the context is --context), got %q", c.Args().First())
+			}
+			return runRelease(c, &cfg)
 		},
 	}
+}
+
+// releaseTags turns --image and --tag values into full tag references,
+// with the CI defaults when they are not given.
+func releaseTags(env ci.Env, image string, tags []string) ([]string, error) {
+	if image == "" {
+		image = env.DefaultImage()
+	}
+	if len(tags) == 0 {
+		if t := env.DefaultTag(); t != "" {
+			tags = []string{t}
+		}
+	}
+	if len(tags) == 0 {
+		return nil, fmt.Errorf("no tag: give --tag TAG (in GitLab CI or GitHub Actions the short commit SHA is the default)")
+	}
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		switch {
+		case strings.Contains(t, "/"):
+			out = append(out, t)
+		case image == "":
+			return nil, fmt.Errorf("no image: give --image REGISTRY/REPOSITORY or a full --tag REGISTRY/REPOSITORY:TAG (in GitLab CI $CI_REGISTRY_IMAGE is the default)")
+		default:
+			out = append(out, image+":"+t)
+		}
+	}
+	return out, nil
+}
+
+func runRelease(c *cli.Context, cfg *releaseConfig) error {
+	env := ciEnv()
+	reg := newRegistry(c)
+	tags, err := releaseTags(env, cfg.image, splitCommas(c.StringSlice("tag")))
+	if err != nil {
+		return usageErr("%w", err)
+	}
+	bcfg := bindBuildConfig(c, cfg.contextDir)
+	bcfg.tags, bcfg.metadataFile = tags, ""
+	signOpts, err := cfg.sign.signerOptions(c.Context)
+	if err != nil {
+		return err
+	}
+	if err := checkSigningMaterial(env, signOpts); err != nil {
+		return err
+	}
+	first, err := reg.ParseTag(tags[0])
+	if err != nil {
+		return usageErr("%w", err)
+	}
+	ann, err := cfg.sign.annotations.resolve(env, first.TagStr(), cfg.contextDir)
+	if err != nil {
+		return err
+	}
+	policy, err := cfg.verify.policy()
+	if err != nil {
+		return err
+	}
+	policy.Annotations = ann
+
+	end := env.Section(c.App.ErrWriter, "hallmark_build", "hallmark: build and push "+strings.Join(tags, ", "))
+	built, err := build(c, bcfg, reg)
+	end()
+	if err != nil {
+		return err
+	}
+	rel := &releaseResult{Image: built.Image.String(), Digest: built.Digest.String(), Tags: built.Tags, Platforms: built.Platforms}
+	digests := signTargets(built, cfg.recursive)
+
+	end = env.Section(c.App.ErrWriter, "hallmark_sign", "hallmark: sign "+built.Image.String())
+	s, err := releaseSign(c, env, reg, signOpts, digests, ann, rel)
+	end()
+	if err != nil {
+		return err
+	}
+
+	end = env.Section(c.App.ErrWriter, "hallmark_verify", "hallmark: verify "+built.Image.String())
+	err = releaseVerify(c, env, reg, cfg, s, policy, digests, rel)
+	end()
+	if err != nil {
+		return err
+	}
+	return writeReleaseOutputs(c, env, cfg, rel)
+}
+
+// checkSigningMaterial fails before anything is built when there is no
+// way to sign, or the identity token is unusable.
+func checkSigningMaterial(env ci.Env, o signer.Options) error {
+	if o.Key != "" {
+		return nil
+	}
+	if err := signer.CheckToken(o.IdentityToken, o.TokenAudience); err != nil {
+		return signErr(env, err)
+	}
+	return nil
+}
+
+// signTargets are the digests a release signs: the pushed manifest or
+// index, and with recursive each platform's manifest.
+func signTargets(built *builder.Result, recursive bool) []name.Digest {
+	out := []name.Digest{built.Image}
+	if recursive {
+		for _, p := range built.Platforms {
+			out = append(out, built.Image.Context().Digest(p.Digest.String()))
+		}
+	}
+	return out
+}
+
+func releaseSign(c *cli.Context, env ci.Env, reg *registry.Registry, o signer.Options, digests []name.Digest,
+	ann map[string]string, rel *releaseResult) (*signer.Signer, error) {
+	o.RemoteOptions, o.Logger = reg.RemoteOptions(c.Context), logger(c)
+	s, err := signer.New(c.Context, o)
+	if err != nil {
+		return nil, signErr(env, err)
+	}
+	for _, d := range digests {
+		res, err := s.Sign(c.Context, d, ann)
+		if err != nil {
+			return nil, stage(exitSign, err)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", signSummary(res, s.Identity()))
+		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: d.DigestStr(), Mode: string(res.Mode), Annotations: res.Annotations})
+	}
+	return s, nil
+}
+
+// releasePolicy completes the verification policy: flags given win; a key
+// release verifies with the signer's public key; keyless with the CI job's
+// identity, or else the identity in the signing certificate.
+func releasePolicy(env ci.Env, s *signer.Signer, p verifier.Policy) (verifier.Policy, error) {
+	if p.Identity != "" || p.IdentityRegexp != "" || p.Issuer != "" || p.IssuerRegexp != "" {
+		return p, nil
+	}
+	if subject, issuer, ok := s.CertificateIdentity(); ok {
+		if cp, err := env.Policy(); err == nil {
+			p.Identity, p.Issuer = cp.Identity, cp.Issuer
+		} else {
+			p.Identity, p.Issuer = subject, issuer
+		}
+		return p, nil
+	}
+	pk, err := s.PublicKey()
+	if err != nil {
+		return p, stage(exitVerify, err)
+	}
+	p.PublicKey = pk
+	return p, nil
+}
+
+func releaseVerify(c *cli.Context, env ci.Env, reg *registry.Registry, cfg *releaseConfig, s *signer.Signer,
+	p verifier.Policy, digests []name.Digest, rel *releaseResult) error {
+	p, err := releasePolicy(env, s, p)
+	if err != nil {
+		return err
+	}
+	trust := cfg.verify.trust()
+	trust.TrustedRoot = cfg.sign.trustedRoot
+	if cfg.sign.tlogUpload {
+		trust.RekorURL = cfg.sign.rekorURL
+	}
+	for _, d := range digests {
+		res, err := verifier.Verify(c.Context, d, verifier.Options{
+			RemoteOptions: reg.RemoteOptions(c.Context), Logger: logger(c), Policy: p, Trust: trust,
+		})
+		if err != nil {
+			return stage(exitVerify, fmt.Errorf("signature written but verification failed: %w", err))
+		}
+		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", verifySummary(res, p))
+	}
+	rel.Verified = releaseVerified{Identity: p.Identity, Issuer: p.Issuer}
+	if p.PublicKey != nil {
+		rel.Verified.Key = "signer's public key"
+	}
+	return nil
 }

@@ -161,7 +161,9 @@ func verifySummary(res *verifier.Result, p verifier.Policy) string {
 		layouts = append(layouts, fmt.Sprintf("%s: %d", l, res.Layouts()[l]))
 	}
 	who := "key " + p.Key
-	if p.Key == "" {
+	if p.PublicKey != nil {
+		who = "the signer's public key"
+	} else if p.Key == "" {
 		who = fmt.Sprintf("identity %s, issuer %s", firstNonEmpty(p.Identity, "/"+p.IdentityRegexp+"/"), firstNonEmpty(p.Issuer, "/"+p.IssuerRegexp+"/"))
 	}
 	var ann []string

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"crypto"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -28,6 +29,9 @@ type Policy struct {
 	// Key is a public key reference: a PEM file, env://VAR, or a KMS URI
 	// of a provider linked into the program.
 	Key string
+	// PublicKey is a public key given directly (e.g. the signer's own, when
+	// a release verifies what it just signed); exclusive with Key.
+	PublicKey crypto.PublicKey
 	// Identity is the exact certificate subject (SAN), e.g.
 	// https://gitlab.example.com/g/p//.gitlab-ci.yml@refs/heads/main.
 	Identity       string
@@ -65,7 +69,7 @@ type Trust struct {
 	IgnoreSCT bool
 }
 
-func (p *Policy) keyless() bool { return p.Key == "" }
+func (p *Policy) keyless() bool { return p.Key == "" && p.PublicKey == nil }
 
 // validate refuses a policy cosign would refuse: neither a key nor an
 // identity and an issuer; or a key together with identity constraints.
@@ -73,9 +77,11 @@ func (p *Policy) validate() error {
 	hasIdentity := p.Identity != "" || p.IdentityRegexp != ""
 	hasIssuer := p.Issuer != "" || p.IssuerRegexp != ""
 	switch {
-	case p.Key != "" && (hasIdentity || hasIssuer):
+	case p.Key != "" && p.PublicKey != nil:
+		return fmt.Errorf("%w: a key reference and a public key are exclusive", ErrPolicy)
+	case !p.keyless() && (hasIdentity || hasIssuer):
 		return fmt.Errorf("%w: a key and certificate identity/issuer constraints are exclusive", ErrPolicy)
-	case p.Key == "" && (!hasIdentity || !hasIssuer):
+	case p.keyless() && (!hasIdentity || !hasIssuer):
 		return ErrNoPolicy
 	case p.Identity != "" && p.IdentityRegexp != "":
 		return fmt.Errorf("%w: give an identity or an identity regexp, not both", ErrPolicy)

@@ -40,6 +40,10 @@ func checkOpts(ctx context.Context, p *Policy, t *Trust) (*cosign.CheckOpts, err
 			Subject: p.Identity, SubjectRegExp: p.IdentityRegexp,
 			Issuer: p.Issuer, IssuerRegExp: p.IssuerRegexp,
 		}}
+	} else if p.PublicKey != nil {
+		if co.SigVerifier, err = signature.LoadVerifier(p.PublicKey, crypto.SHA256); err != nil {
+			return nil, fmt.Errorf("loading public key: %w", err)
+		}
 	} else if co.SigVerifier, err = loadPublicKey(ctx, p.Key); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/ci"
+)
+
+// releaseResult is what release prints on stdout and writes to
+// --metadata-file.
+type releaseResult struct {
+	Image      string                   `json:"image"`
+	Digest     string                   `json:"digest"`
+	Tags       []string                 `json:"tags"`
+	Platforms  []builder.PlatformDigest `json:"platforms"`
+	Signatures []releaseSignature       `json:"signatures"`
+	Verified   releaseVerified          `json:"verified"`
+}
+
+type releaseSignature struct {
+	Digest      string            `json:"digest"`
+	Mode        string            `json:"mode"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+type releaseVerified struct {
+	Identity string `json:"identity,omitempty"`
+	Issuer   string `json:"issuer,omitempty"`
+	Key      string `json:"key,omitempty"`
+}
+
+// writeReleaseOutputs prints the result and writes the files CI asked for.
+func writeReleaseOutputs(c *cli.Context, env ci.Env, cfg *releaseConfig, rel *releaseResult) error {
+	if rel.Platforms == nil {
+		rel.Platforms = []builder.PlatformDigest{}
+	}
+	if mf := c.String("metadata-file"); mf != "" {
+		if err := writeJSONFile(mf, rel); err != nil {
+			return err
+		}
+	}
+	if cfg.dotenv != "" {
+		if err := writeFileAtomic(cfg.dotenv, []byte(dotenv(rel))); err != nil {
+			return err
+		}
+	}
+	if p := env.GitHubOutput(); p != "" {
+		if err := appendFile(p, githubOutputs(rel)); err != nil {
+			return err
+		}
+	}
+	if p := env.GitHubStepSummary(); p != "" {
+		if err := appendFile(p, stepSummary(rel)); err != nil {
+			return err
+		}
+	}
+	out, err := json.MarshalIndent(rel, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.App.Writer, "%s\n", out)
+	return err
+}
+
+// dotenv is GitLab's artifacts:reports:dotenv format.
+func dotenv(rel *releaseResult) string {
+	return fmt.Sprintf("IMAGE_DIGEST=%s\nIMAGE_URI=%s\nIMAGE_REF=%s\n", rel.Digest, rel.Tags[0], rel.Image)
+}
+
+func githubOutputs(rel *releaseResult) string {
+	return fmt.Sprintf("digest=%s\nimage-uri=%s\nimage-ref=%s\ntags=%s\n", rel.Digest, rel.Tags[0], rel.Image, strings.Join(rel.Tags, ","))
+}
+
+func stepSummary(rel *releaseResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### hallmark release\n\n| | |\n|---|---|\n| image | `%s` |\n", rel.Image)
+	for _, t := range rel.Tags {
+		fmt.Fprintf(&b, "| tag | `%s` |\n", t)
+	}
+	for _, s := range rel.Signatures {
+		fmt.Fprintf(&b, "| signed | `%s` (%s, %d annotations) |\n", s.Digest, s.Mode, len(s.Annotations))
+	}
+	who := rel.Verified.Key
+	if who == "" {
+		who = rel.Verified.Identity + " (issuer " + rel.Verified.Issuer + ")"
+	}
+	fmt.Fprintf(&b, "| verified | %s |\n\n", who)
+	return b.String()
+}
+
+func appendFile(path, s string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.WriteString(s); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

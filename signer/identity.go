@@ -1,0 +1,42 @@
+package signer
+
+import (
+	"crypto"
+	"fmt"
+	"time"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+)
+
+// CertificateIdentity returns the subject (the first SAN) and OIDC issuer
+// of the signing certificate; ok is false when signing with a bare key.
+func (s *Signer) CertificateIdentity() (subject, issuer string, ok bool) {
+	if s.c.cert == nil {
+		return "", "", false
+	}
+	sans := cryptoutils.GetSubjectAlternateNames(s.c.cert)
+	if len(sans) == 0 {
+		return "", certIssuer(s.c.cert), true
+	}
+	return sans[0], certIssuer(s.c.cert), true
+}
+
+// PublicKey returns the public half of the signing key.
+func (s *Signer) PublicKey() (crypto.PublicKey, error) {
+	pk, err := s.c.sv.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("reading the signer's public key: %w", err)
+	}
+	return pk, nil
+}
+
+// CheckToken refuses an identity token that is malformed, expired, or not
+// for audience ("" means "sigstore"), without sending it anywhere. The
+// error is a *TokenError and never contains the token.
+func CheckToken(raw, audience string) error {
+	if audience == "" {
+		audience = DefaultTokenAudience
+	}
+	_, _, err := checkToken(raw, audience, time.Now())
+	return err
+}
