@@ -19,7 +19,7 @@
 FROM scratch AS rootfs
 ARG TARGETOS TARGETARCH TARGETVARIANT
 COPY rootfs/ /
-COPY --chown=65532:65532 rootfs/home/nonroot /home/nonroot
+COPY --chown=65532:65532 home /home/nonroot
 COPY --chmod=0755 bin/${TARGETOS}-${TARGETARCH}${TARGETVARIANT}/hallmark /usr/local/bin/hallmark
 ENTRYPOINT ["/usr/local/bin/hallmark"]
 

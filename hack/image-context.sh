@@ -12,7 +12,8 @@
 #                                   -ldflags "-s -w -X .../internal/version.Version=VERSION"
 #   bin/OS-ARCH[VARIANT]/busybox    static busybox for the debug target (host platform only)
 #   rootfs/                         etc/ssl/certs/ca-certificates.crt, etc/passwd, etc/group
-#                                   (root, nonroot 65532), home/nonroot, tmp (1777)
+#                                   (root, nonroot 65532), tmp (1777)
+#   home/                           empty: becomes /home/nonroot, owned by 65532
 #
 # Settings (environment):
 #   HALLMARK_VERSION    version stamped into the binary (default: git describe --tags --always
@@ -75,8 +76,8 @@ build_binary() {
 IFS=, read -r -a platforms <<<"$PLATFORMS"
 for p in "${platforms[@]}"; do build_binary "$p"; done
 
-rm -rf "$DIR/rootfs"
-mkdir -p "$DIR/rootfs/etc/ssl/certs" "$DIR/rootfs/home/nonroot" "$DIR/rootfs/tmp"
+rm -rf "${DIR:?}/rootfs" "${DIR:?}/home"
+mkdir -p "$DIR/rootfs/etc/ssl/certs" "$DIR/rootfs/tmp" "$DIR/home"
 cp "$CA_BUNDLE" "$DIR/rootfs/etc/ssl/certs/ca-certificates.crt"
 chmod 0644 "$DIR/rootfs/etc/ssl/certs/ca-certificates.crt"
 printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' \
