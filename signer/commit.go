@@ -37,19 +37,30 @@ func (j *job) commit(ctx context.Context, w *Written, write func() error, presen
 			return nil
 		}
 		j.s.o.Logger.InfoContext(ctx, "signature lost to a concurrent writer; writing it again", "ref", w.Ref, "attempt", w.Attempts+1)
+		// Back off by a growing random share of the window, so that
+		// writers that keep colliding spread out.
+		if err := sleep(ctx, rand.N(time.Duration(w.Attempts)*window+time.Millisecond)); err != nil {
+			return err
+		}
 	}
 	return fmt.Errorf("writing %s: %w (%d attempts)", w.Ref, ErrLostUpdate, j.s.o.MaxAttempts)
 }
 
 // settle waits long enough that a concurrent writer whose read preceded
-// our write has written too: a few times our own write window, with
-// jitter, at least 50ms, unless Options.SettleDelay says otherwise.
+// our write has written too: about our own write window (its reads and
+// write take as long as ours), with jitter, at least 20ms, unless
+// Options.SettleDelay says otherwise. Two settled read-backs give a
+// stalled writer twice that.
 func (j *job) settle(ctx context.Context, window time.Duration) error {
 	d := j.s.o.SettleDelay
 	if d == 0 {
-		d = 2*window + rand.N(window+time.Millisecond)
-		d = min(max(d, 50*time.Millisecond), 3*time.Second)
+		d = window + rand.N(window/2+time.Millisecond)
+		d = min(max(d, 20*time.Millisecond), 2*time.Second)
 	}
+	return sleep(ctx, d)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -3,13 +3,16 @@ package signer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -89,6 +92,10 @@ func (j *job) appendLegacy(tag name.Tag, sig oci.Signature) error {
 // digest and signature annotation.
 func (j *job) hasLegacy(tag name.Tag, sig oci.Signature) (bool, error) {
 	desc, err := remote.Get(tag, j.ropts...)
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return false, nil // deleted by someone else: write again
+	}
 	if err != nil {
 		return false, fmt.Errorf("reading back %s: %w", tag, err)
 	}

@@ -109,7 +109,7 @@ type Options struct {
 	UserAgent string
 
 	// MaxAttempts bounds the read-modify-write retries per layout when
-	// concurrent writers interfere; 0 is 10.
+	// concurrent writers interfere; 0 is 20.
 	MaxAttempts int
 	// SettleDelay is how long to wait after a write before reading it back
 	// to detect a lost update; 0 picks one from the observed write time.
@@ -156,7 +156,7 @@ func (o *Options) withDefaults() Options {
 		d.HTTPTimeout = 30 * time.Second
 	}
 	if d.MaxAttempts == 0 {
-		d.MaxAttempts = 10
+		d.MaxAttempts = 20
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
