@@ -102,7 +102,9 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSigningMaterial(env, signOpts); err != nil {
+	signOpts.RemoteOptions, signOpts.Logger = reg.RemoteOptions(c.Context), logger(c)
+	s, err := prepareSigner(c, env, signOpts)
+	if err != nil {
 		return err
 	}
 	first, err := reg.ParseTag(tags[0])
@@ -129,7 +131,7 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 	digests := signTargets(built, cfg.recursive)
 
 	end = env.Section(c.App.ErrWriter, "hallmark_sign", "hallmark: sign "+built.Image.String())
-	s, err := releaseSign(c, env, reg, signOpts, digests, ann, rel)
+	s, err = releaseSign(c, env, s, signOpts, digests, ann, rel)
 	end()
 	if err != nil {
 		return err
@@ -144,16 +146,18 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 	return writeReleaseOutputs(c, env, cfg, rel)
 }
 
-// checkSigningMaterial fails before anything is built when there is no
-// way to sign, or the identity token is unusable.
-func checkSigningMaterial(env ci.Env, o signer.Options) error {
-	if o.Key != "" {
-		return nil
+// prepareSigner fails before anything is built when there is no way to
+// sign: a key is loaded (and decrypted) now; an identity token is checked
+// now, but exchanged for its short-lived certificate only after the build.
+func prepareSigner(c *cli.Context, env ci.Env, o signer.Options) (*signer.Signer, error) {
+	if o.Key == "" {
+		return nil, signErr(env, signer.CheckToken(o.IdentityToken, o.TokenAudience))
 	}
-	if err := signer.CheckToken(o.IdentityToken, o.TokenAudience); err != nil {
-		return signErr(env, err)
+	s, err := signer.New(c.Context, o)
+	if err != nil {
+		return nil, signErr(env, err)
 	}
-	return nil
+	return s, nil
 }
 
 // signTargets are the digests a release signs: the pushed manifest or
@@ -168,12 +172,15 @@ func signTargets(built *builder.Result, recursive bool) []name.Digest {
 	return out
 }
 
-func releaseSign(c *cli.Context, env ci.Env, reg *registry.Registry, o signer.Options, digests []name.Digest,
+// releaseSign signs every digest; s is nil for keyless signing, whose
+// certificate is requested now.
+func releaseSign(c *cli.Context, env ci.Env, s *signer.Signer, o signer.Options, digests []name.Digest,
 	ann map[string]string, rel *releaseResult) (*signer.Signer, error) {
-	o.RemoteOptions, o.Logger = reg.RemoteOptions(c.Context), logger(c)
-	s, err := signer.New(c.Context, o)
-	if err != nil {
-		return nil, signErr(env, err)
+	if s == nil {
+		var err error
+		if s, err = signer.New(c.Context, o); err != nil {
+			return nil, signErr(env, err)
+		}
 	}
 	for _, d := range digests {
 		res, err := s.Sign(c.Context, d, ann)

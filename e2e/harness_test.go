@@ -84,7 +84,12 @@ var repoSeq atomic.Int64
 
 // uniqueRepo returns a repository name no other test uses.
 func uniqueRepo(t *testing.T, registry string) string {
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(t.Name()))
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(t.Name()))
 	return fmt.Sprintf("%s/e2e/%s-%d-%d", registry, name, time.Now().UnixNano()%1e6, repoSeq.Add(1))
 }
 

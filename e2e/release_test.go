@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"encoding/json"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const exitSign, exitVerify = 4, 5
+
+// releaseJSON is what hallmark release prints.
+type releaseJSON struct {
+	Image, Digest string
+	Tags          []string
+	Platforms     []struct{ Platform, Digest string }
+	Signatures    []struct {
+		Digest, Mode string
+		Annotations  map[string]string
+	}
+	Verified struct{ Identity, Issuer, Key string }
+}
+
+func parseRelease(t *testing.T, r result) releaseJSON {
+	t.Helper()
+	var rel releaseJSON
+	if err := json.Unmarshal([]byte(r.stdout), &rel); err != nil {
+		t.Fatalf("release stdout is not its JSON: %v\n%s", err, r)
+	}
+	return rel
+}
+
+// TestReleaseKeyedGitLab runs the whole job with a key in a GitLab-like
+// environment, in every storage mode on both registries, and checks the
+// outputs, the 11 provenance annotations, and that hallmark verify with the
+// public key accepts the result.
+func TestReleaseKeyedGitLab(t *testing.T) {
+	b := bed(t)
+	const password = "key-pass-5b2e"
+	priv, pub := keyPair(t, password)
+	for _, reg := range []string{b.plainRegistry(), b.referrersRegistry()} {
+		for _, mode := range []string{"legacy", "oci-1-1", "both"} {
+			t.Run(reg+"/"+mode, func(t *testing.T) {
+				t.Parallel()
+				ctxDir, df := buildContext(t, b)
+				env := gitlabEnv(reg, "0123456789abcdef0123456789abcdef01234567")
+				repo := uniqueRepo(t, reg)
+				env["CI_REGISTRY_IMAGE"] = repo
+				env["COSIGN_PASSWORD"] = password
+				out := t.TempDir()
+				dotenvFile, meta := filepath.Join(out, "release.env"), filepath.Join(out, "meta.json")
+				r := hallmark(t, envList(env), "release", "--addr", b.buildkitUnix(), "--insecure-registry", reg,
+					"--context", ctxDir, "-f", df, "--progress", "plain", "--key", priv, "--tlog-upload=false",
+					"--insecure-ignore-tlog", "--registry-referrers-mode", mode, "--dotenv", dotenvFile, "--metadata-file", meta)
+				mustSucceed(t, r)
+				rel := parseRelease(t, r)
+				wantTag := repo + ":" + env["CI_COMMIT_SHORT_SHA"]
+				if len(rel.Tags) != 1 || rel.Tags[0] != wantTag || rel.Image != repo+"@"+rel.Digest {
+					t.Errorf("image %s tags %v, want %s@DIGEST and [%s]", rel.Image, rel.Tags, repo, wantTag)
+				}
+				if len(rel.Signatures) != 1 || rel.Signatures[0].Digest != rel.Digest || rel.Signatures[0].Mode != mode {
+					t.Fatalf("signatures %+v, want one on %s in mode %s", rel.Signatures, rel.Digest, mode)
+				}
+				if want := gitlabAnnotations(env, env["CI_COMMIT_SHORT_SHA"]); !maps.Equal(rel.Signatures[0].Annotations, want) {
+					t.Errorf("annotations\n got %v\nwant %v", rel.Signatures[0].Annotations, want)
+				}
+				if rel.Verified.Key == "" {
+					t.Errorf("verified %+v, want the signer's key", rel.Verified)
+				}
+				dotenv, err := os.ReadFile(dotenvFile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantDotenv := "IMAGE_DIGEST=" + rel.Digest + "\nIMAGE_URI=" + wantTag + "\nIMAGE_REF=" + rel.Image + "\n"
+				if string(dotenv) != wantDotenv {
+					t.Errorf("dotenv\n got %q\nwant %q", dotenv, wantDotenv)
+				}
+				var md releaseJSON
+				readJSON(t, meta, &md)
+				if md.Digest != rel.Digest || len(md.Signatures) != 1 {
+					t.Errorf("metadata file %+v disagrees with stdout", md)
+				}
+				for _, s := range []string{"section_start:", "hallmark_build", "hallmark_sign", "hallmark_verify", "section_end:"} {
+					if !strings.Contains(r.stderr, s) {
+						t.Errorf("stderr lacks GitLab section marker %q", s)
+					}
+				}
+				if sec := containsAny(r.stdout+r.stderr, password); sec != "" {
+					t.Errorf("the key password appears in the output")
+				}
+
+				v := hallmark(t, nil, "verify", "--insecure-registry", reg, "--key", pub, "--insecure-ignore-tlog",
+					"-a", "tag="+env["CI_COMMIT_SHORT_SHA"], "-a", "com.gitlab.ci.pipeline.id=4242", rel.Image)
+				mustSucceed(t, v)
+				var sigs []map[string]any
+				if err := json.Unmarshal([]byte(v.stdout), &sigs); err != nil || len(sigs) == 0 {
+					t.Fatalf("verify stdout is not a non-empty JSON array: %v\n%s", err, v)
+				}
+			})
+		}
+	}
+}
+
+// TestReleaseGitHubOutputs checks the GitHub Actions outputs and groups.
+func TestReleaseGitHubOutputs(t *testing.T) {
+	b := bed(t)
+	t.Parallel()
+	priv, _ := keyPair(t, "pw")
+	ctxDir, df := buildContext(t, b)
+	dir := t.TempDir()
+	output, summary := filepath.Join(dir, "output"), filepath.Join(dir, "summary.md")
+	repo := uniqueRepo(t, b.referrersRegistry())
+	env := []string{"GITHUB_ACTIONS=true", "GITHUB_REPOSITORY=octo/app", "GITHUB_SHA=fedcba9876543210fedcba9876543210fedcba98",
+		"GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=77", "GITHUB_ACTOR=octocat", "GITHUB_REF=refs/heads/main",
+		"GITHUB_OUTPUT=" + output, "GITHUB_STEP_SUMMARY=" + summary, "COSIGN_PASSWORD=pw"}
+	r := hallmark(t, env, "release", "--addr", b.buildkitUnix(), "--insecure-registry", b.referrersRegistry(),
+		"--context", ctxDir, "-f", df, "--image", repo, "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog",
+		"--registry-referrers-mode", "oci-1-1")
+	mustSucceed(t, r)
+	rel := parseRelease(t, r)
+	if rel.Tags[0] != repo+":fedcba98" {
+		t.Errorf("tag %s, want the short GITHUB_SHA", rel.Tags[0])
+	}
+	out, err := os.ReadFile(output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"digest=" + rel.Digest + "\n", "image-ref=" + rel.Image + "\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("GITHUB_OUTPUT lacks %q:\n%s", want, out)
+		}
+	}
+	if s, err := os.ReadFile(summary); err != nil || !strings.Contains(string(s), rel.Image) {
+		t.Errorf("GITHUB_STEP_SUMMARY lacks the image (%v):\n%s", err, s)
+	}
+	if !strings.Contains(r.stderr, "::group::") || !strings.Contains(r.stderr, "::endgroup::") {
+		t.Errorf("stderr lacks ::group:: blocks")
+	}
+	want := map[string]string{"com.github.actions.actor": "octocat", "com.github.actions.run.id": "77",
+		"org.opencontainers.image.source": "https://github.com/octo/app", "tag": "fedcba98"}
+	for k, v := range want {
+		if rel.Signatures[0].Annotations[k] != v {
+			t.Errorf("annotation %s = %q, want %q", k, rel.Signatures[0].Annotations[k], v)
+		}
+	}
+}
+
+// TestReleaseRecursive signs and verifies a two-platform index and each
+// platform manifest.
+func TestReleaseRecursive(t *testing.T) {
+	b := bed(t)
+	t.Parallel()
+	priv, pub := keyPair(t, "pw")
+	ctxDir, df := buildContext(t, b)
+	repo := uniqueRepo(t, b.plainRegistry())
+	r := hallmark(t, []string{"COSIGN_PASSWORD=pw"}, "release", "--addr", b.buildkitUnix(), "--insecure-registry", b.plainRegistry(),
+		"--context", ctxDir, "-f", df, "--image", repo, "--tag", "multi", "--platform", "linux/amd64,linux/386", "--recursive",
+		"--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog")
+	mustSucceed(t, r)
+	rel := parseRelease(t, r)
+	if len(rel.Platforms) != 2 || len(rel.Signatures) != 3 {
+		t.Fatalf("platforms %v signatures %d, want 2 platforms and 3 signatures", rel.Platforms, len(rel.Signatures))
+	}
+	for _, p := range rel.Platforms {
+		v := hallmark(t, nil, "verify", "--insecure-registry", b.plainRegistry(), "--key", pub, "--insecure-ignore-tlog",
+			repo+"@"+p.Digest)
+		mustSucceed(t, v)
+	}
+}
+
+// TestReleaseBadInput checks the one-line errors and stage exit codes.
+func TestReleaseBadInput(t *testing.T) {
+	b := bed(t)
+	priv, _ := keyPair(t, "pw")
+	ctxDir, df := buildContext(t, b)
+	reg := b.plainRegistry()
+	repo := uniqueRepo(t, reg)
+	common := []string{"release", "--progress", "quiet", "--insecure-registry", reg, "-f", df, "--tlog-upload=false", "--insecure-ignore-tlog"}
+	tests := []struct {
+		name      string
+		env       []string
+		args      []string
+		code      int
+		fragments []string
+	}{
+		{"no image and no CI", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.buildkitUnix(), "--context", ctxDir, "--key", priv, "--tag", "v1"}, exitUsage, []string{"no image", "--image"}},
+		{"no tag and no CI", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.buildkitUnix(), "--context", ctxDir, "--key", priv, "--image", repo}, exitUsage, []string{"no tag"}},
+		{"no token and no key", nil, []string{"--addr", b.buildkitUnix(), "--context", ctxDir, "--image", repo, "--tag", "v1"}, exitUsage, []string{"no OIDC identity token", "--key"}},
+		{"unreachable buildkitd", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", "unix:///nonexistent/buildkitd.sock", "--context", ctxDir, "--key", priv, "--image", repo, "--tag", "v1"}, exitBuild, []string{"cannot reach buildkitd"}},
+		{"missing context", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.buildkitUnix(), "--context", filepath.Join(ctxDir, "nope"), "--key", priv, "--image", repo, "--tag", "v1"}, exitUsage, []string{"build context"}},
+		{"wrong key password", []string{"COSIGN_PASSWORD=wrong"}, []string{"--addr", b.buildkitUnix(), "--context", ctxDir, "--key", priv, "--image", repo, "--tag", "v1"}, exitUsage, []string{"password"}},
+	}
+	t.Run("cases", func(t *testing.T) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				r := hallmark(t, tt.env, append(common, tt.args...)...)
+				assertOneLineError(t, r, tt.code, tt.fragments...)
+				if r.stdout != "" {
+					t.Errorf("stdout must be empty on failure, got %q", r.stdout)
+				}
+			})
+		}
+	})
+	// Each case fails before the build: nothing may have been pushed.
+	ref, err := name.ParseReference(repo+":v1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc, err := remote.Head(ref); err == nil {
+		t.Errorf("a failed release pushed %s (%s)", ref, desc.Digest)
+	}
+}
