@@ -110,8 +110,11 @@ func (s *Signer) Sign(ctx context.Context, digest name.Digest, annotations map[s
 		return nil, fmt.Errorf("signing %s: %w", digest, err)
 	}
 	res := &Result{Digest: digest, Mode: s.o.Mode, Annotations: maps.Clone(annotations), Payload: payload}
-	j := &job{s: s, digest: digest, payload: payload, match: s.matcher(digest, annotations),
-		ropts: append(slices.Clone(s.o.RemoteOptions), remote.WithContext(ctx))}
+	ropts, err := reuse(append(slices.Clone(s.o.RemoteOptions), remote.WithContext(ctx)))
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w", digest, err)
+	}
+	j := &job{s: s, digest: digest, payload: payload, match: s.matcher(digest, annotations), ropts: ropts}
 	if s.o.Mode.legacy() {
 		w, err := j.writeLegacy(ctx)
 		if err != nil {
@@ -222,4 +225,18 @@ func (s *Signer) signerPEM() ([]byte, error) {
 		return nil, err
 	}
 	return cryptoutils.MarshalPublicKeyToPEM(pub)
+}
+
+// reuse adds a shared puller and pusher to the options, so that one Sign
+// call pings the registry and exchanges tokens once, not per request.
+func reuse(ropts []remote.Option) ([]remote.Option, error) {
+	pl, err := remote.NewPuller(ropts...)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := remote.NewPusher(ropts...)
+	if err != nil {
+		return nil, err
+	}
+	return append(ropts, remote.Reuse(pl), remote.Reuse(ps)), nil
 }

@@ -54,6 +54,12 @@ func Verify(ctx context.Context, digest name.Digest, opts Options) (*Result, err
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}
 	ropts := append(slices.Clone(opts.RemoteOptions), remote.WithContext(ctx))
+	// One puller for the whole search: one ping and token exchange.
+	pl, err := remote.NewPuller(ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("verifying %s: %w", digest, err)
+	}
+	ropts = append(ropts, remote.Reuse(pl))
 	sigs, err := collect(digest, ropts)
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
