@@ -91,19 +91,22 @@ func TestVerifyExpiredCertificate(t *testing.T) {
 	signKeyless(t, reg, ss, withTS, signer.ModeLegacy, "g/p", true, nil)
 	signKeyless(t, reg, ss, withoutTS, signer.ModeLegacy, "g/p", false, nil)
 	p := verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer}
+	trustedRoot := verifier.Trust{TrustedRoot: ss.TrustedRoot, IgnoreTlog: true, IgnoreSCT: true}
 	for _, tc := range []struct {
-		name     string
-		d        name.Digest
-		trustTSA bool
-		ok       bool
+		name  string
+		d     name.Digest
+		trust verifier.Trust
+		ok    bool
 	}{
-		{"timestamped", withTS, true, true},
-		{"timestamp not trusted", withTS, false, false},
-		{"no timestamp", withoutTS, true, false},
+		{"timestamped", withTS, keylessTrust(ss, true), true},
+		{"timestamp not trusted", withTS, keylessTrust(ss, false), false},
+		{"no timestamp", withoutTS, keylessTrust(ss, true), false},
+		{"timestamped, trusted root", withTS, trustedRoot, true},
+		{"no timestamp, trusted root", withoutTS, trustedRoot, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := verifier.Verify(context.Background(), tc.d, verifier.Options{
-				RemoteOptions: reg.Options, Policy: p, Trust: keylessTrust(ss, tc.trustTSA),
+				RemoteOptions: reg.Options, Policy: p, Trust: tc.trust,
 			})
 			if tc.ok {
 				if err != nil {

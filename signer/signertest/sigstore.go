@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/digitorus/timestamp"
+	sgroot "github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
@@ -35,8 +36,9 @@ type Sigstore struct {
 	TSAURL    string
 	// Issuer is recorded as the OIDC issuer in every certificate.
 	Issuer string
-	// CARoots, CAIntermediates and TSAChain are PEM files for verifiers.
-	CARoots, CAIntermediates, TSAChain string
+	// CARoots, CAIntermediates and TSAChain are PEM files for verifiers;
+	// TrustedRoot is a trusted_root.json with the Fulcio CA and the TSA.
+	CARoots, CAIntermediates, TSAChain, TrustedRoot string
 	// CertNotBefore, when set, back-dates certificates (they are valid for
 	// 10 minutes from it); TimestampTime sets the time the TSA vouches for.
 	CertNotBefore func() time.Time
@@ -66,7 +68,33 @@ func NewSigstore(t testing.TB) *Sigstore {
 	ts := httptest.NewServer(http.HandlerFunc(s.tsa))
 	t.Cleanup(ts.Close)
 	s.FulcioURL, s.TSAURL = f.URL, ts.URL+"/api/v1/timestamp"
+	s.TrustedRoot = writeTrustedRoot(t, dir, s, root, tsaRoot, now)
 	return s
+}
+
+func writeTrustedRoot(t testing.TB, dir string, s *Sigstore, fulcioRoot, tsaRoot *x509.Certificate, now time.Time) string {
+	t.Helper()
+	tr, err := sgroot.NewTrustedRoot(sgroot.TrustedRootMediaType01,
+		[]sgroot.CertificateAuthority{&sgroot.FulcioCertificateAuthority{
+			Root: fulcioRoot, Intermediates: []*x509.Certificate{s.ca}, ValidityPeriodStart: now.Add(-24 * time.Hour), URI: s.FulcioURL,
+		}},
+		map[string]*sgroot.TransparencyLog{},
+		[]sgroot.TimestampingAuthority{&sgroot.SigstoreTimestampingAuthority{
+			Root: tsaRoot, Leaf: s.tsaLeaf, ValidityPeriodStart: now.Add(-24 * time.Hour), URI: s.TSAURL,
+		}},
+		map[string]*sgroot.TransparencyLog{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tr.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "trusted_root.json")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // Identity returns the certificate subject (URI SAN) Fulcio issues for a
