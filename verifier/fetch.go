@@ -67,23 +67,19 @@ type referrer struct {
 	ref    name.Digest
 }
 
-// referrers lists the signature referrers of digest: through the referrers
-// API when the registry has it (ggcr falls back to the tag schema when it
-// does not), and in the fallback index in any case, since a registry may
-// have gained the API after signatures were indexed there.
+// referrers lists the signature referrers of digest: those the referrers
+// API lists, when the registry has it, and those in the fallback index in
+// any case, since a registry may have gained the API after signatures were
+// indexed there.
 func referrers(digest name.Digest, ropts []remote.Option) ([]referrer, error) {
 	repo := digest.Context()
 	fallback, err := fallbackIndex(digest, ropts)
 	if err != nil {
 		return nil, err
 	}
-	idx, err := remote.Referrers(digest, ropts...)
+	api, err := apiReferrers(digest, ropts)
 	if err != nil {
-		return nil, fmt.Errorf("listing referrers of %s: %w", digest, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("listing referrers of %s: %w", digest, err)
+		return nil, err
 	}
 	seen := map[v1.Hash]bool{}
 	var out []referrer
@@ -96,8 +92,25 @@ func referrers(digest name.Digest, ropts []remote.Option) ([]referrer, error) {
 		}
 	}
 	add(fallback, LayoutFallback)
-	add(im.Manifests, LayoutReferrers)
+	add(api, LayoutReferrers)
 	return out, nil
+}
+
+// apiReferrers asks the referrers API; nil when the registry has none.
+// The options' puller must have ggcr's tag fallback off.
+func apiReferrers(digest name.Digest, ropts []remote.Option) ([]v1.Descriptor, error) {
+	idx, err := remote.Referrers(digest, ropts...)
+	if err != nil && strings.Contains(err.Error(), "does not support the Referrers API") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing referrers of %s: %w", digest, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("listing referrers of %s: %w", digest, err)
+	}
+	return im.Manifests, nil
 }
 
 // fallbackIndex reads the referrers tag-schema index ("sha256-<hex>").

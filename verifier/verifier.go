@@ -54,8 +54,9 @@ func Verify(ctx context.Context, digest name.Digest, opts Options) (*Result, err
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}
 	ropts := append(slices.Clone(opts.RemoteOptions), remote.WithContext(ctx))
-	// One puller for the whole search: one ping and token exchange.
-	pl, err := remote.NewPuller(ropts...)
+	// One puller for the whole search: one ping and token exchange. ggcr's
+	// own tag fallback is off: collect reads the fallback index anyway.
+	pl, err := remote.NewPuller(append(ropts, remote.WithReferrersTagFallback(false))...)
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}
