@@ -50,6 +50,7 @@ func newApp() *cli.App {
 			signCommand(),
 			verifyCommand(),
 			releaseCommand(),
+			doctorCommand(),
 			annotationsCommand(),
 			versionCommand(),
 		},
