@@ -77,19 +77,36 @@ apt_ensure() {
 		die "apt-get install ${missing[*]} failed"
 }
 
+# file_sums FILE...: sha256 of each file into FILE_SUMS, in one sha256sum run (process starts
+# are what makes a warm `up` slow on a busy machine).
+declare -A FILE_SUMS=()
+file_sums() {
+	local sum file
+	while read -r sum file; do FILE_SUMS[$file]=$sum; done < <(sha256sum "$@")
+}
+
+# key FILE...: a short key of the files' contents (FILE_SUMS filled by file_sums).
+key() {
+	local f k=''
+	for f in "$@"; do
+		[[ -n ${FILE_SUMS[$f]:-} ]] || file_sums "$f"
+		k+=${FILE_SUMS[$f]:0:6}
+	done
+	printf '%s' "$k"
+}
+
 # tool_dir NAME MODULE: the cache dir of a tools module's binaries, keyed by the pinned version
-# and a hash of go.mod+go.sum (so a version or dependency bump rebuilds). Sets TOOL_DIR.
+# and the contents of go.mod and go.sum (a version or dependency bump rebuilds). Sets TOOL_DIR.
 declare -A TOOL_DIRS=()
 tool_dir() {
-	local name=$1 module=$2 dir=$REPO/hack/tools/$1 version='' sum w1 w2 w3
+	local name=$1 module=$2 dir=$REPO/hack/tools/$1 version='' w1 w2 w3
 	if [[ -z ${TOOL_DIRS[$name]:-} ]]; then
 		while read -r w1 w2 w3 _; do
 			[[ $w1 == "$module" ]] && version=$w2 && break
 			[[ $w1 == require && $w2 == "$module" ]] && version=$w3 && break
 		done <"$dir/go.mod"
 		[[ -n $version ]] || die "hack/tools/$name/go.mod does not require $module"
-		read -r sum _ < <(cat "$dir/go.mod" "$dir/go.sum" | sha256sum)
-		TOOL_DIRS[$name]=$CACHE/tools/$name-$version-${sum:0:12}
+		TOOL_DIRS[$name]=$CACHE/tools/$name-$version-$(key "$dir/go.mod" "$dir/go.sum")
 	fi
 	TOOL_DIR=${TOOL_DIRS[$name]}
 }
@@ -119,8 +136,7 @@ build_tool() {
 # sources and the root go.mod/go.sum. Prints the binary's path.
 build_program() {
 	local name=$1 sum out start
-	read -r sum _ < <(cat "$REPO"/hack/"$name"/*.go "$REPO/go.mod" "$REPO/go.sum" | sha256sum)
-	sum=${sum:0:12}
+	sum=$(key "$REPO"/hack/"$name"/*.go "$REPO/go.mod" "$REPO/go.sum")
 	out=$CACHE/hack/$name-$sum/$name
 	if [[ ! -x $out ]]; then
 		log "building hack/$name"
@@ -427,9 +443,12 @@ start_tsa() {
 ready_tsa() { curl -fsS -o /dev/null --max-time 2 "$TSA_URL/certchain"; }
 
 # ensure_trusted_root: fetch the Fulcio and TSA chains (both change on every restart) and
-# rewrite trusted_root.json when either changed.
+# rewrite trusted_root.json when either changed since it was written.
 ensure_trusted_root() {
 	local f
+	if [[ $STATE/trusted_root.json -nt $(pidfile fulcio) && $STATE/trusted_root.json -nt $(pidfile tsa) ]]; then
+		return 0 # written after both started: their chains have not changed since
+	fi
 	curl -fsS --max-time 5 "$FULCIO_URL/api/v1/rootCert" >"$STATE/fulcio-chain.pem.new" ||
 		die "fetching Fulcio's chain failed"
 	curl -fsS --max-time 5 "$TSA_URL/certchain" >"$STATE/tsa-chain.pem.new" ||
@@ -444,7 +463,10 @@ ensure_trusted_root() {
 		fi
 	done
 	[[ -s $STATE/trusted_root.json ]] || changed=1
-	((changed)) || return 0
+	if ((!changed)); then
+		touch "$STATE/trusted_root.json"
+		return 0
+	fi
 	log "writing $STATE/trusted_root.json"
 	"$TRUSTEDROOT_BIN" -fulcio-chain "$STATE/fulcio-chain.pem" -fulcio-url "$FULCIO_URL" \
 		-tsa-chain "$STATE/tsa-chain.pem" -tsa-url "$TSA_URL" -out "$STATE/trusted_root.json" ||
@@ -550,6 +572,7 @@ cmd_status() {
 	done
 }
 
+file_sums "$REPO"/hack/tools/*/go.{mod,sum} "$REPO"/hack/{registry,oidc,trustedroot}/*.go "$REPO"/go.{mod,sum}
 # BUILDKIT_BIN is needed by ready_buildkitd in status and env without a build.
 tool_dir "${BUILDKIT_TOOL[@]:0:2}"
 BUILDKIT_BIN=$TOOL_DIR
