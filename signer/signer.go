@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -59,7 +60,7 @@ func (s *Signer) Identity() string {
 		return "key " + s.o.Key
 	}
 	sans := cryptoutils.GetSubjectAlternateNames(s.c.cert)
-	return fmt.Sprintf("%v issued by %s", sans, certIssuer(s.c.cert))
+	return fmt.Sprintf("%s (issuer %s)", strings.Join(sans, ", "), certIssuer(s.c.cert))
 }
 
 // Written says what happened in one layout.
