@@ -1,19 +1,44 @@
 #!/usr/bin/env bash
-# hack/demo.sh: the main job end to end on local defaults.
-# Brings up the local bed (buildkitd, registries), builds hallmark, then builds and pushes the
-# example image (Dockerfile.test) and prints the pinned digest.
+# hack/demo.sh: the main job end to end on local defaults, as a GitLab CI job would run it.
+# Brings up the local bed (buildkitd, registries, and a keyless Sigstore stack: an OIDC issuer,
+# Fulcio, a timestamp authority), builds hallmark, mints a GitLab-shaped ID token, then runs
+#   hallmark release   build + push Dockerfile.test, sign the digest keyless with the 11 GitLab
+#                      provenance annotations, verify the signature
+#   hallmark verify    the tutorial's check, printing the verification JSON (| jq .)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-eval "$(hack/testbed.sh up build)"
+eval "$(hack/testbed.sh up)"
 echo "demo: building hallmark" >&2
 go build -o bin/hallmark .
 cp "$HALLMARK_TEST_BUSYBOX" testdata/build/busybox
 
-image=$HALLMARK_TEST_REGISTRY_PLAIN/demo/hallmark-example
-bin/hallmark build \
-	--addr "$HALLMARK_TEST_BUILDKIT_UNIX" \
-	--insecure-registry "$HALLMARK_TEST_REGISTRY_PLAIN" \
-	-f Dockerfile.test \
-	--tag "$image:$(date +%s)" --tag "$image:latest" \
-	testdata/build
+# A GitLab job's environment, with the bed's OIDC issuer standing in for the GitLab server.
+sha=$(git rev-parse HEAD 2>/dev/null || echo 0123456789abcdef0123456789abcdef01234567)
+export GITLAB_CI=true CI=true
+export CI_SERVER_URL=$HALLMARK_TEST_OIDC_ISSUER
+export CI_PROJECT_PATH=group/app CI_PROJECT_URL=$HALLMARK_TEST_OIDC_ISSUER/group/app
+export CI_REGISTRY=$HALLMARK_TEST_REGISTRY_PLAIN CI_REGISTRY_IMAGE=$HALLMARK_TEST_REGISTRY_PLAIN/group/app
+export CI_COMMIT_SHA=$sha CI_COMMIT_SHORT_SHA=${sha:0:8} CI_COMMIT_REF_NAME=main
+export CI_PIPELINE_ID=4004 CI_PIPELINE_URL=$CI_PROJECT_URL/-/pipelines/4004
+export CI_JOB_ID=5005 CI_JOB_URL=$CI_PROJECT_URL/-/jobs/5005 GITLAB_USER_NAME="Hallmark Demo"
+SIGSTORE_ID_TOKEN=$(curl -fsS "$HALLMARK_TEST_OIDC_MINT?project_path=group/app&ref=main&sha=$sha")
+export SIGSTORE_ID_TOKEN
+
+# The local Sigstore stack has no Rekor and no CT log: sign with a TSA timestamp instead of a
+# transparency-log entry, and say so explicitly on both sides.
+sigstore=(--fulcio-url "$HALLMARK_TEST_FULCIO_URL" --timestamp-server-url "$HALLMARK_TEST_TSA_URL"
+	--trusted-root "$HALLMARK_TEST_TRUSTED_ROOT" --tlog-upload=false --insecure-skip-verify)
+trust=(--trusted-root "$HALLMARK_TEST_TRUSTED_ROOT" --insecure-ignore-tlog --insecure-ignore-sct)
+
+echo "demo: hallmark release" >&2
+bin/hallmark release --insecure-registry "$CI_REGISTRY" --addr "$HALLMARK_TEST_BUILDKIT_UNIX" \
+	--context testdata/build -f Dockerfile.test "${sigstore[@]}" \
+	--insecure-ignore-tlog --insecure-ignore-sct --dotenv bin/release.env
+. bin/release.env
+
+echo "demo: hallmark verify $IMAGE_REF | jq ." >&2
+bin/hallmark verify --insecure-registry "$CI_REGISTRY" "${trust[@]}" \
+	--annotations "tag=$CI_COMMIT_SHORT_SHA" \
+	--certificate-identity "$CI_PROJECT_URL//.gitlab-ci.yml@refs/heads/$CI_COMMIT_REF_NAME" \
+	--certificate-oidc-issuer "$CI_SERVER_URL" "$IMAGE_REF" | jq .
