@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -219,3 +220,31 @@ func assertOneLineError(t *testing.T, r result, code int, fragments ...string) {
 		}
 	}
 }
+
+// sigstore returns the bed's keyless signing flags (no Rekor, no CT log:
+// a TSA timestamp instead, explicitly) and the matching trust flags.
+func (b testbed) sigstore() (sign, trust []string) {
+	sign = []string{"--fulcio-url", b.getenv("HALLMARK_TEST_FULCIO_URL"), "--timestamp-server-url", b.getenv("HALLMARK_TEST_TSA_URL"),
+		"--trusted-root", b.getenv("HALLMARK_TEST_TRUSTED_ROOT"), "--tlog-upload=false", "--insecure-skip-verify"}
+	trust = []string{"--trusted-root", b.getenv("HALLMARK_TEST_TRUSTED_ROOT"), "--insecure-ignore-tlog", "--insecure-ignore-sct"}
+	return sign, trust
+}
+
+// token mints a GitLab-shaped ID token at the bed's OIDC issuer; query
+// overrides claims (project_path, ref, aud, ttl, ...).
+func (b testbed) token(t *testing.T, query string) string {
+	t.Helper()
+	resp, err := http.Get(b.getenv("HALLMARK_TEST_OIDC_MINT") + "?" + query)
+	if err != nil {
+		t.Fatalf("minting a token: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("minting a token: %s %v %s", resp.Status, err, body)
+	}
+	return strings.TrimSpace(string(body))
+}
+
+// issuer is the bed's OIDC issuer URL (GitLab's $CI_SERVER_URL).
+func (b testbed) issuer() string { return b.getenv("HALLMARK_TEST_OIDC_ISSUER") }

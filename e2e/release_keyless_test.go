@@ -1,0 +1,96 @@
+package e2e
+
+import (
+	"maps"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// keylessGitLabEnv is a GitLab job whose server is the bed's OIDC issuer,
+// with a freshly minted SIGSTORE_ID_TOKEN for group/app on main.
+func keylessGitLabEnv(t *testing.T, b testbed, reg string, tokenQuery url.Values) (map[string]string, string) {
+	t.Helper()
+	env := gitlabEnv(reg, "89abcdef0123456789abcdef0123456789abcdef")
+	env["CI_SERVER_URL"] = b.issuer()
+	env["CI_PROJECT_URL"] = b.issuer() + "/group/app"
+	env["CI_REGISTRY_IMAGE"] = uniqueRepo(t, reg)
+	q := url.Values{"project_path": {"group/app"}, "ref": {"main"}}
+	maps.Copy(q, tokenQuery)
+	tok := b.token(t, q.Encode())
+	env["SIGSTORE_ID_TOKEN"] = tok
+	return env, tok
+}
+
+// TestReleaseKeyless runs the tutorial's job keyless against the bed's
+// Fulcio and TSA in every mode on both registries; the real cosign CLI then
+// verifies the signature with the tutorial's flags.
+func TestReleaseKeyless(t *testing.T) {
+	b := bed(t)
+	sign, trust := b.sigstore()
+	for _, reg := range []string{b.plainRegistry(), b.referrersRegistry()} {
+		for _, mode := range []string{"legacy", "oci-1-1", "both"} {
+			t.Run(strings.ReplaceAll(reg, ":", "_")+"/"+mode, func(t *testing.T) {
+				t.Parallel()
+				ctxDir, df := buildContext(t, b)
+				env, tok := keylessGitLabEnv(t, b, reg, nil)
+				args := append([]string{"release", "--addr", b.buildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
+					"--progress", "quiet", "--registry-referrers-mode", mode, "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
+				r := hallmark(t, envList(env), args...)
+				mustSucceed(t, r)
+				if containsAny(r.stdout+r.stderr, tok) != "" {
+					t.Fatal("the OIDC token appears in the output")
+				}
+				rel := parseRelease(t, r)
+				identity := env["CI_PROJECT_URL"] + "//.gitlab-ci.yml@refs/heads/main"
+				if rel.Verified.Identity != identity || rel.Verified.Issuer != b.issuer() {
+					t.Errorf("verified %+v, want identity %s issuer %s", rel.Verified, identity, b.issuer())
+				}
+				if want := gitlabAnnotations(env, env["CI_COMMIT_SHORT_SHA"]); !maps.Equal(rel.Signatures[0].Annotations, want) {
+					t.Errorf("annotations\n got %v\nwant %v", rel.Signatures[0].Annotations, want)
+				}
+
+				// The tutorial's verify, by hallmark and by the real cosign CLI.
+				verify := append([]string{"verify", "--insecure-registry", reg, "--annotations", "tag=" + env["CI_COMMIT_SHORT_SHA"],
+					"--certificate-identity", identity, "--certificate-oidc-issuer", b.issuer()}, trust...)
+				mustSucceed(t, hallmark(t, nil, append(verify, rel.Image)...))
+				cosignVerify(t, b, mode, reg, rel.Image, identity, "tag="+env["CI_COMMIT_SHORT_SHA"])
+			})
+		}
+	}
+}
+
+// TestReleaseKeylessFailures checks the keyless failure paths: each says
+// what is wrong, exits with its stage's code, and never prints the token.
+func TestReleaseKeylessFailures(t *testing.T) {
+	b := bed(t)
+	sign, _ := b.sigstore()
+	reg := b.plainRegistry()
+	tests := []struct {
+		name      string
+		tokenQ    url.Values
+		extra     []string
+		code      int
+		fragments []string
+	}{
+		{"identity mismatch", nil, []string{"--certificate-identity", "https://gitlab.example.com/other/app//.gitlab-ci.yml@refs/heads/main"}, exitVerify, []string{"verification failed", "identity"}},
+		{"issuer mismatch", nil, []string{"--certificate-identity-regexp", ".*", "--certificate-oidc-issuer", "https://gitlab.example.com"}, exitVerify, []string{"verification failed", "issuer"}},
+		{"expired token", url.Values{"ttl": {"-1m"}}, nil, exitUsage, []string{"expired OIDC identity token"}},
+		{"wrong audience", url.Values{"aud": {"not-sigstore"}}, nil, exitUsage, []string{"wrong audience", "not-sigstore"}},
+		{"Fulcio unreachable", nil, []string{"--fulcio-url", "http://127.0.0.1:1"}, exitSign, []string{"fulcio", "127.0.0.1:1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctxDir, df := buildContext(t, b)
+			env, tok := keylessGitLabEnv(t, b, reg, tt.tokenQ)
+			args := append([]string{"release", "--addr", b.buildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
+				"--progress", "quiet", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
+			r := hallmark(t, envList(env), append(args, tt.extra...)...)
+			assertOneLineError(t, r, tt.code, tt.fragments...)
+			if containsAny(r.stdout+r.stderr, tok) != "" {
+				t.Error("the OIDC token appears in the output")
+			}
+		})
+	}
+}
