@@ -73,8 +73,15 @@ apt_ensure() {
 		apt-get update -qq >&2 || die "apt-get update failed"
 		APT_UPDATED=1
 	fi
+	# No package may start its own service (docker-registry's would listen on *:5000).
+	local policy=''
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
-		die "apt-get install ${missing[*]} failed"
+		{ [[ -z $policy ]] || rm -f "$policy"; die "apt-get install ${missing[*]} failed"; }
+	[[ -z $policy ]] || rm -f "$policy"
 }
 
 # file_sums FILE...: sha256 of each file into FILE_SUMS, in one sha256sum run (process starts
@@ -343,6 +350,9 @@ ready_buildkitd() {
 
 ports_registry_plain() { echo "$PORT_REGISTRY_PLAIN"; }
 start_registry_plain() {
+	# Start empty, like the in-memory one: signatures left from an earlier Fulcio/TSA (new keys
+	# on every start) would otherwise sit beside new ones.
+	rm -rf "$STATE/registry-plain"
 	mkdir -p "$STATE/registry-plain"
 	cat >"$STATE/registry-plain.yml" <<EOF
 version: 0.1
