@@ -37,7 +37,7 @@ func doctorCommand() *cli.Command {
 	var cfg doctorConfig
 	own := []cli.Flag{
 		&cli.StringFlag{Name: "image", Usage: "image `REPOSITORY` a release would push to (default: $CI_REGISTRY_IMAGE on GitLab, ghcr.io/$GITHUB_REPOSITORY on GitHub Actions)", EnvVars: []string{"HALLMARK_IMAGE"}, Destination: &cfg.image},
-		&cli.StringFlag{Name: "output", Value: "table", Usage: "`table` on stderr only, or `json`: also the report as JSON on stdout", EnvVars: []string{"HALLMARK_DOCTOR_OUTPUT"}, Destination: &cfg.output},
+		&cli.StringFlag{Name: "output", Value: "table", Usage: "`FORMAT`: table (on stderr only) or json (the table on stderr, the report as JSON on stdout)", EnvVars: []string{"HALLMARK_DOCTOR_OUTPUT"}, Destination: &cfg.output},
 		&cli.DurationFlag{Name: "timeout", Value: doctor.DefaultTimeout, Usage: "bound each check by `DURATION`", EnvVars: []string{"HALLMARK_DOCTOR_TIMEOUT"}, Destination: &cfg.timeout},
 	}
 	signF := slices.DeleteFunc(signFlags(&cfg.sign), func(f cli.Flag) bool { return !slices.Contains(doctorSignFlags, f.Names()[0]) })
