@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-eval "$(hack/testbed.sh up)"
+bed_env=$(hack/testbed.sh up)
+eval "$bed_env"
 echo "demo: building hallmark" >&2
 go build -o bin/hallmark .
 cp "$HALLMARK_TEST_BUSYBOX" testdata/build/busybox

@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 start=$SECONDS
-eval "$(hack/testbed.sh up)"
+bed_env=$(hack/testbed.sh up)
+eval "$bed_env"
 echo "test: bed up in $((SECONDS - start))s" >&2
 
 unformatted=$(gofmt -l $(git ls-files '*.go'))
