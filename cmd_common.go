@@ -27,13 +27,9 @@ func ciEnv() ci.Env { return ci.Detect(os.Getenv) }
 // newRegistry builds the registry access shared by a command's stages from
 // the registry flags and the CI environment's credentials.
 func newRegistry(c *cli.Context) *registry.Registry {
-	var creds []registry.Credential
-	for _, cc := range ciEnv().Credentials() {
-		creds = append(creds, registry.Credential{Registry: cc.Registry, Username: cc.Username, Password: cc.Password, Source: cc.Source})
-	}
 	return registry.New(registry.Config{
 		Insecure:    splitCommas(c.StringSlice("insecure-registry")),
-		Credentials: creds,
+		Credentials: ciEnv().Credentials(),
 		UserAgent:   version.UserAgent(),
 		Logger:      logger(c),
 	})

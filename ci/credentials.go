@@ -1,52 +1,14 @@
 package ci
 
 import (
-	"encoding/json"
-	"fmt"
-	"log/slog"
 	"strings"
+
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
-// Credential is a registry login found in the CI environment. Its fmt,
+// Credential is a registry login found in the CI environment; its fmt,
 // slog and JSON forms never contain the password.
-type Credential struct {
-	// Registry is the registry host the login is for (e.g. registry.gitlab.com).
-	Registry string
-	// Username is the login name.
-	Username string
-	// Password is the secret (password or token). Only read it to log in.
-	Password string
-	// Source names the variables the login came from, for messages, e.g.
-	// "CI_REGISTRY_USER/CI_REGISTRY_PASSWORD".
-	Source string
-}
-
-// String returns "username@registry (from SOURCE)", without the password.
-func (c Credential) String() string {
-	return fmt.Sprintf("%s@%s (from %s)", c.Username, c.Registry, c.Source)
-}
-
-// Format prints c as its String form for every verb, so no fmt verb
-// (%v, %+v, %#v, %d, ...) reveals the password.
-func (c Credential) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
-
-// LogValue logs c without the password.
-func (c Credential) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("registry", c.Registry),
-		slog.String("username", c.Username),
-		slog.String("source", c.Source),
-	)
-}
-
-// MarshalJSON marshals c without the password.
-func (c Credential) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Registry string `json:"registry"`
-		Username string `json:"username"`
-		Source   string `json:"source"`
-	}{c.Registry, c.Username, c.Source})
-}
+type Credential = registry.Credential
 
 // Credentials returns the registry logins the CI environment provides, in
 // order of preference:
@@ -65,11 +27,11 @@ func (e Env) Credentials() []Credential {
 	case GitLab:
 		reg := e.get("CI_REGISTRY")
 		cands = []Credential{
-			{reg, e.get("CI_REGISTRY_USER"), e.get("CI_REGISTRY_PASSWORD"), "CI_REGISTRY_USER/CI_REGISTRY_PASSWORD"},
-			{reg, "gitlab-ci-token", e.get("CI_JOB_TOKEN"), "CI_JOB_TOKEN"},
+			{Registry: reg, Username: e.get("CI_REGISTRY_USER"), Password: e.get("CI_REGISTRY_PASSWORD"), Source: "CI_REGISTRY_USER/CI_REGISTRY_PASSWORD"},
+			{Registry: reg, Username: "gitlab-ci-token", Password: e.get("CI_JOB_TOKEN"), Source: "CI_JOB_TOKEN"},
 		}
 	case GitHubActions:
-		cands = []Credential{{"ghcr.io", e.get("GITHUB_ACTOR"), e.get("GITHUB_TOKEN"), "GITHUB_ACTOR/GITHUB_TOKEN"}}
+		cands = []Credential{{Registry: "ghcr.io", Username: e.get("GITHUB_ACTOR"), Password: e.get("GITHUB_TOKEN"), Source: "GITHUB_ACTOR/GITHUB_TOKEN"}}
 	}
 	var out []Credential
 	for _, c := range cands {

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -27,14 +28,32 @@ type Credential struct {
 	Source string
 }
 
-// String describes the credential without its secret.
+// String returns "username@registry (from SOURCE)", without the secret.
 func (c Credential) String() string {
-	return fmt.Sprintf("%s for %s (from %s)", c.Username, c.Registry, c.Source)
+	return fmt.Sprintf("%s@%s (from %s)", c.Username, c.Registry, c.Source)
 }
 
 // Format prints c as its String form for every verb, so no fmt verb
-// reveals the secret.
+// (%v, %+v, %#v, %d, ...) reveals the secret.
 func (c Credential) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
+
+// LogValue logs c without the secret.
+func (c Credential) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("registry", c.Registry),
+		slog.String("username", c.Username),
+		slog.String("source", c.Source),
+	)
+}
+
+// MarshalJSON marshals c without the secret.
+func (c Credential) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Registry string `json:"registry"`
+		Username string `json:"username"`
+		Source   string `json:"source"`
+	}{c.Registry, c.Username, c.Source})
+}
 
 // Config configures a Registry. The zero value is usable: anonymous or
 // docker-config credentials, TLS everywhere, the default transport.
