@@ -2,6 +2,7 @@ package signer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -17,24 +18,27 @@ const confirmations = 2
 // each write commit waits, reads back, waits and reads back again; when
 // the signature is gone it writes again (on the then current manifest).
 func (j *job) commit(ctx context.Context, w *Written, write func() error, present func() (bool, error)) error {
-	for w.Attempts = 1; w.Attempts <= j.s.o.MaxAttempts; w.Attempts++ {
+	conflicts := 0
+	for w.Attempts = 1; w.Attempts <= j.s.o.MaxAttempts; {
 		start := time.Now()
-		if err := write(); err != nil {
+		err := write()
+		window := time.Since(start)
+		if errors.Is(err, errConflict) && conflicts < 10*j.s.o.MaxAttempts {
+			conflicts++ // nothing written: read again after a short random pause
+			if err := sleep(ctx, rand.N(window+time.Millisecond)); err != nil {
+				return err
+			}
+			continue
+		}
+		if errors.Is(err, errConflict) {
+			return fmt.Errorf("writing %s: %w (%d conflicting writes)", w.Ref, ErrLostUpdate, conflicts)
+		}
+		if err != nil {
 			return err
 		}
-		window := time.Since(start)
-		ok := true
-		for i := 0; i < confirmations && ok; i++ {
-			if err := j.settle(ctx, window); err != nil {
-				return err
-			}
-			var err error
-			if ok, err = present(); err != nil {
-				return err
-			}
-		}
-		if ok {
-			return nil
+		ok, err := j.confirm(ctx, window, present)
+		if err != nil || ok {
+			return err
 		}
 		j.s.o.Logger.InfoContext(ctx, "signature lost to a concurrent writer; writing it again", "ref", w.Ref, "attempt", w.Attempts+1)
 		// Back off by a growing random share of the window, so that
@@ -42,8 +46,22 @@ func (j *job) commit(ctx context.Context, w *Written, write func() error, presen
 		if err := sleep(ctx, rand.N(time.Duration(w.Attempts)*window+time.Millisecond)); err != nil {
 			return err
 		}
+		w.Attempts++
 	}
 	return fmt.Errorf("writing %s: %w (%d attempts)", w.Ref, ErrLostUpdate, j.s.o.MaxAttempts)
+}
+
+// confirm waits and reads back, twice; false when the signature is gone.
+func (j *job) confirm(ctx context.Context, window time.Duration, present func() (bool, error)) (bool, error) {
+	for range confirmations {
+		if err := j.settle(ctx, window); err != nil {
+			return false, err
+		}
+		if ok, err := present(); err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // settle waits long enough that a concurrent writer whose read preceded

@@ -3,16 +3,13 @@ package signer
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -64,12 +61,28 @@ func (j *job) readLegacy(tag name.Tag) ([]oci.Signature, error) {
 }
 
 // appendLegacy is one read-modify-write of the signature manifest: read
-// it, append the signature layer, upload the new config, put the manifest.
-// The signature blob is already uploaded, so the window is a few requests.
+// it, append the signature layer, upload the new config and, if the tag
+// still points at what was read, put the manifest (else errConflict). The
+// signature blob is already uploaded, so the window is a few requests.
 func (j *job) appendLegacy(tag name.Tag, sig oci.Signature) error {
 	base, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(j.ropts...))
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", tag, err)
+	}
+	existing, err := base.Get()
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", tag, err)
+	}
+	if hasSignature(existing, sig) {
+		return nil // another writer restored it
+	}
+	var baseDigest *v1.Hash
+	if len(existing) > 0 {
+		d, err := base.Digest()
+		if err != nil {
+			return err
+		}
+		baseDigest = &d
 	}
 	next, err := mutate.AppendSignatures(base, false, sig)
 	if err != nil {
@@ -82,18 +95,37 @@ func (j *job) appendLegacy(tag name.Tag, sig oci.Signature) error {
 	if err := remote.WriteLayer(tag.Context(), cfg, j.ropts...); err != nil {
 		return fmt.Errorf("uploading signature config: %w", err)
 	}
+	if err := j.unchanged(tag, baseDigest); err != nil {
+		return err
+	}
 	if err := remote.Put(tag, next, j.ropts...); err != nil {
 		return fmt.Errorf("writing %s: %w", tag, err)
 	}
 	return nil
 }
 
+// hasSignature reports whether sigs holds sig (same layer, same signature).
+func hasSignature(sigs []oci.Signature, sig oci.Signature) bool {
+	d, err1 := sig.Digest()
+	b64, err2 := sig.Base64Signature()
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	for _, s := range sigs {
+		sd, err1 := s.Digest()
+		sb, err2 := s.Base64Signature()
+		if err1 == nil && err2 == nil && sd == d && sb == b64 {
+			return true
+		}
+	}
+	return false
+}
+
 // hasLegacy reads the signature manifest and looks for sig's layer, by
 // digest and signature annotation.
 func (j *job) hasLegacy(tag name.Tag, sig oci.Signature) (bool, error) {
 	desc, err := remote.Get(tag, j.ropts...)
-	var te *transport.Error
-	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+	if isNotFound(err) {
 		return false, nil // deleted by someone else: write again
 	}
 	if err != nil {

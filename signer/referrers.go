@@ -22,10 +22,10 @@ import (
 const ArtifactType = "application/vnd.dev.cosign.artifact.sig.v1+json"
 
 // writeReferrer stores the signature as an OCI 1.1 referrer of the image,
-// unless an equivalent referrer exists. ggcr's remote.Put keeps the
-// "sha256-<hex>" fallback index up to date on registries without the
-// referrers API; commit reads the listing back and puts again when a
-// concurrent writer's index update dropped ours.
+// unless an equivalent referrer exists. On registries without the
+// referrers API the "sha256-<hex>" fallback index lists it; commit reads
+// the listing back and updates the index again when a concurrent writer's
+// update dropped ours.
 func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 	subject, err := remote.Head(j.digest, j.ropts...)
 	if err != nil {
@@ -51,8 +51,15 @@ func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 		return nil, err
 	}
 	w.Ref = ref.String()
+	desc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: mustHash(ref), Size: int64(len(manifest)), ArtifactType: ArtifactType}
 	put := func() error {
-		if err := remote.Put(ref, manifest, j.ropts...); err != nil {
+		// The pusher has ggcr's tag fallback off: indexFallback checks the
+		// index did not change between its read and its write.
+		err := remote.Put(ref, manifest, j.ropts...)
+		if noReferrersAPI(err) {
+			return j.indexFallback(desc)
+		}
+		if err != nil {
 			return fmt.Errorf("writing referrer %s: %w", ref, err)
 		}
 		return nil
@@ -160,4 +167,12 @@ func (j *job) uploadReferrer(sig oci.Signature, subject *v1.Descriptor) (name.Di
 		return name.Digest{}, nil, err
 	}
 	return repo.Digest(h.String()), rawManifest(b), nil
+}
+
+func mustHash(d name.Digest) v1.Hash {
+	h, err := v1.NewHash(d.DigestStr())
+	if err != nil {
+		panic(err) // d was made from a v1.Hash
+	}
+	return h
 }

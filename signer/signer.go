@@ -229,13 +229,14 @@ func (s *Signer) signerPEM() ([]byte, error) {
 }
 
 // reuse adds a shared puller and pusher to the options, so that one Sign
-// call pings the registry and exchanges tokens once, not per request.
+// call pings the registry and exchanges tokens once, not per request. The
+// pusher leaves the referrers fallback index to indexFallback.
 func reuse(ropts []remote.Option) ([]remote.Option, error) {
 	pl, err := remote.NewPuller(ropts...)
 	if err != nil {
 		return nil, err
 	}
-	ps, err := remote.NewPusher(ropts...)
+	ps, err := remote.NewPusher(append(ropts, remote.WithReferrersTagFallback(false))...)
 	if err != nil {
 		return nil, err
 	}

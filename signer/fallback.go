@@ -1,0 +1,98 @@
+package signer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// errConflict reports that a manifest changed between our read and our
+// write: the write was not made and the read-modify-write starts over.
+var errConflict = errors.New("changed by a concurrent writer")
+
+// FallbackTag returns the referrers tag-schema tag for digest:
+// "sha256-<hex>", whose image index lists the referrers on registries
+// without the referrers API.
+func FallbackTag(digest name.Digest) name.Tag {
+	return digest.Context().Tag(strings.Replace(digest.DigestStr(), ":", "-", 1))
+}
+
+// noReferrersAPI reports ggcr's error for a manifest with a subject put to
+// a registry without the referrers API while its tag fallback is off (the
+// manifest itself is stored).
+func noReferrersAPI(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "does not support the Referrers API")
+}
+
+type rawIndex []byte
+
+func (r rawIndex) RawManifest() ([]byte, error)        { return r, nil }
+func (r rawIndex) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
+
+// indexFallback adds desc to the fallback index of the image, as ggcr's
+// remote.Put would, but checks just before its write that the index is
+// still the one it read; otherwise it fails with errConflict.
+func (j *job) indexFallback(desc v1.Descriptor) error {
+	tag := FallbackTag(j.digest)
+	im := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
+	var base *v1.Hash
+	got, err := remote.Get(tag, j.ropts...)
+	switch {
+	case isNotFound(err):
+	case err != nil:
+		return fmt.Errorf("reading %s: %w", tag, err)
+	default:
+		if err := json.Unmarshal(got.Manifest, &im); err != nil {
+			return fmt.Errorf("reading %s: %w", tag, err)
+		}
+		base = &got.Digest
+	}
+	if slices.ContainsFunc(im.Manifests, func(d v1.Descriptor) bool { return d.Digest == desc.Digest }) {
+		return nil
+	}
+	im.Manifests = append(im.Manifests, desc)
+	slices.SortFunc(im.Manifests, func(a, b v1.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) })
+	raw, err := json.Marshal(im)
+	if err != nil {
+		return err
+	}
+	if err := j.unchanged(tag, base); err != nil {
+		return err
+	}
+	if err := remote.Put(tag, rawIndex(raw), j.ropts...); err != nil {
+		return fmt.Errorf("writing %s: %w", tag, err)
+	}
+	return nil
+}
+
+// unchanged checks that tag still points at base (nil: that it is absent),
+// right before a write based on it.
+func (j *job) unchanged(tag name.Tag, base *v1.Hash) error {
+	cur, err := remote.Head(tag, j.ropts...)
+	switch {
+	case isNotFound(err):
+		if base != nil {
+			return errConflict
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading %s: %w", tag, err)
+	case base == nil || cur.Digest != *base:
+		return errConflict
+	}
+	return nil
+}
+
+func isNotFound(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}
