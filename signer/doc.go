@@ -13,8 +13,12 @@
 // Signing is idempotent: when a signature by the same signer with the same
 // annotations is already stored, nothing is added and [Result.Added] is
 // empty. Concurrent signers of one digest do not lose each other's
-// signatures: every read-modify-write of a shared manifest is read back
-// after a settle delay and redone when another writer's update removed it.
+// signatures as far as plain registries allow (they have no conditional
+// manifest writes): each read-modify-write of a shared manifest (the .sig
+// image, the fallback index) checks with a HEAD right before its PUT that
+// the tag still points at what it read, and starts over if not; after
+// the write it reads back twice, a settle delay apart, and writes again
+// when another writer's update removed the signature.
 //
 // The package never prompts, never prints, and logs only through the
 // *slog.Logger in [Options]. Secrets (the identity token, the key password)
