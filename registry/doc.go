@@ -2,6 +2,7 @@
 // registries: reference parsing and validation, the credential keychain
 // (static credentials such as CI job tokens first, then the docker config
 // and its credential helpers), and one set of go-containerregistry remote
-// options (a shared transport with connection reuse, bounded retries, the
-// hallmark user agent, plain HTTP only for hosts named insecure).
+// options (a shared transport with connection reuse, bounded exponential
+// retries with jitter that honour Retry-After, the hallmark user agent,
+// plain HTTP only for hosts named insecure).
 package registry

@@ -97,7 +97,7 @@ func New(cfg Config) *Registry {
 	r := &Registry{
 		insecure:    insecure,
 		credentials: slices.Clone(cfg.Credentials),
-		transport:   tlsOnly{insecure: insecure, next: t},
+		transport:   retryAfter{next: tlsOnly{insecure: insecure, next: t}, max: MaxRetryAfter, now: time.Now},
 		userAgent:   cfg.UserAgent,
 		log:         log,
 	}
@@ -134,7 +134,10 @@ func (r *Registry) Keychain() authn.Keychain { return r.keychain }
 func (r *Registry) Transport() http.RoundTripper { return r.transport }
 
 // RemoteOptions returns the go-containerregistry options every registry call
-// of this invocation uses.
+// of this invocation uses: 429, 408 and 5xx answers and network errors are
+// retried up to 4 times with exponential backoff (250ms doubling, 20%
+// jitter), each retry no sooner than a Retry-After answer asked (up to
+// MaxRetryAfter).
 func (r *Registry) RemoteOptions(ctx context.Context) []remote.Option {
 	opts := []remote.Option{
 		remote.WithContext(ctx),
