@@ -7,14 +7,16 @@
 #   hack/testbed.sh env                     print the test environment of the running services
 #   hack/testbed.sh status                  one line per service
 #
-# Groups: build (buildkitd, registry-plain, registry-referrers), sign (oidc, fulcio, tsa,
-# trusted_root.json, cosign CLI), all (default). Progress goes to stderr; only `env` and `up`
+# Groups: build (buildkitd, buildkitd-rootless, registry-plain, registry-referrers), sign (oidc,
+# fulcio, tsa, trusted_root.json, cosign CLI), all (default). Progress goes to stderr; only `env` and `up`
 # write to stdout. See hack/README.md.
 #
 # Settings (environment):
 #   HALLMARK_CACHE           built tools, kept between runs   (default /var/cache/hallmark)
 #   HALLMARK_TESTBED_DIR     state: configs, data, logs, pids  (default /tmp/hallmark-testbed)
 #   HALLMARK_TESTBED_PORTS   first port of the block used     (default 15000)
+#   HALLMARK_TESTBED_ROOTLESS_USER  the unprivileged user of buildkitd-rootless, created when
+#                            missing                          (default hallmark-rootless)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,11 +38,17 @@ PORT_TSA_METRICS=2112 # hard-coded in timestamp-server v2.1.3, on all interfaces
 TLS=$STATE/tls
 BUILDKIT_SOCK=$STATE/buildkitd.sock
 BUSYBOX=/bin/busybox
+# Rootless buildkitd: run by ROOTLESS_USER under rootlesskit; its XDG_RUNTIME_DIR (0700, the
+# user's) holds the socket where hallmark looks by default.
+ROOTLESS_USER=${HALLMARK_TESTBED_ROOTLESS_USER:-hallmark-rootless}
+ROOTLESS_DIR=$STATE/rootless
+ROOTLESS_RUNTIME_DIR=$ROOTLESS_DIR/run
+ROOTLESS_SOCK=$ROOTLESS_RUNTIME_DIR/buildkit/buildkitd.sock
 OIDC_ISSUER=https://127.0.0.1:$PORT_OIDC
 FULCIO_URL=http://127.0.0.1:$PORT_FULCIO
 TSA_URL=http://127.0.0.1:$PORT_TSA/api/v1/timestamp
 
-BUILD_SERVICES=(buildkitd registry-plain registry-referrers)
+BUILD_SERVICES=(buildkitd buildkitd-rootless registry-plain registry-referrers)
 SIGN_SERVICES=(oidc fulcio tsa)
 ALL_SERVICES=("${BUILD_SERVICES[@]}" "${SIGN_SERVICES[@]}")
 TLS_SERVICES="buildkitd oidc fulcio" # restarted when the certificates are remade
@@ -289,6 +297,14 @@ wait_ready() {
 	done
 }
 
+# sockets_present NAME: the unix sockets NAME listens on exist.
+sockets_present() {
+	case $1 in
+	buildkitd) [[ -S $BUILDKIT_SOCK ]] ;;
+	buildkitd-rootless) [[ -S $ROOTLESS_SOCK ]] ;;
+	esac
+}
+
 # ensure NAME: start NAME unless it runs and answers.
 ensure() {
 	local name=$1 fn=${1//-/_}
@@ -299,7 +315,7 @@ ensure() {
 	if alive "$name"; then
 		# It answered when started: open ports are enough now (keeps a warm `up` fast).
 		# shellcheck disable=SC2046
-		if ports_open $("ports_$fn") && { [[ $name != buildkitd ]] || [[ -S $BUILDKIT_SOCK ]]; }; then
+		if ports_open $("ports_$fn") && sockets_present "$name"; then
 			return 0
 		fi
 		log "$name (pid $(pid_of "$name")) runs but does not answer yet; waiting"
@@ -346,6 +362,53 @@ start_buildkitd() {
 ready_buildkitd() {
 	"$BUILDKIT_BIN/buildctl" --addr "unix://$BUILDKIT_SOCK" debug workers | grep -q linux/amd64 &&
 		port_open "$PORT_BUILDKIT"
+}
+
+# buildkitd-rootless: the unprivileged user, with subordinate ids, runs rootlesskit (user and
+# mount namespaces, host network) and buildkitd inside it with the native snapshotter.
+# setpriv and env exec, so the PID recorded is
+# rootlesskit's, which passes SIGTERM on to buildkitd.
+ports_buildkitd_rootless() { :; }
+start_buildkitd_rootless() {
+	ensure_rootless_user
+	local uid gid home
+	uid=$(id -u "$ROOTLESS_USER") gid=$(id -g "$ROOTLESS_USER")
+	home=$(getent passwd "$ROOTLESS_USER" | cut -d: -f6)
+	# STATE must be traversable by the user; the runtime dir is its own, 0700.
+	[[ $(stat -c %A "$STATE") == ?????????x ]] || die "$STATE is not traversable by others (mode $(stat -c %a "$STATE")): the rootless user needs it"
+	install -d -m 0755 -o "$uid" -g "$gid" "$ROOTLESS_DIR"
+	install -d -m 0700 -o "$uid" -g "$gid" "$ROOTLESS_RUNTIME_DIR" "$ROOTLESS_DIR/buildkit"
+	rm -f "$ROOTLESS_SOCK"
+	install -m 0644 -o "$uid" -g "$gid" /dev/null "$ROOTLESS_DIR/buildkitd.toml"
+	spawn buildkitd-rootless setpriv --reuid="$uid" --regid="$gid" --init-groups \
+		env -i HOME="$home" USER="$ROOTLESS_USER" LOGNAME="$ROOTLESS_USER" \
+		PATH="$BUILDKIT_BIN:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" XDG_RUNTIME_DIR="$ROOTLESS_RUNTIME_DIR" \
+		rootlesskit --net=host --copy-up=/etc --copy-up=/run --disable-host-loopback \
+		--state-dir "$ROOTLESS_RUNTIME_DIR/rootlesskit" \
+		"$BUILDKIT_BIN/buildkitd" --config "$ROOTLESS_DIR/buildkitd.toml" --root "$ROOTLESS_DIR/buildkit" \
+		--addr "unix://$ROOTLESS_SOCK" --oci-worker-snapshotter=native \
+		--oci-worker-binary "$(command -v runc)" --containerd-worker=false
+}
+ready_buildkitd_rootless() {
+	"$BUILDKIT_BIN/buildctl" --addr "unix://$ROOTLESS_SOCK" debug workers | grep -q linux/amd64
+}
+
+# ensure_rootless_user: ROOTLESS_USER exists and has subordinate uid and gid ranges.
+ensure_rootless_user() {
+	if ! id -u "$ROOTLESS_USER" >/dev/null 2>&1; then
+		log "creating user $ROOTLESS_USER for rootless buildkitd"
+		useradd -m -s /bin/bash -c "hallmark test bed, rootless buildkitd" "$ROOTLESS_USER" >&2 ||
+			die "useradd $ROOTLESS_USER failed"
+	fi
+	local f opt start
+	for f in subuid subgid; do
+		grep -q "^$ROOTLESS_USER:" "/etc/$f" 2>/dev/null && continue
+		opt=--add-${f}s
+		log "adding a /etc/$f range for $ROOTLESS_USER"
+		# A free range above every existing one (useradd adds one only when /etc/$f existed).
+		start=$(awk -F: 'BEGIN { m = 100000 } { e = $2 + $3; if (e > m) m = e } END { print m }' "/etc/$f" 2>/dev/null || echo 100000)
+		usermod "$opt" "$start-$((start + 65535))" "$ROOTLESS_USER" >&2 || die "usermod $opt failed"
+	done
 }
 
 ports_registry_plain() { echo "$PORT_REGISTRY_PLAIN"; }
@@ -503,6 +566,14 @@ env_lines() {
 			printf 'export %s\n' "$line"
 		done
 	fi
+	if alive buildkitd-rootless; then
+		for line in \
+			"HALLMARK_TEST_ROOTLESS_USER=$ROOTLESS_USER" \
+			"HALLMARK_TEST_ROOTLESS_RUNTIME_DIR=$ROOTLESS_RUNTIME_DIR" \
+			"HALLMARK_TEST_BUILDKIT_ROOTLESS=unix://$ROOTLESS_SOCK"; do
+			printf 'export %s\n' "$line"
+		done
+	fi
 	if alive oidc && alive fulcio && alive tsa && [[ -s $STATE/trusted_root.json ]]; then
 		tool_dir "${COSIGN_TOOL[@]:0:2}"
 		alive buildkitd || echo "export HALLMARK_TESTBED=1"
@@ -578,7 +649,11 @@ cmd_status() {
 		else
 			state=down
 		fi
-		printf '%-20s %-14s pid %-8s ports %s\n' "$name" "$state" "$pid" "$("ports_${name//-/_}")"
+		if [[ $name == buildkitd-rootless ]]; then
+			printf '%-20s %-14s pid %-8s socket %s (user %s)\n' "$name" "$state" "$pid" "$ROOTLESS_SOCK" "$ROOTLESS_USER"
+		else
+			printf '%-20s %-14s pid %-8s ports %s\n' "$name" "$state" "$pid" "$("ports_${name//-/_}")"
+		fi
 	done
 }
 
