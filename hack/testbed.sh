@@ -365,9 +365,8 @@ ready_buildkitd() {
 }
 
 # buildkitd-rootless: the unprivileged user, with subordinate ids, runs rootlesskit (user and
-# mount namespaces, host network) and buildkitd inside it with the native snapshotter.
-# setpriv and env exec, so the PID recorded is
-# rootlesskit's, which passes SIGTERM on to buildkitd.
+# mount namespaces, host network) and buildkitd inside it with the native snapshotter. setpriv
+# and env exec, so the PID recorded is rootlesskit's, which passes SIGTERM on to buildkitd.
 ports_buildkitd_rootless() { :; }
 start_buildkitd_rootless() {
 	ensure_rootless_user
