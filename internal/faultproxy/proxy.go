@@ -1,7 +1,8 @@
 // Package faultproxy is a reverse proxy for tests and benchmarks: it sits in
 // front of a registry (or any HTTP service) on 127.0.0.1, counts requests,
 // and can inject transient faults — 429/500/502/503 answers, with and without
-// Retry-After, and connection resets — on a chosen fraction of requests.
+// Retry-After, and connection resets — on a chosen fraction of requests, and
+// hold chosen requests back to slow a service down.
 package faultproxy
 
 import (
@@ -9,10 +10,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Fault is one kind of injected failure.
@@ -27,9 +30,14 @@ const (
 	Unavailable         Fault = "503"
 	UnavailableRetry    Fault = "503+retry-after"
 	Reset               Fault = "reset"
+	// LostAnswer forwards the request, then resets the connection instead
+	// of answering: the service acted, the client cannot know. Not in
+	// AllFaults; name it in Options.Faults.
+	LostAnswer Fault = "lost-answer"
 )
 
-// AllFaults lists every fault kind.
+// AllFaults lists the fault kinds injected by default: every kind but
+// LostAnswer.
 var AllFaults = []Fault{TooManyRequests, TooManyRetryAfter, InternalServerError, BadGateway, Unavailable, UnavailableRetry, Reset}
 
 // Options configure a Proxy.
@@ -40,6 +48,10 @@ type Options struct {
 	Faults []Fault
 	// Seed makes the fault sequence repeatable.
 	Seed uint64
+	// Delay, when set, holds each request back for the duration it returns
+	// before forwarding it; a request whose client goes away meanwhile is
+	// never forwarded. Faults are injected without delay.
+	Delay func(*http.Request) time.Duration
 }
 
 // Proxy forwards to one upstream, records every request, and injects
@@ -100,9 +112,15 @@ func (p *Proxy) pick(r *http.Request) Fault {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch f := p.pick(r); f {
 	case "":
-		r.Host = p.upstream.Host
-		p.rp.ServeHTTP(w, r)
+		if !p.hold(r) {
+			reset(w)
+			return
+		}
+		p.forward(w, r)
 	case Reset:
+		reset(w)
+	case LostAnswer:
+		p.forward(httptest.NewRecorder(), r)
 		reset(w)
 	default:
 		code := 0
@@ -113,6 +131,35 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		fmt.Fprintf(w, `{"errors":[{"code":"UNAVAILABLE","message":"injected fault %s"}]}`, f)
+	}
+}
+
+// forward passes r upstream. The upstream sees the proxy's address in
+// X-Forwarded-Host, so a registry that answers with absolute upload
+// locations (distribution) points the client back at the proxy.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
+	r.Header.Set("X-Forwarded-Host", r.Host)
+	r.Header.Set("X-Forwarded-Proto", "http")
+	r.Host = p.upstream.Host
+	p.rp.ServeHTTP(w, r)
+}
+
+// hold waits for Options.Delay; false when the client went away first.
+func (p *Proxy) hold(r *http.Request) bool {
+	if p.opts.Delay == nil {
+		return true
+	}
+	d := p.opts.Delay(r)
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

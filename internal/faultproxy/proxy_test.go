@@ -1,10 +1,14 @@
 package faultproxy
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestProxyForwardsAndCounts(t *testing.T) {
@@ -91,5 +95,89 @@ func TestProxyInjectsEveryKind(t *testing.T) {
 		if !seen[string(f)] {
 			t.Errorf("fault %s never seen in 200 requests (seen %v)", f, seen)
 		}
+	}
+}
+
+func TestProxyLostAnswer(t *testing.T) {
+	var got atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer up.Close()
+	p, err := New(up.URL, Options{Rate: 1, Faults: []Fault{LostAnswer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop, err := p.Serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := client.Post("http://"+addr+"/v2/x", "text/plain", strings.NewReader("body")); err == nil {
+		resp.Body.Close()
+		t.Fatalf("got an answer (%s), want the connection reset", resp.Status)
+	}
+	if got.Load() != 1 {
+		t.Errorf("upstream saw %d requests, want 1 (forwarded, answer lost)", got.Load())
+	}
+}
+
+func TestProxyDelayAndForwardedHost(t *testing.T) {
+	var got atomic.Int64
+	var fwdHost atomic.Value
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		fwdHost.Store(r.Header.Get("X-Forwarded-Host"))
+	}))
+	defer up.Close()
+	p, err := New(up.URL, Options{Delay: func(r *http.Request) time.Duration {
+		if r.Method == http.MethodPut {
+			return 300 * time.Millisecond
+		}
+		return 0
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop, err := p.Serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	start := time.Now()
+	resp, err := http.Get("http://" + addr + "/fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if took := time.Since(start); took > 250*time.Millisecond {
+		t.Errorf("an undelayed request took %v", took)
+	}
+	if fwdHost.Load() != addr {
+		t.Errorf("X-Forwarded-Host = %v, want %s", fwdHost.Load(), addr)
+	}
+
+	start = time.Now()
+	req, _ := http.NewRequest(http.MethodPut, "http://"+addr+"/slow", nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("a delayed request took %v, want at least 300ms", took)
+	}
+
+	// A client that gives up while held: the request never reaches upstream.
+	before := got.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, _ = http.NewRequestWithContext(ctx, http.MethodPut, "http://"+addr+"/abandoned", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("want the client's deadline")
+	}
+	time.Sleep(400 * time.Millisecond)
+	if got.Load() != before {
+		t.Errorf("an abandoned held request was forwarded")
 	}
 }
