@@ -69,9 +69,10 @@ type Proxy struct {
 
 // Request is one request the proxy saw.
 type Request struct {
-	Method string
-	Path   string
-	Fault  Fault // "" when forwarded
+	Method    string
+	Path      string
+	UserAgent string
+	Fault     Fault // "" when forwarded
 }
 
 // New returns a proxy to upstream (e.g. "http://127.0.0.1:5000").
@@ -104,7 +105,7 @@ func (p *Proxy) pick(r *http.Request) Fault {
 		f = p.opts.Faults[p.rng.IntN(len(p.opts.Faults))]
 		p.faults++
 	}
-	p.requests = append(p.requests, Request{Method: r.Method, Path: r.URL.Path, Fault: f})
+	p.requests = append(p.requests, Request{Method: r.Method, Path: r.URL.Path, UserAgent: r.UserAgent(), Fault: f})
 	return f
 }
 
