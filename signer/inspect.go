@@ -1,9 +1,6 @@
 package signer
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 )
@@ -33,39 +30,20 @@ type TokenInfo struct {
 	IdentityClaim string `json:"identityClaim,omitempty"`
 }
 
-// inspectAudience is an audience no token carries: checking a token against
-// it (at the zero time) passes exactly the tokens whose shape is sound.
-const inspectAudience = "\x00hallmark-inspect"
-
 // InspectToken reads the claims of a compact JWS identity token without
 // checking its signature, expiry or audience (CheckToken does that). The
 // error is a *TokenError (missing or malformed) and never contains the
 // token.
 func InspectToken(raw string) (TokenInfo, error) {
-	raw = strings.TrimSpace(raw)
-	_, _, err := checkToken(raw, inspectAudience, time.Time{})
-	var te *TokenError
-	if !errors.As(err, &te) || te.Reason != TokenWrongAudience {
-		if err == nil { // cannot happen: no token is for inspectAudience
-			err = &TokenError{Reason: TokenMalformed, Detail: "unexpected audience"}
-		}
+	c, err := parseClaims(raw)
+	if err != nil {
 		return TokenInfo{}, err
-	}
-	// checkToken accepted the shape: three parts, base64url JSON claims.
-	var c struct {
-		tokenClaims
-		CIConfigRefURI string `json:"ci_config_ref_uri"`
-		JobWorkflowRef string `json:"job_workflow_ref"`
-	}
-	body, _ := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])
-	if err := json.Unmarshal(body, &c); err != nil || c.Expiry == nil {
-		return TokenInfo{}, &TokenError{Reason: TokenMalformed, Detail: "claims are not a JSON object"}
 	}
 	info := TokenInfo{
 		Issuer: c.Issuer, Subject: c.Subject, Audiences: []string(c.Audience),
 		Expiry: time.Unix(int64(*c.Expiry), 0).UTC(),
 	}
-	info.Identity, info.IdentityClaim = certificateIdentity(&c.tokenClaims, c.CIConfigRefURI, c.JobWorkflowRef)
+	info.Identity, info.IdentityClaim = certificateIdentity(c, c.CIConfigRefURI, c.JobWorkflowRef)
 	return info, nil
 }
 

@@ -18,6 +18,10 @@ type tokenClaims struct {
 	EmailVerified any       `json:"email_verified"`
 	Audience      audiences `json:"aud"`
 	Expiry        *float64  `json:"exp"`
+	// CIConfigRefURI (GitLab) and JobWorkflowRef (GitHub Actions) determine
+	// the certificate's identity for CI tokens.
+	CIConfigRefURI string `json:"ci_config_ref_uri"`
+	JobWorkflowRef string `json:"job_workflow_ref"`
 }
 
 // audiences accepts the "aud" claim as a string or a list of strings.
@@ -37,33 +41,43 @@ func (a *audiences) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// parseClaims decodes the claims of a compact JWS identity token without
+// checking its signature, expiry or audience.
+func parseClaims(raw string) (*tokenClaims, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, &TokenError{Reason: TokenMissing}
+	}
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, &TokenError{Reason: TokenMalformed, Detail: fmt.Sprintf("want 3 dot-separated parts, got %d", len(parts))}
+	}
+	header, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil || !json.Valid(header) {
+		return nil, &TokenError{Reason: TokenMalformed, Detail: "header is not base64url JSON"}
+	}
+	body, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, &TokenError{Reason: TokenMalformed, Detail: "claims are not base64url"}
+	}
+	var c tokenClaims
+	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, &TokenError{Reason: TokenMalformed, Detail: "claims are not a JSON object"}
+	}
+	if c.Expiry == nil {
+		return nil, &TokenError{Reason: TokenMalformed, Detail: "no exp claim"}
+	}
+	return &c, nil
+}
+
 // checkToken parses a compact JWS identity token and refuses it when it is
 // malformed, expired at now, or not for audience. It returns the subject
 // Fulcio expects a proof of possession for (the verified email when there
 // is one, else "sub"), like sigstore's oauthflow does.
 func checkToken(raw, audience string, now time.Time) (*tokenClaims, string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return nil, "", &TokenError{Reason: TokenMissing}
-	}
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return nil, "", &TokenError{Reason: TokenMalformed, Detail: fmt.Sprintf("want 3 dot-separated parts, got %d", len(parts))}
-	}
-	header, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil || !json.Valid(header) {
-		return nil, "", &TokenError{Reason: TokenMalformed, Detail: "header is not base64url JSON"}
-	}
-	body, err := base64.RawURLEncoding.DecodeString(parts[1])
+	c, err := parseClaims(raw)
 	if err != nil {
-		return nil, "", &TokenError{Reason: TokenMalformed, Detail: "claims are not base64url"}
-	}
-	var c tokenClaims
-	if err := json.Unmarshal(body, &c); err != nil {
-		return nil, "", &TokenError{Reason: TokenMalformed, Detail: "claims are not a JSON object"}
-	}
-	if c.Expiry == nil {
-		return nil, "", &TokenError{Reason: TokenMalformed, Detail: "no exp claim"}
+		return nil, "", err
 	}
 	exp := time.Unix(int64(*c.Expiry), 0)
 	if !now.Before(exp) {
@@ -73,11 +87,11 @@ func checkToken(raw, audience string, now time.Time) (*tokenClaims, string, erro
 		return nil, "", &TokenError{Reason: TokenWrongAudience,
 			Detail: fmt.Sprintf("want %q, got %q", audience, strings.Join(c.Audience, ","))}
 	}
-	subject, err := proofSubject(&c)
+	subject, err := proofSubject(c)
 	if err != nil {
 		return nil, "", err
 	}
-	return &c, subject, nil
+	return c, subject, nil
 }
 
 func proofSubject(c *tokenClaims) (string, error) {
