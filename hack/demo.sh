@@ -36,6 +36,7 @@ echo "demo: hallmark release" >&2
 bin/hallmark release --insecure-registry "$CI_REGISTRY" --addr "$HALLMARK_TEST_BUILDKIT_UNIX" \
 	--context testdata/build -f Dockerfile.test "${sigstore[@]}" \
 	--insecure-ignore-tlog --insecure-ignore-sct --dotenv bin/release.env
+# shellcheck source=/dev/null
 . bin/release.env
 
 echo "demo: hallmark verify $IMAGE_REF | jq ." >&2

@@ -11,7 +11,7 @@ bed_env=$(hack/testbed.sh up)
 eval "$bed_env"
 echo "test: bed up in $((SECONDS - start))s" >&2
 
-unformatted=$(gofmt -l $(git ls-files '*.go'))
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [[ -n $unformatted ]]; then
 	echo "test: gofmt would change:" >&2
 	echo "$unformatted" >&2
