@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -190,7 +191,7 @@ func signErr(env ci.Env, err error) error {
 		return usageErr("no OIDC identity token for keyless signing: %s", hint)
 	case errors.As(err, &te):
 		return usageErr("%w", err)
-	case errors.Is(err, signer.ErrConfig), errors.Is(err, signer.ErrKeyPassword):
+	case errors.Is(err, signer.ErrConfig), errors.Is(err, signer.ErrKeyPassword), errors.Is(err, fs.ErrNotExist):
 		return usageErr("%w", err)
 	}
 	return stage(exitSign, err)
