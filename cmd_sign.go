@@ -37,12 +37,14 @@ func signCommand() *cli.Command {
 	var cfg signConfig
 	return &cli.Command{
 		Name:      "sign",
-		Usage:     "sign an image digest with cosign (keyless or with a key); prints REPO@sha256:DIGEST",
-		ArgsUsage: "REGISTRY/REPO@sha256:DIGEST",
+		Usage:     "sign image digests with cosign (keyless or with a key); prints REPO@sha256:DIGEST for each",
+		ArgsUsage: "REGISTRY/REPO@sha256:DIGEST...",
 		Description: "Signs the digest with a cosign v2 simple-signing signature carrying the annotations (CI provenance,\n" +
 			"the tag, -a values) in its payload, keyless (an OIDC token exchanged at Fulcio) or with --key.\n" +
 			"A tag is resolved to its digest once, with a warning, and recorded in the tag annotation.\n" +
-			"Signing again with the same identity and annotations adds nothing. Never prompts.",
+			"Signing again with the same identity and annotations adds nothing. Never prompts.\n" +
+			"Several images are signed in parallel (at most 8 at once) with one key or certificate; stdout lists\n" +
+			"their digests in the order given. If any fails, the others are still signed and the exit code is 4.",
 		OnUsageError: onUsageError,
 		Flags:        append(append(signFlags(&cfg), cfg.annotations.flags()...), registryFlags()...),
 		Action: func(c *cli.Context) error {
@@ -75,19 +77,91 @@ func signFlags(cfg *signConfig) []cli.Flag {
 }
 
 func runSign(c *cli.Context, cfg *signConfig) error {
-	if c.NArg() != 1 {
-		return usageErr("sign takes one image reference (REGISTRY/REPO@sha256:DIGEST), got %d arguments", c.NArg())
+	if c.NArg() == 0 {
+		return usageErr("sign takes at least one image reference (REGISTRY/REPO@sha256:DIGEST), got none")
 	}
 	opts, err := cfg.signerOptions(c.Context)
 	if err != nil {
 		return err
 	}
 	reg := newRegistry(c)
-	ref, err := reg.ParseReference(c.Args().First())
-	if err != nil {
-		return usageErr("%w", err)
-	}
 	env := ciEnv()
+	targets := make([]signTarget, c.NArg())
+	for i, arg := range c.Args().Slice() {
+		if targets[i], err = cfg.target(env, reg, arg); err != nil {
+			return err
+		}
+	}
+	ctx := c.Context
+	opts.RemoteOptions, opts.Logger = reg.RemoteOptions(ctx), logger(c)
+	digests := make([]name.Digest, len(targets))
+	errs := forEach(len(targets), maxParallel, func(i int) (err error) {
+		digests[i], err = resolveDigest(c, reg, targets[i].ref)
+		return err
+	})
+	if len(targets) == 1 && errs[0] != nil {
+		return stage(exitSign, errs[0])
+	}
+	s, err := signer.New(ctx, opts)
+	if err != nil {
+		return signErr(env, err)
+	}
+	// Several digests are signed in parallel (bounded); the report and
+	// stdout follow the order of the arguments.
+	results := make([]*signer.Result, len(targets))
+	signErrs := forEach(len(targets), maxParallel, func(i int) (err error) {
+		if errs[i] == nil {
+			results[i], err = s.Sign(ctx, digests[i], targets[i].annotations)
+		}
+		return err
+	})
+	for i := range errs {
+		errs[i] = errors.Join(errs[i], signErrs[i])
+	}
+	return reportSigned(c, s.Identity(), targets, results, errs)
+}
+
+// reportSigned prints each result in the order of the arguments: the
+// summary on stderr, the digest on stdout. Failures are each one line when
+// there were several images; the error says how many.
+func reportSigned(c *cli.Context, identity string, targets []signTarget, results []*signer.Result, errs []error) error {
+	var failed []error
+	for i, res := range results {
+		if errs[i] != nil {
+			failed = append(failed, errs[i])
+			if len(targets) > 1 {
+				fmt.Fprintf(c.App.ErrWriter, "hallmark: not signed: %s: %s\n", targets[i].ref, oneLine(errs[i].Error()))
+			}
+			continue
+		}
+		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", signSummary(res, identity))
+		if _, err := fmt.Fprintln(c.App.Writer, res.Digest.String()); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(failed) == 0:
+		return nil
+	case len(targets) == 1:
+		return stage(exitSign, failed[0])
+	}
+	return stage(exitSign, fmt.Errorf("%d of %d images not signed; first: %w", len(failed), len(targets), failed[0]))
+}
+
+// signTarget is one image to sign and the annotations its signature gets.
+type signTarget struct {
+	ref         name.Reference
+	annotations map[string]string
+}
+
+// target parses an image argument and resolves its annotations: the tag
+// annotation is --tag, else the tag of a tag reference, else the CI
+// default.
+func (cfg *signConfig) target(env ci.Env, reg *registry.Registry, arg string) (signTarget, error) {
+	ref, err := reg.ParseReference(arg)
+	if err != nil {
+		return signTarget{}, usageErr("%w", err)
+	}
 	tag := cfg.tag
 	if t, ok := ref.(name.Tag); ok && tag == "" {
 		tag = t.TagStr()
@@ -97,25 +171,9 @@ func runSign(c *cli.Context, cfg *signConfig) error {
 	}
 	ann, err := cfg.annotations.resolve(env, tag, ".")
 	if err != nil {
-		return err
+		return signTarget{}, err
 	}
-	ctx := c.Context
-	opts.RemoteOptions, opts.Logger = reg.RemoteOptions(ctx), logger(c)
-	digest, err := resolveDigest(c, reg, ref)
-	if err != nil {
-		return stage(exitSign, err)
-	}
-	s, err := signer.New(ctx, opts)
-	if err != nil {
-		return signErr(env, err)
-	}
-	res, err := s.Sign(ctx, digest, ann)
-	if err != nil {
-		return stage(exitSign, err)
-	}
-	fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", signSummary(res, s.Identity()))
-	_, err = fmt.Fprintln(c.App.Writer, digest.String())
-	return err
+	return signTarget{ref: ref, annotations: ann}, nil
 }
 
 // signerOptions translates the flags into signer options; bad

@@ -1,0 +1,28 @@
+package main
+
+import "sync"
+
+// maxParallel bounds how many digests one invocation signs or verifies at
+// once (hallmark sign with several digests, release --recursive): enough
+// to overlap the round trips and settle delays of a signature, few enough
+// not to flood a registry, Fulcio or the TSA.
+const maxParallel = 8
+
+// forEach runs f(i) for i in [0, n), at most limit at a time, and returns
+// each call's error at its index. Every call runs: one failure does not
+// stop the others, so that callers can report all of them in order.
+func forEach(n, limit int, f func(i int) error) []error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = f(i)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
