@@ -172,8 +172,9 @@ func signTargets(built *builder.Result, recursive bool) []name.Digest {
 	return out
 }
 
-// releaseSign signs every digest; s is nil for keyless signing, whose
-// certificate is requested now.
+// releaseSign signs every digest, in parallel (bounded) when --recursive
+// gives several; s is nil for keyless signing, whose certificate is
+// requested now. The report follows the order of the digests.
 func releaseSign(c *cli.Context, env ci.Env, s *signer.Signer, o signer.Options, digests []name.Digest,
 	ann map[string]string, rel *releaseResult) (*signer.Signer, error) {
 	if s == nil {
@@ -182,13 +183,17 @@ func releaseSign(c *cli.Context, env ci.Env, s *signer.Signer, o signer.Options,
 			return nil, signErr(env, err)
 		}
 	}
-	for _, d := range digests {
-		res, err := s.Sign(c.Context, d, ann)
-		if err != nil {
-			return nil, stage(exitSign, err)
-		}
+	results := make([]*signer.Result, len(digests))
+	errs := forEach(len(digests), maxParallel, func(i int) (err error) {
+		results[i], err = s.Sign(c.Context, digests[i], ann)
+		return err
+	})
+	if err := firstError(errs); err != nil {
+		return nil, stage(exitSign, err)
+	}
+	for i, res := range results {
 		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", signSummary(res, s.Identity()))
-		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: d.DigestStr(), Mode: string(res.Mode), Annotations: res.Annotations})
+		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: digests[i].DigestStr(), Mode: string(res.Mode), Annotations: res.Annotations})
 	}
 	return s, nil
 }
@@ -227,13 +232,17 @@ func releaseVerify(c *cli.Context, env ci.Env, reg *registry.Registry, cfg *rele
 	if cfg.sign.tlogUpload {
 		trust.RekorURL = cfg.sign.rekorURL
 	}
-	for _, d := range digests {
-		res, err := verifier.Verify(c.Context, d, verifier.Options{
+	results := make([]*verifier.Result, len(digests))
+	errs := forEach(len(digests), maxParallel, func(i int) (err error) {
+		results[i], err = verifier.Verify(c.Context, digests[i], verifier.Options{
 			RemoteOptions: reg.RemoteOptions(c.Context), Logger: logger(c), Policy: p, Trust: trust,
 		})
-		if err != nil {
-			return stage(exitVerify, fmt.Errorf("signature written but verification failed: %w", err))
-		}
+		return err
+	})
+	if err := firstError(errs); err != nil {
+		return stage(exitVerify, fmt.Errorf("signature written but verification failed: %w", err))
+	}
+	for _, res := range results {
 		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", verifySummary(res, p))
 	}
 	rel.Verified = releaseVerified{Identity: p.Identity, Issuer: p.Issuer}

@@ -1,6 +1,9 @@
 package main
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // maxParallel bounds how many digests one invocation signs or verifies at
 // once (hallmark sign with several digests, release --recursive): enough
@@ -25,4 +28,22 @@ func forEach(n, limit int, f func(i int) error) []error {
 	}
 	wg.Wait()
 	return errs
+}
+
+// firstError returns the first error of errs, saying how many of them
+// failed when it is not the only one; nil when none did.
+func firstError(errs []error) error {
+	var first error
+	n := 0
+	for _, err := range errs {
+		if err != nil {
+			if n++; first == nil {
+				first = err
+			}
+		}
+	}
+	if n > 1 {
+		return fmt.Errorf("%w (and %d more of %d)", first, n-1, len(errs))
+	}
+	return first
 }

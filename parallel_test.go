@@ -36,3 +36,16 @@ func TestForEach(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstError(t *testing.T) {
+	a, b := errors.New("a"), errors.New("b")
+	if err := firstError([]error{nil, nil}); err != nil {
+		t.Errorf("no failures: %v", err)
+	}
+	if err := firstError([]error{nil, a, nil}); err != a {
+		t.Errorf("one failure: %v, want a itself", err)
+	}
+	if err := firstError([]error{nil, a, b}); !errors.Is(err, a) || err.Error() != "a (and 1 more of 3)" {
+		t.Errorf("two failures: %v", err)
+	}
+}

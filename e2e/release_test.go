@@ -165,6 +165,12 @@ func TestReleaseRecursive(t *testing.T) {
 	if len(rel.Platforms) != 2 || len(rel.Signatures) != 3 {
 		t.Fatalf("platforms %v signatures %d, want 2 platforms and 3 signatures", rel.Platforms, len(rel.Signatures))
 	}
+	// Signed in parallel, reported in order: the index, then each platform.
+	for i, want := range []string{rel.Digest, rel.Platforms[0].Digest, rel.Platforms[1].Digest} {
+		if rel.Signatures[i].Digest != want {
+			t.Errorf("signature %d is for %s, want %s", i, rel.Signatures[i].Digest, want)
+		}
+	}
 	for _, p := range rel.Platforms {
 		v := hallmark(t, nil, "verify", "--insecure-registry", b.plainRegistry(), "--key", pub, "--insecure-ignore-tlog",
 			repo+"@"+p.Digest)
