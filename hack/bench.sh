@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# hack/bench.sh: hallmark against the CLI pipeline it replaces (buildctl, a digest look-up, cosign),
+# on the test bed; rewrites docs/benchmarks.md (its notes section is kept). Brings the bed up, builds
+# hallmark and the benchmark's helpers, then runs hack/bench (see its doc comment for what it measures).
+#   hack/bench.sh [-n 9] [-cases release,sign,scale] [-v] [-out FILE]
+# Takes about 10 minutes with -n 9. Timings are only as quiet as the machine: check `uptime` first.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bed_env=$(hack/testbed.sh up)
+eval "$bed_env"
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/hallmark" .
+go build -o "$bin/digest" ./hack/bench/digest
+go build -o "$bin/rusage" ./hack/bench/rusage
+go build -o "$bin/bench" ./hack/bench
+"$bin/bench" -hallmark "$bin/hallmark" -digest "$bin/digest" -rusage "$bin/rusage" -command "hack/bench.sh $*" "$@"

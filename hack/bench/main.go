@@ -1,0 +1,165 @@
+// Command bench measures hallmark against the CLI pipeline it replaces, on
+// the test bed (hack/testbed.sh), and writes docs/benchmarks.md. Run it
+// through hack/bench.sh, which brings the bed up and builds the binaries:
+//
+//	hack/bench.sh [-n 9] [-cases release,sign,scale] [-v]
+//
+// It compares, alternating the sides over -n runs: `hallmark release`
+// with the CLI job (buildctl build --push, a digest look-up, cosign sign,
+// cosign verify), keyless and keyed, legacy and oci-1-1, warm and cold
+// build cache; `hallmark sign` + `hallmark verify` with cosign's on an
+// existing digest; and how hallmark's time grows with the number of
+// signatures (an 8-platform recursive release, 20 digests in one sign).
+// Registry requests are counted per stage by internal/faultproxy in front
+// of the registry; peak memory is each process's max RSS from wait4.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bench(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: error:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	n                int
+	digests          int
+	out, command     string
+	hallmark, digest string
+	rusage           string
+	cases            string
+	registry         string
+	verbose          bool
+	timeout          time.Duration
+	fast             bool
+}
+
+func bench(ctx context.Context) error {
+	var cfg config
+	flag.IntVar(&cfg.n, "n", 9, "timed runs per side and case (after one untimed warm-up run)")
+	flag.IntVar(&cfg.digests, "digests", 20, "digests signed in one invocation in the scale case")
+	flag.StringVar(&cfg.out, "out", "docs/benchmarks.md", "markdown file to (re)write; empty: print to stdout")
+	flag.StringVar(&cfg.command, "command", "hack/bench.sh", "the command recorded in the report")
+	flag.StringVar(&cfg.hallmark, "hallmark", "", "hallmark binary to measure (required)")
+	flag.StringVar(&cfg.digest, "digest", "", "digest look-up helper binary, built from hack/bench/digest (required)")
+	flag.StringVar(&cfg.rusage, "rusage", "", "process usage helper binary, built from hack/bench/rusage (required)")
+	flag.StringVar(&cfg.cases, "cases", "release,sign,scale", "comma-separated groups to run: release, sign, scale")
+	flag.StringVar(&cfg.registry, "registry", "plain", "registry behind the proxy: plain (distribution 2.8) or referrers (ggcr)")
+	flag.BoolVar(&cfg.verbose, "v", false, "print every process and registry request on stderr")
+	flag.BoolVar(&cfg.fast, "quick", false, "only the first release case of each group (for debugging)")
+	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "limit for one process")
+	flag.Parse()
+	if cfg.hallmark == "" || cfg.digest == "" || cfg.rusage == "" {
+		return fmt.Errorf("-hallmark, -digest and -rusage are required (hack/bench.sh builds them)")
+	}
+	dir, err := os.MkdirTemp("", "hallmark-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	b, err := loadBed(cfg.hallmark, cfg.digest, dir)
+	if err != nil {
+		return err
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	s := &suite{b: b, n: cfg.n, r: &runner{tr: newTracker(), rusage: cfg.rusage, verbose: cfg.verbose, timeout: cfg.timeout}}
+	s.r.tr.keepLogs = cfg.verbose
+	if s.ctxDir, err = b.buildContext(root); err != nil {
+		return err
+	}
+	upstream := b.plain
+	if cfg.registry == "referrers" {
+		upstream = b.referrers
+	}
+	proxy, err := startProxy(upstream, s.r.tr)
+	if err != nil {
+		return err
+	}
+	defer proxy.stop()
+	s.reg = proxy.addr
+
+	rep := &report{m: describe(ctx, b), command: cfg.command, n: cfg.n, started: time.Now()}
+	if cfg.registry == "referrers" {
+		rep.m.tools[len(rep.m.tools)-1] = "registry: go-containerregistry's (referrers API)"
+	}
+	groups := strings.Split(cfg.cases, ",")
+	if slices.Contains(groups, "release") {
+		cases := releaseMatrix()
+		if cfg.fast {
+			cases = cases[:1]
+		}
+		if rep.release, err = s.releaseCases(ctx, cases); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(groups, "sign") {
+		cases := []signCase{{false, "legacy"}, {true, "legacy"}, {false, "oci-1-1"}, {true, "oci-1-1"}}
+		if cfg.fast {
+			cases = cases[:1]
+		}
+		if rep.signs, err = s.signVerifyCases(ctx, cases); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(groups, "scale") {
+		if rep.scaling, err = s.scaleCases(ctx, cfg.digests); err != nil {
+			return err
+		}
+	}
+	rep.elapsed, rep.m.loadEnd = time.Since(rep.started), loadavg()
+	return write(cfg.out, rep)
+}
+
+// releaseMatrix is every release case: keyless and keyed, legacy and
+// oci-1-1, warm and cold.
+func releaseMatrix() []releaseCase {
+	var out []releaseCase
+	for _, keyless := range []bool{true, false} {
+		for _, mode := range []string{"legacy", "oci-1-1"} {
+			for _, cold := range []bool{false, true} {
+				out = append(out, releaseCase{keyless: keyless, mode: mode, cold: cold})
+			}
+		}
+	}
+	return out
+}
+
+// write replaces the generated part of out, keeping the notes after the
+// marker.
+func write(out string, rep *report) error {
+	if out == "" {
+		_, err := fmt.Print(rep.markdown())
+		return err
+	}
+	if old, err := os.ReadFile(out); err == nil {
+		if _, notes, ok := strings.Cut(string(old), notesMarker+"\n"); ok {
+			rep.notes = notes
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, []byte(rep.markdown()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: wrote %s\n", out)
+	return nil
+}
