@@ -46,7 +46,10 @@ func (c *checker) check(ctx context.Context, sig oci.Signature) (bool, *CheckErr
 	if cerr := c.checkAnnotations(p); cerr != nil {
 		return false, cerr
 	}
-	bundle, err := cosign.VerifyImageSignature(ctx, sig, c.digest, c.co)
+	if cerr := c.checkTimestamp(sig); cerr != nil {
+		return false, cerr
+	}
+	bundle, err := verifyWithCosign(ctx, sig, c.digest, c.co)
 	if err != nil {
 		return false, &CheckError{Check: classify(err), Err: err}
 	}
