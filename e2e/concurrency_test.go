@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/hallmark-dev/hallmark/verifier"
+)
+
+// TestConcurrentSignCLI runs 10 `hallmark sign` processes at once on one
+// digest, each with its own annotation, on the registry without the
+// referrers API (distribution), in the legacy and the oci-1-1 layout: all
+// 10 signatures must be there afterwards. The same with the cosign CLI is
+// logged for comparison (cosign 2.6 loses some; not asserted).
+func TestConcurrentSignCLI(t *testing.T) {
+	b := bed(t)
+	const n, password = 10, "pw-concurrent-4c1d"
+	priv, pub := keyPair(t, password)
+	reg := b.plainRegistry()
+	for _, mode := range []string{"legacy", "oci-1-1"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			repo, digest := pushedImage(t, reg)
+			start := time.Now()
+			var wg sync.WaitGroup
+			results := make([]result, n)
+			procs := make([]*running, n)
+			for i := range n {
+				procs[i] = startHallmark(t, []string{"COSIGN_PASSWORD=" + password}, "sign", "--insecure-registry", reg,
+					"--key", priv, "--tlog-upload=false", "--registry-referrers-mode", mode, "--no-ci-annotations", "--tag", "v1",
+					"-a", fmt.Sprintf("writer=%d", i), repo+"@"+digest)
+			}
+			for i, p := range procs {
+				wg.Go(func() { results[i] = p.wait(t, 3*time.Minute) })
+			}
+			wg.Wait()
+			took := time.Since(start)
+			for i, r := range results {
+				if r.code != 0 {
+					t.Errorf("hallmark sign %d failed:\n%s", i, r)
+				}
+			}
+			kept := writersKept(t, repo+"@"+digest, pub, n)
+			t.Logf("hallmark: %d concurrent signs (%s layout, no referrers API) in %v kept %d of %d signatures", n, mode, took.Round(time.Millisecond), len(kept), n)
+			if len(kept) != n {
+				t.Errorf("hallmark kept the signatures of writers %v only, want all %d", kept, n)
+			}
+
+			cosignRepo, cosignDigest := pushedImage(t, reg)
+			start = time.Now()
+			exits := cosignConcurrentSign(t, b, n, mode, priv, password, cosignRepo+"@"+cosignDigest)
+			took = time.Since(start)
+			kept = writersKept(t, cosignRepo+"@"+cosignDigest, pub, n)
+			t.Logf("cosign CLI: %d concurrent signs (%s layout, no referrers API) in %v, exit codes %v, kept %d of %d signatures", n, mode, took.Round(time.Millisecond), exits, len(kept), n)
+		})
+	}
+}
+
+// cosignConcurrentSign runs n `cosign sign` at once with the key (no
+// transparency log, so nothing public is contacted) and returns their exit
+// codes.
+func cosignConcurrentSign(t *testing.T, b testbed, n int, mode, key, password, ref string) []int {
+	t.Helper()
+	cosign := b.getenv("HALLMARK_TEST_COSIGN")
+	tuf := t.TempDir()
+	exits := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			args := []string{"sign", "--yes", "--key", key, "--tlog-upload=false", "--allow-insecure-registry", "--allow-http-registry",
+				"-a", fmt.Sprintf("writer=%d", i)}
+			if mode == "oci-1-1" {
+				args = append(args, "--registry-referrers-mode", "oci-1-1")
+			}
+			cmd := exec.CommandContext(ctx, cosign, append(args, ref)...)
+			cmd.Env = append(cleanEnv(nil), "COSIGN_PASSWORD="+password, "COSIGN_EXPERIMENTAL=1", "TUF_ROOT="+tuf)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				exits[i] = cmd.ProcessState.ExitCode()
+				t.Logf("cosign sign %d: %v: %s", i, err, lastLine(string(out)))
+			}
+		})
+	}
+	wg.Wait()
+	return exits
+}
+
+// writersKept reads every signature of ref (all layouts) that verifies with
+// the public key and returns the writer annotations found, sorted.
+func writersKept(t *testing.T, ref, pub string, n int) []int {
+	t.Helper()
+	d, err := name.NewDigest(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := verifier.Verify(t.Context(), d, verifier.Options{
+		RemoteOptions: plainOptions(t.Context()),
+		Policy:        verifier.Policy{Key: pub},
+		Trust:         verifier.Trust{IgnoreTlog: true},
+	})
+	if err != nil {
+		t.Logf("reading the signatures of %s: %v", ref, err)
+		return nil
+	}
+	var kept []int
+	for _, v := range res.Verified {
+		p, err := v.Signature.Payload()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if w := fmt.Sprintf(`"writer":"%d"`, i); strings.Contains(string(p), w) && !slices.Contains(kept, i) {
+				kept = append(kept, i)
+			}
+		}
+	}
+	slices.Sort(kept)
+	return kept
+}
