@@ -7,6 +7,8 @@ package faultproxy
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -86,7 +88,7 @@ func New(upstream string, opts Options) (*Proxy, error) {
 	}
 	p := &Proxy{upstream: u, opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))}
 	p.rp = httputil.NewSingleHostReverseProxy(u)
-	p.rp.ErrorLog = nil
+	p.rp.ErrorLog = log.New(io.Discard, "", 0) // an upstream that goes away is what tests do
 	return p, nil
 }
 
