@@ -1,0 +1,183 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/faultproxy"
+)
+
+// keyedRelease returns release arguments signing with a fresh key (loaded
+// before the build) and the environment holding its password.
+func keyedRelease(t *testing.T, addr, reg, ctxDir, repo string, extra ...string) ([]string, []string) {
+	t.Helper()
+	const password = "pw-kill-0b7e"
+	priv, _ := keyPair(t, password)
+	args := append([]string{"release", "--addr", addr, "--insecure-registry", reg, "--context", ctxDir, "--progress", "plain",
+		"--image", repo, "--tag", "v1", "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"}, extra...)
+	return args, []string{"COSIGN_PASSWORD=" + password}
+}
+
+// TestKillBuildkitdDuringBuild kills a private buildkitd (SIGKILL) while
+// the release's RUN step sleeps: one error line, exit 3, nothing pushed or
+// signed.
+func TestKillBuildkitdDuringBuild(t *testing.T) {
+	b := bed(t)
+	t.Parallel()
+	addr, bk := privateBuildkitd(t, b)
+	ctxDir, marker := sleepContext(t, b)
+	reg := b.plainRegistry()
+	repo := uniqueRepo(t, reg)
+	args, env := keyedRelease(t, addr, reg, ctxDir, repo)
+	h := startHallmark(t, env, args...)
+	waitFor(t, time.Minute, "the build's RUN step", func() bool { return len(processesWith(marker)) > 0 || h.exited() })
+	if h.exited() {
+		t.Fatalf("release ended before its RUN step ran:\n%s", h.res)
+	}
+	killed := time.Now()
+	bk.kill()
+	r := h.wait(t, time.Minute)
+	t.Logf("buildkitd killed mid-build: hallmark exited %d after %v: %s", r.code, time.Since(killed).Round(time.Millisecond), lastLine(r.stderr))
+	assertOneLineError(t, r, exitBuild, "building on "+addr)
+	if r.stdout != "" {
+		t.Errorf("stdout must be empty on failure, got %q", r.stdout)
+	}
+	assertNothingSigned(t, repo)
+}
+
+// TestKillRegistryDuringPush kills a private registry (SIGKILL) while a
+// proxy holds a push to it: the image push by buildkitd (exit 3) or the
+// signature push by hallmark (exit 4). Either way one error line, and once
+// the registry is back on its storage it holds no signature.
+func TestKillRegistryDuringPush(t *testing.T) {
+	b := bed(t)
+	tests := []struct {
+		name string
+		hold match
+		code int
+		says string
+	}{
+		{"image push", func(method, path, ua string) bool {
+			return method == http.MethodPut && strings.Contains(path, "/blobs/uploads/") && !strings.HasPrefix(ua, "hallmark")
+		}, exitBuild, "building on"},
+		{"signature push", func(method, path, ua string) bool {
+			return method == http.MethodPut && strings.HasSuffix(path, ".sig") && strings.HasPrefix(ua, "hallmark")
+		}, exitSign, "signing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pr := startPrivateRegistry(t)
+			p, err := faultproxy.New("http://"+pr.addr, faultproxy.Options{Delay: tt.hold.hold(time.Minute)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			proxy, stop, err := p.Serve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop()
+			ctxDir, df := buildContext(t, b)
+			repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
+			args, env := keyedRelease(t, b.buildkitUnix(), proxy, ctxDir, proxy+"/"+repoPath, "-f", df)
+			h := startHallmark(t, env, args...)
+			waitFor(t, time.Minute, "the held push", func() bool { return held(p, tt.hold) || h.exited() })
+			if h.exited() {
+				t.Fatalf("release ended before the push was held:\n%s", h.res)
+			}
+			killed := time.Now()
+			pr.d.kill()
+			stop() // the registry's address is dead now: connections refused
+			r := h.wait(t, 2*time.Minute)
+			t.Logf("registry killed during the %s: hallmark exited %d after %v: %s", tt.name, r.code, time.Since(killed).Round(time.Millisecond), lastLine(r.stderr))
+			assertOneLineError(t, r, tt.code, tt.says)
+			pr.start(t)
+			assertNothingSigned(t, pr.addr+"/"+repoPath)
+		})
+	}
+}
+
+// match picks requests by method, path and user agent.
+type match func(method, path, ua string) bool
+
+// hold is a faultproxy delay holding the requests m matches for d.
+func (m match) hold(d time.Duration) func(*http.Request) time.Duration {
+	return func(r *http.Request) time.Duration {
+		if m(r.Method, r.URL.Path, r.UserAgent()) {
+			return d
+		}
+		return 0
+	}
+}
+
+// held reports whether the proxy has seen a request m matches.
+func held(p *faultproxy.Proxy, m match) bool {
+	for _, r := range p.Requests() {
+		if m(r.Method, r.Path, r.UserAgent) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSigningServiceDown releases keyless while Fulcio or the TSA is down:
+// refusing connections, or dying while it holds the request (a proxy in
+// front of the bed's service is stopped). The build has pushed by then; the
+// release fails with one error line naming the service, exit 4, and the
+// image carries no signature.
+func TestSigningServiceDown(t *testing.T) {
+	b := bed(t)
+	sign, _ := b.sigstore()
+	tests := []struct {
+		name, flag, service string
+		upstream, path      string // for a service that dies mid-request
+	}{
+		{"Fulcio refuses", "--fulcio-url", "fulcio", "", ""},
+		{"Fulcio dies mid-request", "--fulcio-url", "fulcio", b.getenv("HALLMARK_TEST_FULCIO_URL"), "/api/v1/signingCert"},
+		{"TSA refuses", "--timestamp-server-url", "timestamp authority", "", ""},
+		{"TSA dies mid-request", "--timestamp-server-url", "timestamp authority", strings.TrimSuffix(b.getenv("HALLMARK_TEST_TSA_URL"), "/api/v1/timestamp"), "/api/v1/timestamp"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			url, hold := "http://"+freeAddr(t), match(nil)
+			var p *faultproxy.Proxy
+			stop := func() {}
+			if tt.upstream != "" {
+				hold = func(method, path, _ string) bool { return method == http.MethodPost && path == tt.path }
+				var err error
+				if p, err = faultproxy.New(tt.upstream, faultproxy.Options{Delay: hold.hold(time.Minute)}); err != nil {
+					t.Fatal(err)
+				}
+				addr, s, err := p.Serve()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s()
+				url, stop = "http://"+addr, s
+			}
+			if tt.service == "timestamp authority" {
+				url += "/api/v1/timestamp"
+			}
+			reg := b.plainRegistry()
+			ctxDir, df := buildContext(t, b)
+			env, tok := keylessGitLabEnv(t, b, reg, nil)
+			args := append([]string{"release", "--addr", b.buildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
+				"--progress", "quiet", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
+			h := startHallmark(t, envList(env), append(args, tt.flag, url)...)
+			if p != nil {
+				waitFor(t, time.Minute, "the held request", func() bool { return held(p, hold) || h.exited() })
+				stop()
+			}
+			r := h.wait(t, 2*time.Minute)
+			t.Logf("%s: exit %d: %s", tt.name, r.code, lastLine(r.stderr))
+			assertOneLineError(t, r, exitSign, tt.service, strings.TrimPrefix(url, "http://"))
+			if containsAny(r.stdout+r.stderr, tok) != "" {
+				t.Error("the OIDC token appears in the output")
+			}
+			assertNothingSigned(t, env["CI_REGISTRY_IMAGE"])
+		})
+	}
+}
