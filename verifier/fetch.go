@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -41,14 +42,19 @@ type found struct {
 
 // collect returns every signature of digest in every layout: the legacy
 // tag, the referrers API and the fallback index (deduplicated by referrer
-// manifest).
-func collect(digest name.Digest, ropts []remote.Option) ([]found, error) {
-	tag := digest.Context().Tag(strings.Replace(digest.DigestStr(), ":", "-", 1) + ".sig")
-	all, err := readSignatures(tag, LayoutLegacy, ropts)
-	if err != nil {
-		return nil, err
+// manifest); with only, in those layouts alone.
+func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found, error) {
+	search := func(l Layout) bool { return len(only) == 0 || slices.Contains(only, l) }
+	var all []found
+	if search(LayoutLegacy) {
+		tag := digest.Context().Tag(strings.Replace(digest.DigestStr(), ":", "-", 1) + ".sig")
+		sigs, err := readSignatures(tag, LayoutLegacy, ropts)
+		if err != nil {
+			return nil, err
+		}
+		all = sigs
 	}
-	refs, err := referrers(digest, ropts)
+	refs, err := referrers(digest, ropts, search(LayoutReferrers), search(LayoutFallback))
 	if err != nil {
 		return nil, err
 	}
@@ -70,16 +76,20 @@ type referrer struct {
 // referrers lists the signature referrers of digest: those the referrers
 // API lists, when the registry has it, and those in the fallback index in
 // any case, since a registry may have gained the API after signatures were
-// indexed there.
-func referrers(digest name.Digest, ropts []remote.Option) ([]referrer, error) {
+// indexed there. api and fallback say which of the two to ask.
+func referrers(digest name.Digest, ropts []remote.Option, api, fallback bool) ([]referrer, error) {
 	repo := digest.Context()
-	fallback, err := fallbackIndex(digest, ropts)
-	if err != nil {
-		return nil, err
+	var fromIndex, fromAPI []v1.Descriptor
+	var err error
+	if fallback {
+		if fromIndex, err = fallbackIndex(digest, ropts); err != nil {
+			return nil, err
+		}
 	}
-	api, err := apiReferrers(digest, ropts)
-	if err != nil {
-		return nil, err
+	if api {
+		if fromAPI, err = apiReferrers(digest, ropts); err != nil {
+			return nil, err
+		}
 	}
 	seen := map[v1.Hash]bool{}
 	var out []referrer
@@ -91,8 +101,8 @@ func referrers(digest name.Digest, ropts []remote.Option) ([]referrer, error) {
 			}
 		}
 	}
-	add(fallback, LayoutFallback)
-	add(api, LayoutReferrers)
+	add(fromIndex, LayoutFallback)
+	add(fromAPI, LayoutReferrers)
 	return out, nil
 }
 

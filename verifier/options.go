@@ -20,6 +20,11 @@ type Options struct {
 	Policy Policy
 	// Trust says which roots, logs and authorities are trusted.
 	Trust Trust
+	// Layouts limits the search to these layouts; nil searches every one
+	// (the legacy tag, the referrers API, the fallback index). A caller that
+	// knows where the signature is, such as a release verifying what it has
+	// just written, names that layout and saves the other look-ups.
+	Layouts []Layout
 }
 
 // Policy is what a signature must satisfy: a key, or a keyless identity

@@ -61,7 +61,7 @@ func Verify(ctx context.Context, digest name.Digest, opts Options) (*Result, err
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}
 	ropts = append(ropts, remote.Reuse(pl))
-	sigs, err := collect(digest, ropts)
+	sigs, err := collect(digest, ropts, opts.Layouts...)
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}

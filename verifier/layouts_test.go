@@ -1,0 +1,52 @@
+package verifier_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hallmark-dev/hallmark/signer"
+	"github.com/hallmark-dev/hallmark/signer/signertest"
+	"github.com/hallmark-dev/hallmark/verifier"
+)
+
+// TestVerifyOnlyLayouts: Options.Layouts limits the search to the layouts
+// named, with fewer registry requests; nil searches every layout.
+func TestVerifyOnlyLayouts(t *testing.T) {
+	for _, referrers := range []bool{false, true} {
+		t.Run(signertest.Name(referrers), func(t *testing.T) {
+			reg := signertest.NewRegistry(t, referrers)
+			d := reg.Image(t, "app")
+			sign(t, reg, d, signer.ModeBoth, "k", map[string]string{"tag": "v1"})
+			listed := verifier.LayoutFallback
+			if referrers {
+				listed = verifier.LayoutReferrers
+			}
+			verify := func(only ...verifier.Layout) (map[verifier.Layout]int, int64) {
+				t.Helper()
+				before := reg.Requests.Load()
+				res, err := verifier.Verify(context.Background(), d, verifier.Options{
+					RemoteOptions: reg.Options, Layouts: only,
+					Policy: verifier.Policy{Key: signertest.Keys(t, "k").Public, Annotations: map[string]string{"tag": "v1"}},
+					Trust:  verifier.Trust{IgnoreTlog: true},
+				})
+				if err != nil {
+					t.Fatalf("layouts %v: %v", only, err)
+				}
+				return res.Layouts(), reg.Requests.Load() - before
+			}
+			all, nAll := verify()
+			if all[verifier.LayoutLegacy] != 1 || all[listed] != 1 {
+				t.Fatalf("all layouts: found %v, want legacy and %s", all, listed)
+			}
+			legacy, nLegacy := verify(verifier.LayoutLegacy)
+			if len(legacy) != 1 || legacy[verifier.LayoutLegacy] != 1 || nLegacy >= nAll {
+				t.Errorf("legacy only: found %v in %d requests (all: %d)", legacy, nLegacy, nAll)
+			}
+			oci, nOCI := verify(verifier.LayoutReferrers, verifier.LayoutFallback)
+			if len(oci) != 1 || oci[listed] != 1 || nOCI >= nAll {
+				t.Errorf("referrers only: found %v in %d requests (all: %d)", oci, nOCI, nAll)
+			}
+			t.Logf("requests: all layouts %d, legacy %d, referrers %d", nAll, nLegacy, nOCI)
+		})
+	}
+}
