@@ -236,6 +236,7 @@ func releaseVerify(c *cli.Context, env ci.Env, reg *registry.Registry, cfg *rele
 	errs := forEach(len(digests), maxParallel, func(i int) (err error) {
 		results[i], err = verifier.Verify(c.Context, digests[i], verifier.Options{
 			RemoteOptions: reg.RemoteOptions(c.Context), Logger: logger(c), Policy: p, Trust: trust,
+			Layouts: writtenLayouts(signer.Mode(cfg.sign.mode)),
 		})
 		return err
 	})
@@ -250,4 +251,17 @@ func releaseVerify(c *cli.Context, env ci.Env, reg *registry.Registry, cfg *rele
 		rel.Verified.Key = "signer's public key"
 	}
 	return nil
+}
+
+// writtenLayouts are the layouts a release signing in mode has just
+// written, the only ones its verification needs to look at (hallmark verify
+// on its own searches every layout).
+func writtenLayouts(mode signer.Mode) []verifier.Layout {
+	switch mode {
+	case signer.ModeLegacy:
+		return []verifier.Layout{verifier.LayoutLegacy}
+	case signer.ModeOCI11:
+		return []verifier.Layout{verifier.LayoutReferrers, verifier.LayoutFallback}
+	}
+	return nil // both: every layout
 }
