@@ -18,24 +18,13 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	ctx, received := signalContext(context.Background(), sig)
 
 	app := newApp()
 	err := app.RunContext(ctx, interspersed(app, os.Args))
-	os.Exit(report(os.Stderr, err, received(sig)))
-}
-
-// received returns the first signal delivered, if any.
-func received(sig <-chan os.Signal) os.Signal {
-	select {
-	case s := <-sig:
-		return s
-	default:
-		return nil
-	}
+	os.Exit(report(os.Stderr, err, received()))
 }
 
 func newApp() *cli.App {
