@@ -368,3 +368,12 @@ func pushedImage(t *testing.T, reg string) (repo, digest string) {
 	}
 	return repo, desc.Digest.String()
 }
+
+// remoteHead returns the digest ref points at, read without retries.
+func remoteHead(ref name.Reference) (string, error) {
+	desc, err := remote.Head(ref, plainOptions(context.Background())...)
+	if err != nil {
+		return "", err
+	}
+	return desc.Digest.String(), nil
+}
