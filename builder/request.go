@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,7 +50,9 @@ type Request struct {
 	// CacheFrom and CacheTo are cache imports and exports, e.g.
 	// type=registry,ref=REPO:cache or type=local,src=DIR / dest=DIR.
 	CacheFrom, CacheTo []string
-	// Insecure allows pushing to the tags' registry over plain HTTP.
+	// Insecure allows pushing to the tags' registry over plain HTTP. It is
+	// required for a loopback registry: buildkitd reaches those over plain
+	// HTTP only, so Validate refuses them without it.
 	Insecure bool
 	// Keychain supplies registry credentials to buildkitd through the
 	// session; nil means anonymous.
@@ -87,6 +90,14 @@ func (r Request) Validate() error {
 	if len(r.Tags) == 0 {
 		return errors.New("no image tag: give at least one --tag REGISTRY/REPOSITORY:TAG")
 	}
+	if !r.Insecure {
+		for _, t := range r.Tags {
+			if loopback(t.RegistryStr()) {
+				return fmt.Errorf("buildkitd pushes to a loopback registry (%s) over plain HTTP whatever TLS it offers: "+
+					"allow that with --insecure-registry %s", t.RegistryStr(), t.RegistryStr())
+			}
+		}
+	}
 	switch r.Progress {
 	case "", "auto", "tty", "plain", "rawjson", "quiet":
 	default:
@@ -111,6 +122,21 @@ func (r Request) Validate() error {
 	}
 	_, err := annotationAttrs(r.Annotations, len(r.Platforms) > 1)
 	return err
+}
+
+// loopback reports whether buildkitd's resolver, by default, reaches host
+// over plain HTTP only: localhost and loopback addresses (containerd's
+// docker.MatchLocalhost), with or without a port.
+func loopback(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // frontendAttrs translates the request into dockerfile.v0 frontend options.

@@ -94,6 +94,9 @@ func TestValidate(t *testing.T) {
 		{"bad annotation", Request{ContextDir: dir, Tags: tags, Annotations: []string{"index:novalue"}}, "invalid --annotation"},
 		{"cache-from without type", Request{ContextDir: dir, Tags: tags, CacheFrom: []string{"ref=x"}}, "invalid --cache-from"},
 		{"cache-to without type", Request{ContextDir: dir, Tags: tags, CacheTo: []string{"reg.example/cache"}}, "invalid --cache-to"},
+		{"loopback registry not insecure", Request{ContextDir: dir, Tags: []name.Tag{mustTag(t, "127.0.0.1:5000/a:1")}}, "--insecure-registry 127.0.0.1:5000"},
+		{"localhost registry not insecure", Request{ContextDir: dir, Tags: []name.Tag{mustTag(t, "localhost/a:1")}}, "plain HTTP"},
+		{"loopback registry insecure", Request{ContextDir: dir, Tags: []name.Tag{mustTag(t, "127.0.0.1:5000/a:1")}, Insecure: true}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,6 +111,17 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want error containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "localhost:5000": true, "127.0.0.1": true, "127.0.0.1:5000": true, "127.1.2.3:80": true,
+		"[::1]:5000": true, "::1": true, "reg.example": false, "10.0.0.1:5000": false, "192.168.1.1": false, "localhost.example:5000": false,
+	} {
+		if got := loopback(host); got != want {
+			t.Errorf("loopback(%q) = %v, want %v", host, got, want)
+		}
 	}
 }
 
