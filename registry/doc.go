@@ -2,8 +2,8 @@
 // registries: reference parsing and validation, the credential keychain
 // (static credentials such as CI job tokens first, then the docker config
 // and its credential helpers), and one set of go-containerregistry remote
-// options (a shared transport with connection reuse and one ping per
-// registry for the whole invocation, bounded exponential
-// retries with jitter that honour Retry-After, the hallmark user agent,
-// plain HTTP only for hosts named insecure).
+// options: a shared transport with connection reuse; one ping per registry
+// for the whole invocation, and one question whether it has the referrers
+// API; bounded exponential retries with jitter that honour Retry-After; the
+// hallmark user agent; plain HTTP only for hosts named insecure.
 package registry
