@@ -47,6 +47,7 @@ type config struct {
 	verbose          bool
 	timeout          time.Duration
 	fast             bool
+	match            string
 }
 
 func bench(ctx context.Context) error {
@@ -61,7 +62,8 @@ func bench(ctx context.Context) error {
 	flag.StringVar(&cfg.cases, "cases", "release,sign,scale", "comma-separated groups to run: release, sign, scale")
 	flag.StringVar(&cfg.registry, "registry", "plain", "registry behind the proxy: plain (distribution 2.8) or referrers (ggcr)")
 	flag.BoolVar(&cfg.verbose, "v", false, "print every process and registry request on stderr")
-	flag.BoolVar(&cfg.fast, "quick", false, "only the first release case of each group (for debugging)")
+	flag.BoolVar(&cfg.fast, "quick", false, "only the first case of the release and sign groups (for debugging)")
+	flag.StringVar(&cfg.match, "match", "", "only the release and sign cases whose name contains this (for debugging)")
 	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "limit for one process")
 	flag.Parse()
 	if cfg.hallmark == "" || cfg.digest == "" || cfg.rusage == "" {
@@ -102,7 +104,7 @@ func bench(ctx context.Context) error {
 	}
 	groups := strings.Split(cfg.cases, ",")
 	if slices.Contains(groups, "release") {
-		cases := releaseMatrix()
+		cases := slices.DeleteFunc(releaseMatrix(), func(c releaseCase) bool { return !strings.Contains(c.String(), cfg.match) })
 		if cfg.fast {
 			cases = cases[:1]
 		}
@@ -112,6 +114,7 @@ func bench(ctx context.Context) error {
 	}
 	if slices.Contains(groups, "sign") {
 		cases := []signCase{{false, "legacy"}, {true, "legacy"}, {false, "oci-1-1"}, {true, "oci-1-1"}}
+		cases = slices.DeleteFunc(cases, func(c signCase) bool { return !strings.Contains(c.String(), cfg.match) })
 		if cfg.fast {
 			cases = cases[:1]
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -71,7 +72,8 @@ func (t *tracker) count(r *http.Request) {
 	t.drainLocked()
 	t.counts[t.stage]++
 	if t.keepLogs {
-		t.log = append(t.log, r.Method+" "+r.URL.Path+" ("+t.stage+")")
+		at := time.Since(t.marks[0].at)
+		t.log = append(t.log, fmt.Sprintf("%6.1f ms %s %s (%s)", ms(at), r.Method, r.URL.Path, t.stage))
 	}
 }
 
@@ -134,6 +136,9 @@ func (t *tracker) feed(b []byte) {
 			t.stage = "other"
 		}
 		t.marks = append(t.marks, mark{t.stage, time.Now()})
+		if t.keepLogs {
+			t.log = append(t.log, fmt.Sprintf("%6.1f ms -- %s", ms(time.Since(t.marks[0].at)), t.stage))
+		}
 	}
 }
 

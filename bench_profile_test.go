@@ -1,0 +1,108 @@
+//go:build bench
+
+package main
+
+// TestProfileRelease runs `hallmark release` in this process against the
+// test bed, over and over, so that go test's profiles show where a release
+// spends its CPU and memory (hack/bench measures it as a separate process):
+//
+//	eval "$(hack/testbed.sh env)"
+//	go test -tags bench -run TestProfileRelease -count=1 -cpuprofile cpu.out -memprofile mem.out .
+//	go tool pprof -top cpu.out
+//
+// HALLMARK_PROFILE_RUNS sets the number of releases (default 10),
+// HALLMARK_PROFILE_KEYED=1 signs with an encrypted key instead of keyless,
+// HALLMARK_PROFILE_MODE the storage mode (default legacy).
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hallmark-dev/hallmark/signer/signertest"
+)
+
+func TestProfileRelease(t *testing.T) {
+	if os.Getenv("HALLMARK_TESTBED") == "" {
+		t.Skip("test bed not up: eval \"$(hack/testbed.sh up)\"")
+	}
+	runs, _ := strconv.Atoi(os.Getenv("HALLMARK_PROFILE_RUNS"))
+	if runs <= 0 {
+		runs = 10
+	}
+	mode := os.Getenv("HALLMARK_PROFILE_MODE")
+	if mode == "" {
+		mode = "legacy"
+	}
+	keyed := os.Getenv("HALLMARK_PROFILE_KEYED") == "1"
+	reg, issuer := os.Getenv("HALLMARK_TEST_REGISTRY_PLAIN"), os.Getenv("HALLMARK_TEST_OIDC_ISSUER")
+	ctxDir := profileContext(t)
+	for k, v := range map[string]string{
+		"GITLAB_CI": "true", "CI": "true", "CI_SERVER_URL": issuer, "CI_PROJECT_PATH": "group/app",
+		"CI_PROJECT_URL": issuer + "/group/app", "CI_REGISTRY": reg, "CI_COMMIT_SHA": strings.Repeat("0123456789", 4),
+		"CI_COMMIT_SHORT_SHA": "01234567", "CI_COMMIT_REF_NAME": "main", "CI_PIPELINE_ID": "1", "CI_JOB_ID": "2",
+	} {
+		t.Setenv(k, v)
+	}
+	args := []string{"release", "--addr", os.Getenv("HALLMARK_TEST_BUILDKIT_UNIX"), "--insecure-registry", reg,
+		"--context", ctxDir, "-f", filepath.Join(ctxDir, "Dockerfile.test"), "--progress", "quiet",
+		"--image", fmt.Sprintf("%s/profile/app-%d", reg, time.Now().UnixNano()), "--registry-referrers-mode", mode,
+		"--tlog-upload=false", "--insecure-ignore-tlog"}
+	if keyed {
+		kp := signertest.Keys(t, "profile")
+		t.Setenv("COSIGN_PASSWORD", string(kp.Password))
+		args = append(args, "--key", kp.Private)
+	} else {
+		args = append(args, "--fulcio-url", os.Getenv("HALLMARK_TEST_FULCIO_URL"), "--timestamp-server-url", os.Getenv("HALLMARK_TEST_TSA_URL"),
+			"--trusted-root", os.Getenv("HALLMARK_TEST_TRUSTED_ROOT"), "--insecure-skip-verify", "--insecure-ignore-sct")
+	}
+	for i := range runs {
+		if !keyed {
+			t.Setenv("SIGSTORE_ID_TOKEN", mintToken(t))
+		}
+		start := time.Now()
+		code, _, errOut := run(t, append(args, "--tag", fmt.Sprintf("run-%d", i), "--label", fmt.Sprintf("run=%d-%d", i, start.UnixNano()))...)
+		if code != 0 {
+			t.Fatalf("release: exit %d\n%s", code, errOut)
+		}
+		t.Logf("release %d: %s", i, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+func profileContext(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for from, to := range map[string]string{
+		"testdata/build/hello.txt": "hello.txt", "testdata/build/.dockerignore": ".dockerignore",
+		"Dockerfile.test": "Dockerfile.test", os.Getenv("HALLMARK_TEST_BUSYBOX"): "busybox",
+	} {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func mintToken(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get(os.Getenv("HALLMARK_TEST_OIDC_MINT") + "?project_path=group/app&ref=main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("minting a token: %s %v", resp.Status, err)
+	}
+	return strings.TrimSpace(string(b))
+}
