@@ -28,6 +28,9 @@ type Signer struct {
 	c       *certified
 	hc      *http.Client
 	tlsConf *tls.Config
+	// reuse are the options that share one puller and one pusher between
+	// all Sign calls: a repository's auth handshake happens once.
+	reuse []remote.Option
 }
 
 // New checks opts and prepares the signing key: it loads and decrypts the
@@ -42,6 +45,9 @@ func New(ctx context.Context, opts Options) (*Signer, error) {
 		return nil, err
 	}
 	s := &Signer{o: o, hc: hc, tlsConf: tlsConf}
+	if s.reuse, err = reuse(o.RemoteOptions); err != nil {
+		return nil, err
+	}
 	if o.keyless() {
 		s.c, err = keylessSigner(ctx, &s.o, hc)
 	} else {
@@ -111,10 +117,7 @@ func (s *Signer) Sign(ctx context.Context, digest name.Digest, annotations map[s
 		return nil, fmt.Errorf("signing %s: %w", digest, err)
 	}
 	res := &Result{Digest: digest, Mode: s.o.Mode, Annotations: maps.Clone(annotations), Payload: payload}
-	ropts, err := reuse(append(slices.Clone(s.o.RemoteOptions), remote.WithContext(ctx)))
-	if err != nil {
-		return nil, fmt.Errorf("signing %s: %w", digest, err)
-	}
+	ropts := slices.Concat(s.o.RemoteOptions, []remote.Option{remote.WithContext(ctx)}, s.reuse)
 	j := &job{s: s, digest: digest, payload: payload, match: s.matcher(digest, annotations), ropts: ropts}
 	if s.o.Mode.legacy() {
 		w, err := j.writeLegacy(ctx)
@@ -228,17 +231,18 @@ func (s *Signer) signerPEM() ([]byte, error) {
 	return cryptoutils.MarshalPublicKeyToPEM(pub)
 }
 
-// reuse adds a shared puller and pusher to the options, so that one Sign
-// call pings the registry and exchanges tokens once, not per request. The
-// pusher leaves the referrers fallback index to indexFallback.
+// reuse returns options for a shared puller and pusher, so that a Signer
+// pings each registry and exchanges tokens for a repository once, not per
+// request or per Sign call. The pusher leaves the referrers fallback index
+// to indexFallback. Each call still passes its own context.
 func reuse(ropts []remote.Option) ([]remote.Option, error) {
 	pl, err := remote.NewPuller(ropts...)
 	if err != nil {
 		return nil, err
 	}
-	ps, err := remote.NewPusher(append(ropts, remote.WithReferrersTagFallback(false))...)
+	ps, err := remote.NewPusher(append(slices.Clone(ropts), remote.WithReferrersTagFallback(false))...)
 	if err != nil {
 		return nil, err
 	}
-	return append(ropts, remote.Reuse(pl), remote.Reuse(ps)), nil
+	return []remote.Option{remote.Reuse(pl), remote.Reuse(ps)}, nil
 }
