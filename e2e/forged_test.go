@@ -43,7 +43,9 @@ type forger struct {
 	password   string
 }
 
-func (f *forger) identity() string { return f.b.issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main" }
+func (f *forger) identity() string {
+	return f.b.issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main"
+}
 
 // keyless are the verify flags for the bed's identity and trust.
 func (f *forger) keyless() []string {
