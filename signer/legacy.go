@@ -27,7 +27,7 @@ func SignatureTag(digest name.Digest) name.Tag {
 func (j *job) writeLegacy(ctx context.Context) (*Written, error) {
 	tag := SignatureTag(j.digest)
 	w := &Written{Layout: ModeLegacy, Ref: tag.String()}
-	existing, err := j.readLegacy(tag)
+	base, existing, err := j.readLegacy(tag)
 	if err != nil {
 		return nil, err
 	}
@@ -44,30 +44,42 @@ func (j *job) writeLegacy(ctx context.Context) (*Written, error) {
 	if err := remote.WriteLayer(tag.Context(), sig, j.ropts...); err != nil {
 		return nil, fmt.Errorf("uploading signature blob: %w", err)
 	}
-	err = j.commit(ctx, w, func() error { return j.appendLegacy(tag, sig) }, func() (bool, error) { return j.hasLegacy(tag, sig) })
+	// The first write appends to the manifest just read (its HEAD check
+	// catches a change since); later ones read it again.
+	write := func() error {
+		b := base
+		base = nil
+		return j.appendLegacy(tag, b, sig)
+	}
+	err = j.commit(ctx, w, write, func() (bool, error) { return j.hasLegacy(tag, sig) })
 	return w, err
 }
 
-func (j *job) readLegacy(tag name.Tag) ([]oci.Signature, error) {
+// readLegacy reads the signature manifest (none yet: empty) and its
+// signatures.
+func (j *job) readLegacy(tag name.Tag) (oci.Signatures, []oci.Signature, error) {
 	base, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(j.ropts...))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", tag, err)
+		return nil, nil, fmt.Errorf("reading %s: %w", tag, err)
 	}
 	sigs, err := base.Get()
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", tag, err)
+		return nil, nil, fmt.Errorf("reading %s: %w", tag, err)
 	}
-	return sigs, nil
+	return base, sigs, nil
 }
 
 // appendLegacy is one read-modify-write of the signature manifest: read
-// it, append the signature layer, upload the new config and, if the tag
-// still points at what was read, put the manifest (else errConflict). The
-// signature blob is already uploaded, so the window is a few requests.
-func (j *job) appendLegacy(tag name.Tag, sig oci.Signature) error {
-	base, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(j.ropts...))
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", tag, err)
+// it (unless base is what was just read), append the signature layer,
+// upload the new config and, if the tag still points at what was read, put
+// the manifest (else errConflict). The signature blob is already uploaded,
+// so the window is a few requests.
+func (j *job) appendLegacy(tag name.Tag, base oci.Signatures, sig oci.Signature) error {
+	if base == nil {
+		var err error
+		if base, err = ociremote.Signatures(tag, ociremote.WithRemoteOptions(j.ropts...)); err != nil {
+			return fmt.Errorf("reading %s: %w", tag, err)
+		}
 	}
 	existing, err := base.Get()
 	if err != nil {
@@ -92,7 +104,7 @@ func (j *job) appendLegacy(tag name.Tag, sig oci.Signature) error {
 	if err != nil {
 		return err
 	}
-	if err := remote.WriteLayer(tag.Context(), cfg, j.ropts...); err != nil {
+	if err := remote.WriteLayer(tag.Context(), newFreshBlob(cfg), j.ropts...); err != nil {
 		return fmt.Errorf("uploading signature config: %w", err)
 	}
 	if err := j.unchanged(tag, baseDigest); err != nil {

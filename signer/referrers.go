@@ -142,7 +142,7 @@ func (j *job) uploadReferrer(sig oci.Signature, subject *v1.Descriptor) (name.Di
 	if err != nil {
 		return name.Digest{}, nil, err
 	}
-	for _, l := range []v1.Layer{sig, static.NewLayer(cfg, types.OCIConfigJSON)} {
+	for _, l := range []v1.Layer{sig, newFreshBlob(static.NewLayer(cfg, types.OCIConfigJSON))} {
 		if err := remote.WriteLayer(repo, l, j.ropts...); err != nil {
 			return name.Digest{}, nil, fmt.Errorf("uploading signature blob: %w", err)
 		}
