@@ -6,7 +6,8 @@ import (
 )
 
 var (
-	// ErrConfig reports inconsistent Options.
+	// ErrConfig reports inconsistent Options, or a key, certificate or CA
+	// file (or env:// variable) they name that cannot be read or parsed.
 	ErrConfig = errors.New("invalid signer options")
 	// ErrUnknownMode reports a storage mode that is not one of Modes.
 	ErrUnknownMode = errors.New("unknown registry referrers mode")
@@ -60,3 +61,19 @@ func (e *ServiceError) Error() string {
 }
 
 func (e *ServiceError) Unwrap() error { return e.Err }
+
+// inputError marks an error in material the caller named — a key,
+// certificate or CA file, or an env:// variable — as ErrConfig for
+// errors.Is, keeping its message.
+type inputError struct{ err error }
+
+func (e inputError) Error() string        { return e.err.Error() }
+func (e inputError) Unwrap() error        { return e.err }
+func (e inputError) Is(target error) bool { return target == ErrConfig }
+
+func badInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	return inputError{err}
+}

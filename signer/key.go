@@ -29,22 +29,22 @@ func keyedSigner(ctx context.Context, o *Options) (*certified, error) {
 		return c, nil
 	}
 	if c.certPEM, err = readCertPEM(o.Certificate); err != nil {
-		return nil, err
+		return nil, badInput(err)
 	}
 	if err := c.parse(); err != nil {
-		return nil, fmt.Errorf("certificate %s: %w", o.Certificate, err)
+		return nil, badInput(fmt.Errorf("certificate %s: %w", o.Certificate, err))
 	}
 	if o.CertificateChain == "" {
 		return c, nil
 	}
 	if c.chainPEM, err = os.ReadFile(o.CertificateChain); err != nil {
-		return nil, fmt.Errorf("reading certificate chain: %w", err)
+		return nil, badInput(fmt.Errorf("reading certificate chain: %w", err))
 	}
 	if err := c.parse(); err != nil {
-		return nil, fmt.Errorf("certificate chain %s: %w", o.CertificateChain, err)
+		return nil, badInput(fmt.Errorf("certificate chain %s: %w", o.CertificateChain, err))
 	}
 	if len(c.chain) == 0 {
-		return nil, fmt.Errorf("no certificates in %s", o.CertificateChain)
+		return nil, badInput(fmt.Errorf("no certificates in %s", o.CertificateChain))
 	}
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
 	roots.AddCert(c.chain[len(c.chain)-1])
@@ -52,7 +52,7 @@ func keyedSigner(ctx context.Context, o *Options) (*certified, error) {
 		inter.AddCert(ic)
 	}
 	if _, err := cosign.TrustedCert(c.cert, roots, inter); err != nil {
-		return nil, fmt.Errorf("certificate does not chain to %s: %w", o.CertificateChain, err)
+		return nil, badInput(fmt.Errorf("certificate does not chain to %s: %w", o.CertificateChain, err))
 	}
 	return c, nil
 }
@@ -66,22 +66,25 @@ func loadPrivateKey(ctx context.Context, ref string, password []byte) (signature
 		var nf *kms.ProviderNotFoundError
 		switch {
 		case errors.As(err, &nf):
-			return nil, fmt.Errorf("loading key %s: no KMS provider for this URI in this build", ref)
+			return nil, badInput(fmt.Errorf("loading key %s: no KMS provider for this URI in this build", ref))
 		case err != nil:
 			return nil, fmt.Errorf("loading key %s: %w", ref, err)
 		}
 		return sv, nil
 	}
 	raw, err := blob.LoadFileOrURL(ref)
-	if err != nil {
+	if err != nil && (strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://")) {
 		return nil, fmt.Errorf("loading key %s: %w", ref, err)
+	}
+	if err != nil {
+		return nil, badInput(fmt.Errorf("loading key %s: %w", ref, err))
 	}
 	sv, err := cosign.LoadPrivateKey(raw, password, nil)
 	if err != nil {
 		if strings.Contains(err.Error(), "decryption failed") {
 			return nil, fmt.Errorf("loading key %s: %w", ref, ErrKeyPassword)
 		}
-		return nil, fmt.Errorf("loading key %s: %w", ref, err)
+		return nil, badInput(fmt.Errorf("loading key %s: %w", ref, err))
 	}
 	return sv, nil
 }

@@ -32,14 +32,14 @@ func serviceClient(o *Options) (*http.Client, *tls.Config, error) {
 	if o.ServiceCACert != "" {
 		pem, err := os.ReadFile(o.ServiceCACert)
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading service CA certificates: %w", err)
+			return nil, nil, badInput(fmt.Errorf("reading service CA certificates: %w", err))
 		}
 		pool, err := x509.SystemCertPool()
 		if err != nil {
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("no PEM certificates in %s", o.ServiceCACert)
+			return nil, nil, badInput(fmt.Errorf("no PEM certificates in %s", o.ServiceCACert))
 		}
 		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		tr.TLSClientConfig = tlsConf
