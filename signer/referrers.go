@@ -27,9 +27,12 @@ const ArtifactType = "application/vnd.dev.cosign.artifact.sig.v1+json"
 // the listing back and updates the index again when a concurrent writer's
 // update dropped ours.
 func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
-	subject, err := remote.Head(j.digest, j.ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", j.digest, err)
+	subject := j.subject
+	if subject == nil {
+		var err error
+		if subject, err = remote.Head(j.digest, j.ropts...); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", j.digest, err)
+		}
 	}
 	w := &Written{Layout: ModeOCI11}
 	ref, sig, err := j.findReferrer()

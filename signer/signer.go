@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -109,9 +110,25 @@ func (r *Result) Added() bool {
 	return false
 }
 
+// Subject is an image manifest (or index) to sign: its digest and, when
+// known — from the build that pushed it — its media type and size, so that
+// signing need not read it (an OCI 1.1 referrer records its subject's
+// descriptor). A zero MediaType means unknown.
+type Subject struct {
+	Digest    name.Digest
+	MediaType types.MediaType
+	Size      int64
+}
+
 // Sign signs digest with the given annotations (stored in the payload's
 // "optional" field) and stores the signature in the layouts of the mode.
 func (s *Signer) Sign(ctx context.Context, digest name.Digest, annotations map[string]string) (*Result, error) {
+	return s.SignSubject(ctx, Subject{Digest: digest}, annotations)
+}
+
+// SignSubject is Sign for a subject whose descriptor may be known.
+func (s *Signer) SignSubject(ctx context.Context, sub Subject, annotations map[string]string) (*Result, error) {
+	digest := sub.Digest
 	payload, err := Payload(digest, annotations)
 	if err != nil {
 		return nil, fmt.Errorf("signing %s: %w", digest, err)
@@ -119,6 +136,13 @@ func (s *Signer) Sign(ctx context.Context, digest name.Digest, annotations map[s
 	res := &Result{Digest: digest, Mode: s.o.Mode, Annotations: maps.Clone(annotations), Payload: payload}
 	ropts := slices.Concat(s.o.RemoteOptions, []remote.Option{remote.WithContext(ctx)}, s.reuse)
 	j := &job{s: s, digest: digest, payload: payload, match: s.matcher(digest, annotations), ropts: ropts}
+	if sub.MediaType != "" {
+		h, err := v1.NewHash(digest.DigestStr())
+		if err != nil {
+			return nil, fmt.Errorf("signing %s: %w", digest, err)
+		}
+		j.subject = &v1.Descriptor{MediaType: sub.MediaType, Digest: h, Size: sub.Size}
+	}
 	if s.o.Mode.legacy() {
 		w, err := j.writeLegacy(ctx)
 		if err != nil {
@@ -161,6 +185,7 @@ type job struct {
 	match   *matcher
 	ropts   []remote.Option
 	sig     oci.Signature
+	subject *v1.Descriptor // the image's descriptor, when known
 }
 
 // signature returns the signature to write, making it on first use.
