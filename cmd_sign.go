@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/urfave/cli/v2"
 
 	"github.com/hallmark-dev/hallmark/ci"
@@ -96,7 +98,9 @@ func runSign(c *cli.Context, cfg *signConfig) error {
 	opts.RemoteOptions, opts.Logger = reg.RemoteOptions(ctx), logger(c)
 	digests := make([]name.Digest, len(targets))
 	errs := forEach(len(targets), maxParallel, func(i int) (err error) {
-		digests[i], err = resolveDigest(c, reg, targets[i].ref)
+		if digests[i], err = resolveDigest(c, reg, targets[i].ref); err == nil {
+			err = requireImage(c, reg, targets[i].ref, digests[i])
+		}
 		return err
 	})
 	if len(targets) == 1 && errs[0] != nil {
@@ -234,6 +238,25 @@ func resolveDigest(c *cli.Context, reg *registry.Registry, ref name.Reference) (
 	d := ref.Context().Digest(desc.Digest.String())
 	logger(c).Warn("signing a tag: resolved it once; sign the digest to avoid signing what the tag points to later", "tag", ref.String(), "digest", d.String())
 	return d, nil
+}
+
+// requireImage checks that the registry has the digest a digest reference
+// names: it would store a signature for a digest it does not have (the
+// legacy layout never reads the image), e.g. a mistyped one. A resolved tag
+// was just read.
+func requireImage(c *cli.Context, reg *registry.Registry, ref name.Reference, d name.Digest) error {
+	if _, ok := ref.(name.Digest); !ok {
+		return nil
+	}
+	_, err := remote.Head(d, reg.RemoteOptions(c.Context)...)
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("no image %s in the registry: nothing to sign", d)
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", d, err)
+	}
+	return nil
 }
 
 // signErr maps signer setup errors to exit codes: bad options, tokens and
