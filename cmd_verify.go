@@ -85,7 +85,7 @@ func runVerify(c *cli.Context, cfg *verifyConfig) error {
 	res, err := verifier.Verify(c.Context, digest, verifier.Options{
 		RemoteOptions: reg.RemoteOptions(c.Context), Logger: logger(c), Policy: policy, Trust: cfg.trust(),
 	})
-	if errors.Is(err, verifier.ErrPolicy) || errors.Is(err, verifier.ErrNoPolicy) {
+	if errors.Is(err, verifier.ErrPolicy) || errors.Is(err, verifier.ErrNoPolicy) || errors.Is(err, verifier.ErrLoad) {
 		return usageErr("%w", err)
 	}
 	if err != nil {

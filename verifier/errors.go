@@ -17,7 +17,25 @@ var (
 	ErrNoPolicy = errors.New("no verification policy: need --key, or --certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp)")
 	// ErrPolicy reports an inconsistent or malformed policy.
 	ErrPolicy = errors.New("invalid verification policy")
+	// ErrLoad reports a key, certificate, CA or trusted root file (or
+	// env:// key) named by the policy or trust settings that cannot be read
+	// or parsed: bad input rather than a failed verification.
+	ErrLoad = errors.New("cannot load verification material")
 )
+
+// loadError marks an error as ErrLoad for errors.Is, keeping its message.
+type loadError struct{ err error }
+
+func (e loadError) Error() string        { return e.err.Error() }
+func (e loadError) Unwrap() error        { return e.err }
+func (e loadError) Is(target error) bool { return target == ErrLoad }
+
+func loadErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return loadError{err}
+}
 
 // Check names one check a signature can fail.
 type Check string

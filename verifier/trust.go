@@ -63,7 +63,7 @@ func loadRoots(co *cosign.CheckOpts, p *Policy, t *Trust) error {
 	case t.TrustedRoot != "":
 		tr, err := root.NewTrustedRootFromPath(t.TrustedRoot)
 		if err != nil {
-			return fmt.Errorf("loading trusted root: %w", err)
+			return loadErr(fmt.Errorf("loading trusted root %s: %w", t.TrustedRoot, err))
 		}
 		co.TrustedMaterial = tr
 	case t.CARoots != "":
@@ -95,7 +95,7 @@ func loadTimestamping(ctx context.Context, co *cosign.CheckOpts, t *Trust) error
 	if t.TimestampCertChain != "" {
 		certs, err := cosign.GetTSACerts(ctx, t.TimestampCertChain, cosign.GetTufTargets)
 		if err != nil {
-			return fmt.Errorf("loading timestamp authority chain: %w", err)
+			return loadErr(fmt.Errorf("loading timestamp authority chain %s: %w", t.TimestampCertChain, err))
 		}
 		co.TSACertificate = certs.LeafCert
 		co.TSAIntermediateCertificates = certs.IntermediateCerts
@@ -136,11 +136,11 @@ func loadLogs(ctx context.Context, co *cosign.CheckOpts, p *Policy, t *Trust) er
 func certPool(path string) (*x509.CertPool, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading certificates: %w", err)
+		return nil, loadErr(fmt.Errorf("reading certificates: %w", err))
 	}
 	certs, err := cryptoutils.LoadCertificatesFromPEM(bytes.NewReader(b))
 	if err != nil || len(certs) == 0 {
-		return nil, fmt.Errorf("no PEM certificates in %s (%v)", path, err)
+		return nil, loadErr(fmt.Errorf("no PEM certificates in %s (%v)", path, err))
 	}
 	pool := x509.NewCertPool()
 	for _, c := range certs {
@@ -156,7 +156,7 @@ func loadPublicKey(ctx context.Context, ref string) (signature.Verifier, error) 
 		v, err := kms.Get(ctx, ref, crypto.SHA256)
 		var nf *kms.ProviderNotFoundError
 		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("loading key %s: no KMS provider for this URI in this build", ref)
+			return nil, loadErr(fmt.Errorf("loading key %s: no KMS provider for this URI in this build", ref))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("loading key %s: %w", ref, err)
@@ -164,20 +164,23 @@ func loadPublicKey(ctx context.Context, ref string) (signature.Verifier, error) 
 		return v, nil
 	}
 	raw, err := blob.LoadFileOrURL(ref)
-	if err != nil {
+	if err != nil && (strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://")) {
 		return nil, fmt.Errorf("loading key %s: %w", ref, err)
+	}
+	if err != nil {
+		return nil, loadErr(fmt.Errorf("loading key %s: %w", ref, err))
 	}
 	pub, err := cryptoutils.UnmarshalPEMToPublicKey(raw)
 	if err != nil {
 		certs, cerr := cryptoutils.UnmarshalCertificatesFromPEM(raw)
 		if cerr != nil || len(certs) == 0 {
-			return nil, fmt.Errorf("loading key %s: not a PEM public key or certificate: %w", ref, err)
+			return nil, loadErr(fmt.Errorf("loading key %s: not a PEM public key or certificate: %w", ref, err))
 		}
 		pub = certs[0].PublicKey
 	}
 	v, err := signature.LoadVerifier(pub, crypto.SHA256)
 	if err != nil {
-		return nil, fmt.Errorf("loading key %s: %w", ref, err)
+		return nil, loadErr(fmt.Errorf("loading key %s: %w", ref, err))
 	}
 	return v, nil
 }
