@@ -27,6 +27,10 @@ var ErrNoDigest = errors.New("buildkitd reported no image digest")
 type PlatformDigest struct {
 	Platform string  `json:"platform"`
 	Digest   v1.Hash `json:"digest"`
+	// MediaType and Size complete the manifest's descriptor, as the index
+	// lists it (not in the JSON outputs).
+	MediaType string `json:"-"`
+	Size      int64  `json:"-"`
 }
 
 // Result is what a build pushed.
@@ -155,7 +159,7 @@ func platformDigests(idx v1.ImageIndex) ([]PlatformDigest, error) {
 			continue
 		}
 		p := ocispecs.Platform{OS: m.Platform.OS, Architecture: m.Platform.Architecture, Variant: m.Platform.Variant}
-		out = append(out, PlatformDigest{Platform: platforms.Format(p), Digest: m.Digest})
+		out = append(out, PlatformDigest{Platform: platforms.Format(p), Digest: m.Digest, MediaType: string(m.MediaType), Size: m.Size})
 	}
 	return out, nil
 }
