@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/urfave/cli/v2"
 
 	"github.com/hallmark-dev/hallmark/builder"
@@ -128,17 +128,17 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 		return err
 	}
 	rel := &releaseResult{Image: built.Image.String(), Digest: built.Digest.String(), Tags: built.Tags, Platforms: built.Platforms}
-	digests := signTargets(built, cfg.recursive)
+	subjects := signTargets(built, cfg.recursive)
 
 	end = env.Section(c.App.ErrWriter, "hallmark_sign", "hallmark: sign "+built.Image.String())
-	s, err = releaseSign(c, env, s, signOpts, digests, ann, rel)
+	s, err = releaseSign(c, env, s, signOpts, subjects, ann, rel)
 	end()
 	if err != nil {
 		return err
 	}
 
 	end = env.Section(c.App.ErrWriter, "hallmark_verify", "hallmark: verify "+built.Image.String())
-	err = releaseVerify(c, env, reg, cfg, s, policy, digests, rel)
+	err = releaseVerify(c, env, reg, cfg, s, policy, subjects, rel)
 	end()
 	if err != nil {
 		return err
@@ -160,13 +160,15 @@ func prepareSigner(c *cli.Context, env ci.Env, o signer.Options) (*signer.Signer
 	return s, nil
 }
 
-// signTargets are the digests a release signs: the pushed manifest or
-// index, and with recursive each platform's manifest.
-func signTargets(built *builder.Result, recursive bool) []name.Digest {
-	out := []name.Digest{built.Image}
+// signTargets are what a release signs: the pushed manifest or index, and
+// with recursive each platform's manifest, with their descriptors as the
+// build reported them (signing need not read them again).
+func signTargets(built *builder.Result, recursive bool) []signer.Subject {
+	out := []signer.Subject{{Digest: built.Image, MediaType: types.MediaType(built.MediaType), Size: built.Size}}
 	if recursive {
 		for _, p := range built.Platforms {
-			out = append(out, built.Image.Context().Digest(p.Digest.String()))
+			out = append(out, signer.Subject{Digest: built.Image.Context().Digest(p.Digest.String()),
+				MediaType: types.MediaType(p.MediaType), Size: p.Size})
 		}
 	}
 	return out
@@ -175,7 +177,7 @@ func signTargets(built *builder.Result, recursive bool) []name.Digest {
 // releaseSign signs every digest, in parallel (bounded) when --recursive
 // gives several; s is nil for keyless signing, whose certificate is
 // requested now. The report follows the order of the digests.
-func releaseSign(c *cli.Context, env ci.Env, s *signer.Signer, o signer.Options, digests []name.Digest,
+func releaseSign(c *cli.Context, env ci.Env, s *signer.Signer, o signer.Options, subjects []signer.Subject,
 	ann map[string]string, rel *releaseResult) (*signer.Signer, error) {
 	if s == nil {
 		var err error
@@ -183,9 +185,9 @@ func releaseSign(c *cli.Context, env ci.Env, s *signer.Signer, o signer.Options,
 			return nil, signErr(env, err)
 		}
 	}
-	results := make([]*signer.Result, len(digests))
-	errs := forEach(len(digests), maxParallel, func(i int) (err error) {
-		results[i], err = s.Sign(c.Context, digests[i], ann)
+	results := make([]*signer.Result, len(subjects))
+	errs := forEach(len(subjects), maxParallel, func(i int) (err error) {
+		results[i], err = s.SignSubject(c.Context, subjects[i], ann)
 		return err
 	})
 	if err := firstError(errs); err != nil {
@@ -193,7 +195,7 @@ func releaseSign(c *cli.Context, env ci.Env, s *signer.Signer, o signer.Options,
 	}
 	for i, res := range results {
 		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", signSummary(res, s.Identity()))
-		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: digests[i].DigestStr(), Mode: string(res.Mode), Annotations: res.Annotations})
+		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: subjects[i].Digest.DigestStr(), Mode: string(res.Mode), Annotations: res.Annotations})
 	}
 	return s, nil
 }
@@ -222,7 +224,7 @@ func releasePolicy(env ci.Env, s *signer.Signer, p verifier.Policy) (verifier.Po
 }
 
 func releaseVerify(c *cli.Context, env ci.Env, reg *registry.Registry, cfg *releaseConfig, s *signer.Signer,
-	p verifier.Policy, digests []name.Digest, rel *releaseResult) error {
+	p verifier.Policy, subjects []signer.Subject, rel *releaseResult) error {
 	p, err := releasePolicy(env, s, p)
 	if err != nil {
 		return err
@@ -232,9 +234,9 @@ func releaseVerify(c *cli.Context, env ci.Env, reg *registry.Registry, cfg *rele
 	if cfg.sign.tlogUpload {
 		trust.RekorURL = cfg.sign.rekorURL
 	}
-	results := make([]*verifier.Result, len(digests))
-	errs := forEach(len(digests), maxParallel, func(i int) (err error) {
-		results[i], err = verifier.Verify(c.Context, digests[i], verifier.Options{
+	results := make([]*verifier.Result, len(subjects))
+	errs := forEach(len(subjects), maxParallel, func(i int) (err error) {
+		results[i], err = verifier.Verify(c.Context, subjects[i].Digest, verifier.Options{
 			RemoteOptions: reg.RemoteOptions(c.Context), Logger: logger(c), Policy: p, Trust: trust,
 			Layouts: writtenLayouts(signer.Mode(cfg.sign.mode)),
 		})
