@@ -2,6 +2,8 @@ package builder
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
@@ -104,11 +106,42 @@ func clientOptions(addr string, t TLS, allowInsecureTCP bool) ([]client.ClientOp
 			return nil, fmt.Errorf("TLS file for %s: %w", flag, err)
 		}
 	}
+	if err := checkTLSFiles(t); err != nil {
+		return nil, err
+	}
 	serverName := t.ServerName
 	if serverName == "" {
 		serverName = u.Hostname()
 	}
 	return []client.ClientOpt{client.WithServerConfig(serverName, t.CACert), client.WithCredentials(t.Cert, t.Key)}, nil
+}
+
+// checkTLSFiles parses the TLS files, so that a wrong one is named (the
+// BuildKit client says only "failed to append ca certs").
+func checkTLSFiles(t TLS) error {
+	ca, err := os.ReadFile(t.CACert)
+	if err != nil {
+		return fmt.Errorf("TLS file for --tlscacert: %w", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(ca) {
+		return fmt.Errorf("--tlscacert %s holds no PEM certificate", t.CACert)
+	}
+	if _, err := tls.LoadX509KeyPair(t.Cert, t.Key); err != nil {
+		return fmt.Errorf("--tlscert %s and --tlskey %s: %w", t.Cert, t.Key, err)
+	}
+	return nil
+}
+
+// tlsRefusedHint explains a connection buildkitd closed during or right
+// after the TLS handshake: with TLS 1.3 the client learns that its
+// certificate was refused only as a broken connection.
+func tlsRefusedHint(t TLS, err error) string {
+	msg := err.Error()
+	if t.empty() || !(strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset") || strings.Contains(msg, "bad certificate") ||
+		strings.Contains(msg, "certificate required") || strings.Contains(msg, "unknown certificate authority")) {
+		return ""
+	}
+	return fmt.Sprintf(" (buildkitd closed the TLS connection: is --tlscert %s signed by a CA it trusts?)", t.Cert)
 }
 
 // Validate checks the address and TLS settings without dialing.
@@ -149,6 +182,9 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Builder, error) {
 	defer cancel()
 	if _, err := c.Info(pctx); err != nil {
 		c.Close()
+		if hint := tlsRefusedHint(opts.TLS, err); hint != "" {
+			return nil, fmt.Errorf("cannot reach buildkitd at %s: %s%s", addr, cleanError(err), hint)
+		}
 		return nil, fmt.Errorf("cannot reach buildkitd at %s: %s; start buildkitd there or point --addr / BUILDKIT_HOST at a running one",
 			addr, cleanError(err))
 	}

@@ -46,11 +46,11 @@ func TestResolveAddress(t *testing.T) {
 
 func TestConnectOptionsValidate(t *testing.T) {
 	dir := t.TempDir()
-	ca, cert, key := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	for _, f := range []string{ca, cert, key} {
-		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+	ca, cert, key := writeTLSFiles(t, dir, "client")
+	_, otherCert, otherKey := writeTLSFiles(t, dir, "other")
+	garbage := filepath.Join(dir, "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	full := TLS{CACert: ca, Cert: cert, Key: key}
 	tests := []struct {
@@ -66,6 +66,10 @@ func TestConnectOptionsValidate(t *testing.T) {
 		{"tcp missing key flag", ConnectOptions{Addr: "tcp://127.0.0.1:1234", TLS: TLS{CACert: ca, Cert: cert}}, "needs --tlskey"},
 		{"tcp missing file", ConnectOptions{Addr: "tcp://127.0.0.1:1234", TLS: TLS{CACert: filepath.Join(dir, "nope.pem"), Cert: cert, Key: key}}, "--tlscacert"},
 		{"TLS on unix", ConnectOptions{Addr: "unix:///x.sock", TLS: full}, "only to tcp://"},
+		{"CA file not PEM", ConnectOptions{Addr: "tcp://127.0.0.1:1234", TLS: TLS{CACert: garbage, Cert: cert, Key: key}}, "--tlscacert " + garbage},
+		{"key of another certificate", ConnectOptions{Addr: "tcp://127.0.0.1:1234", TLS: TLS{CACert: ca, Cert: cert, Key: otherKey}}, "--tlskey " + otherKey},
+		{"certificate not PEM", ConnectOptions{Addr: "tcp://127.0.0.1:1234", TLS: TLS{CACert: ca, Cert: garbage, Key: key}}, "--tlscert " + garbage},
+		{"another pair", ConnectOptions{Addr: "tcp://127.0.0.1:1234", TLS: TLS{CACert: ca, Cert: otherCert, Key: otherKey}}, ""},
 		{"no scheme", ConnectOptions{Addr: "127.0.0.1:1234"}, "invalid buildkitd address"},
 	}
 	for _, tt := range tests {

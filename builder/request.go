@@ -120,7 +120,12 @@ func (r Request) Validate() error {
 			}
 		}
 	}
-	_, err := annotationAttrs(r.Annotations, len(r.Platforms) > 1)
+	if _, err := annotationAttrs(r.Annotations, len(r.Platforms) > 1); err != nil {
+		return err
+	}
+	// Secrets and ssh sources name files and sockets: check them now, so a
+	// missing one is bad input rather than a failed build.
+	_, err := r.attachables()
 	return err
 }
 
