@@ -21,6 +21,15 @@ func (s *Signer) CertificateIdentity() (subject, issuer string, ok bool) {
 	return sans[0], certIssuer(s.c.cert), true
 }
 
+// CertificateExpiry returns when the signing certificate expires; ok is
+// false without a certificate.
+func (s *Signer) CertificateExpiry() (notAfter time.Time, ok bool) {
+	if s.c.cert == nil {
+		return time.Time{}, false
+	}
+	return s.c.cert.NotAfter, true
+}
+
 // PublicKey returns the public half of the signing key.
 func (s *Signer) PublicKey() (crypto.PublicKey, error) {
 	pk, err := s.c.sv.PublicKey()
