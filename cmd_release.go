@@ -121,6 +121,11 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 	}
 	policy.Annotations = ann
 
+	var pending *pendingSigner
+	if s == nil { // keyless: get the certificate while building
+		pending = startSigner(c.Context, signOpts)
+		defer pending.stop()
+	}
 	end := env.Section(c.App.ErrWriter, "hallmark_build", "hallmark: build and push "+strings.Join(tags, ", "))
 	built, err := build(c, bcfg, reg)
 	end()
@@ -131,7 +136,7 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 	subjects := signTargets(built, cfg.recursive)
 
 	end = env.Section(c.App.ErrWriter, "hallmark_sign", "hallmark: sign "+built.Image.String())
-	s, err = releaseSign(c, env, s, signOpts, subjects, ann, rel)
+	s, err = releaseSign(c, env, s, pending, subjects, ann, rel)
 	end()
 	if err != nil {
 		return err
@@ -148,7 +153,8 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 
 // prepareSigner fails before anything is built when there is no way to
 // sign: a key is loaded (and decrypted) now; an identity token is checked
-// now, but exchanged for its short-lived certificate only after the build.
+// now, and exchanged for its short-lived certificate while the build runs
+// (startSigner; a failure there is a signing failure after the build).
 func prepareSigner(c *cli.Context, env ci.Env, o signer.Options) (*signer.Signer, error) {
 	if o.Key == "" {
 		return nil, signErr(env, signer.CheckToken(o.IdentityToken, o.TokenAudience))
@@ -175,13 +181,14 @@ func signTargets(built *builder.Result, recursive bool) []signer.Subject {
 }
 
 // releaseSign signs every digest, in parallel (bounded) when --recursive
-// gives several; s is nil for keyless signing, whose certificate is
-// requested now. The report follows the order of the digests.
-func releaseSign(c *cli.Context, env ci.Env, s *signer.Signer, o signer.Options, subjects []signer.Subject,
+// gives several; s is nil for keyless signing, whose certificate pending
+// has requested during the build. The report follows the order of the
+// digests.
+func releaseSign(c *cli.Context, env ci.Env, s *signer.Signer, pending *pendingSigner, subjects []signer.Subject,
 	ann map[string]string, rel *releaseResult) (*signer.Signer, error) {
 	if s == nil {
 		var err error
-		if s, err = signer.New(c.Context, o); err != nil {
+		if s, err = pending.signer(c.Context); err != nil {
 			return nil, signErr(env, err)
 		}
 	}

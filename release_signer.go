@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/hallmark-dev/hallmark/signer"
+)
+
+// certMargin is how long a keyless certificate requested during the build
+// must still be valid when signing starts; after a longer build a new one
+// is requested.
+const certMargin = 3 * time.Minute
+
+// pendingSigner requests the keyless signing certificate from Fulcio while
+// the build runs, taking that round trip off the release's critical path.
+type pendingSigner struct {
+	o      signer.Options
+	done   chan struct{}
+	s      *signer.Signer
+	err    error
+	cancel context.CancelFunc
+}
+
+// startSigner starts the certificate request; stop must be called.
+func startSigner(ctx context.Context, o signer.Options) *pendingSigner {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &pendingSigner{o: o, done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(p.done)
+		p.s, p.err = signer.New(ctx, o)
+	}()
+	return p
+}
+
+// signer waits for the request and returns its signer, or one with a new
+// certificate when the one requested would expire too soon. Errors are as
+// signer.New's.
+func (p *pendingSigner) signer(ctx context.Context) (*signer.Signer, error) {
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	if notAfter, ok := p.s.CertificateExpiry(); ok && time.Until(notAfter) < certMargin {
+		if p.o.Logger != nil {
+			p.o.Logger.DebugContext(ctx, "signing certificate requested during the build expires soon; requesting another", "not_after", notAfter)
+		}
+		return signer.New(ctx, p.o)
+	}
+	return p.s, nil
+}
+
+// stop cancels a request still running (the build failed).
+func (p *pendingSigner) stop() { p.cancel() }
