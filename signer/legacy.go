@@ -41,8 +41,8 @@ func (j *job) writeLegacy(ctx context.Context) (*Written, error) {
 	if w.Layer, err = sig.Digest(); err != nil {
 		return nil, err
 	}
-	if err := remote.WriteLayer(tag.Context(), sig, j.ropts...); err != nil {
-		return nil, fmt.Errorf("uploading signature blob: %w", err)
+	if err := j.payloadUploaded(); err != nil {
+		return nil, err
 	}
 	// The first write appends to the manifest just read (its HEAD check
 	// catches a change since); later ones read it again.

@@ -145,10 +145,11 @@ func (j *job) uploadReferrer(sig oci.Signature, subject *v1.Descriptor) (name.Di
 	if err != nil {
 		return name.Digest{}, nil, err
 	}
-	for _, l := range []v1.Layer{sig, newFreshBlob(static.NewLayer(cfg, types.OCIConfigJSON))} {
-		if err := remote.WriteLayer(repo, l, j.ropts...); err != nil {
-			return name.Digest{}, nil, fmt.Errorf("uploading signature blob: %w", err)
-		}
+	if err := remote.WriteLayer(repo, newFreshBlob(static.NewLayer(cfg, types.OCIConfigJSON)), j.ropts...); err != nil {
+		return name.Digest{}, nil, fmt.Errorf("uploading signature blob: %w", err)
+	}
+	if err := j.payloadUploaded(); err != nil { // the signature layer
+		return name.Digest{}, nil, err
 	}
 	raw, err := img.RawManifest()
 	if err != nil {

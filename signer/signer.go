@@ -143,6 +143,8 @@ func (s *Signer) SignSubject(ctx context.Context, sub Subject, annotations map[s
 		}
 		j.subject = &v1.Descriptor{MediaType: sub.MediaType, Digest: h, Size: sub.Size}
 	}
+	j.startUpload()
+	defer j.payloadUploaded() //nolint:errcheck // a layout that needed it has checked
 	if s.o.Mode.legacy() {
 		w, err := j.writeLegacy(ctx)
 		if err != nil {
@@ -186,6 +188,9 @@ type job struct {
 	ropts   []remote.Option
 	sig     oci.Signature
 	subject *v1.Descriptor // the image's descriptor, when known
+
+	uploaded  chan struct{} // closed when the payload blob is uploaded
+	uploadErr error
 }
 
 // signature returns the signature to write, making it on first use.
