@@ -45,7 +45,7 @@ func signCommand() *cli.Command {
 			"the tag, -a values) in its payload, keyless (an OIDC token exchanged at Fulcio) or with --key.\n" +
 			"A tag is resolved to its digest once, with a warning, and recorded in the tag annotation.\n" +
 			"Signing again with the same identity and annotations adds nothing. Never prompts.\n" +
-			"Several images are signed in parallel (at most 8 at once) with one key or certificate; stdout lists\n" +
+			"Several images are signed in parallel (at most 10 at once) with one key or certificate; stdout lists\n" +
 			"their digests in the order given. If any fails, the others are still signed and the exit code is 4.",
 		OnUsageError: onUsageError,
 		Flags:        append(append(signFlags(&cfg), cfg.annotations.flags()...), registryFlags()...),

@@ -7,9 +7,10 @@ import (
 
 // maxParallel bounds how many digests one invocation signs or verifies at
 // once (hallmark sign with several digests, release --recursive): enough
-// to overlap the round trips and settle delays of a signature, few enough
-// not to flood a registry, Fulcio or the TSA.
-const maxParallel = 8
+// to overlap the round trips and settle delays of the signatures of an
+// 8-platform index and the index itself in one round, few enough not to
+// flood a registry, Fulcio or the TSA.
+const maxParallel = 10
 
 // forEach runs f(i) for i in [0, n), at most limit at a time, and returns
 // each call's error at its index. Every call runs: one failure does not
