@@ -32,7 +32,8 @@ var faultKinds = append(slices.Clone(faultproxy.AllFaults), faultproxy.LostAnswe
 // registry kind, cycling through the storage modes. At least 49 runs must
 // succeed, and every successful run must leave exactly one valid signature
 // per layout, on the digest it built, and no signature of any other digest.
-// Runs mostly wait out backoffs, so faultWorkers of them run at once.
+// Runs mostly wait out backoffs, so faultWorkers of them run at once (about
+// half a core on average).
 func TestReleaseUnderFaults(t *testing.T) {
 	b := bed(t)
 	const runs, faultWorkers = 50, 6
@@ -64,9 +65,13 @@ func TestReleaseUnderFaults(t *testing.T) {
 		wg.Go(func() {
 			for run := range next {
 				i := run % len(regs)
-				if releaseThroughFaults(t, b, regs[i], addrs[i], ctxDir, df, run) {
-					passed.Add(1)
-				}
+				// A subtest each (not parallel: the workers are), so
+				// that a check may stop its run with t.Fatal.
+				t.Run(fmt.Sprintf("run%02d", run), func(t *testing.T) {
+					if releaseThroughFaults(t, b, regs[i], addrs[i], ctxDir, df, run) {
+						passed.Add(1)
+					}
+				})
 			}
 		})
 	}
