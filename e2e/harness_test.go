@@ -41,8 +41,16 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "building hallmark:", err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if n := oneLineChecks.Load(); n > 0 {
+		fmt.Printf("e2e: %d failing runs checked for one error line naming the problem\n", n)
+	}
+	return code
 }
+
+// oneLineChecks counts assertOneLineError calls: the malformed inputs and
+// failure paths tried across the suite.
+var oneLineChecks atomic.Int64
 
 // bed returns the test bed's settings, skipping the test when the bed is
 // not up — or failing it under CI, where the bed must be up.
@@ -199,6 +207,7 @@ func mustSucceed(t *testing.T, r result) {
 // on stderr containing every fragment, no panic or stack trace.
 func assertOneLineError(t *testing.T, r result, code int, fragments ...string) {
 	t.Helper()
+	oneLineChecks.Add(1)
 	if r.code != code {
 		t.Errorf("exit code %d, want %d\n%s", r.code, code, r)
 	}
