@@ -96,11 +96,9 @@ func runSign(c *cli.Context, cfg *signConfig) error {
 	}
 	ctx := c.Context
 	opts.RemoteOptions, opts.Logger = reg.RemoteOptions(ctx), logger(c)
-	digests := make([]name.Digest, len(targets))
+	subjects := make([]signer.Subject, len(targets))
 	errs := forEach(len(targets), maxParallel, func(i int) (err error) {
-		if digests[i], err = resolveDigest(c, reg, targets[i].ref); err == nil {
-			err = requireImage(c, reg, targets[i].ref, digests[i])
-		}
+		subjects[i], err = signSubject(c, reg, targets[i].ref)
 		return err
 	})
 	if len(targets) == 1 && errs[0] != nil {
@@ -115,7 +113,7 @@ func runSign(c *cli.Context, cfg *signConfig) error {
 	results := make([]*signer.Result, len(targets))
 	signErrs := forEach(len(targets), maxParallel, func(i int) (err error) {
 		if errs[i] == nil {
-			results[i], err = s.Sign(ctx, digests[i], targets[i].annotations)
+			results[i], err = s.SignSubject(ctx, subjects[i], targets[i].annotations)
 		}
 		return err
 	})
@@ -240,23 +238,29 @@ func resolveDigest(c *cli.Context, reg *registry.Registry, ref name.Reference) (
 	return d, nil
 }
 
-// requireImage checks that the registry has the digest a digest reference
-// names: it would store a signature for a digest it does not have (the
-// legacy layout never reads the image), e.g. a mistyped one. A resolved tag
-// was just read.
-func requireImage(c *cli.Context, reg *registry.Registry, ref name.Reference, d name.Digest) error {
-	if _, ok := ref.(name.Digest); !ok {
-		return nil
-	}
-	_, err := remote.Head(d, reg.RemoteOptions(c.Context)...)
+// signSubject reads the image ref names (one HEAD): a tag is resolved
+// once, with a warning; a digest must be in the registry, which would
+// otherwise store a signature for a digest it does not have (the legacy
+// layout never reads the image), e.g. a mistyped one. The descriptor read
+// goes to the signer, which then need not read it again.
+func signSubject(c *cli.Context, reg *registry.Registry, ref name.Reference) (signer.Subject, error) {
+	desc, err := remote.Head(ref, reg.RemoteOptions(c.Context)...)
+	d, isDigest := ref.(name.Digest)
 	var te *transport.Error
-	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("no image %s in the registry: nothing to sign", d)
+	switch {
+	case !isDigest && err != nil:
+		return signer.Subject{}, fmt.Errorf("resolving %s: %w", ref, err)
+	case !isDigest:
+		d = ref.Context().Digest(desc.Digest.String())
+		logger(c).Warn("signing a tag: resolved it once; sign the digest to avoid signing what the tag points to later", "tag", ref.String(), "digest", d.String())
+	case errors.As(err, &te) && te.StatusCode == http.StatusNotFound:
+		return signer.Subject{}, fmt.Errorf("no image %s in the registry: nothing to sign", d)
+	case err != nil:
+		return signer.Subject{}, fmt.Errorf("reading %s: %w", d, err)
+	case desc.Digest.String() != d.DigestStr():
+		return signer.Subject{Digest: d}, nil // not this digest's descriptor: the signer reads it if needed
 	}
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", d, err)
-	}
-	return nil
+	return signer.Subject{Digest: d, MediaType: desc.MediaType, Size: desc.Size}, nil
 }
 
 // signErr maps signer setup errors to exit codes: bad options, tokens and
