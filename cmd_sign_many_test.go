@@ -48,3 +48,24 @@ func TestSignSeveralDigests(t *testing.T) {
 		t.Fatalf("stdout %q, want the two signed digests in order", out)
 	}
 }
+
+// TestSignTag: a tag is resolved once, with a warning, and its digest
+// signed; a digest the registry does not have is refused.
+func TestSignTag(t *testing.T) {
+	noCI(t)
+	reg := signertest.NewRegistry(t, false)
+	kp := signertest.Keys(t, "tag")
+	t.Setenv("COSIGN_PASSWORD", string(kp.Password))
+	d := reg.Image(t, "app") // pushed as app:latest
+	sign := []string{"sign", "--key", kp.Private, "--tlog-upload=false", "--no-ci-annotations",
+		"--registry-referrers-mode", "both", "--insecure-registry", reg.Host}
+	code, out, errOut := run(t, append(sign, reg.Host+"/app:latest")...)
+	if code != 0 || strings.TrimSpace(out) != d.String() || !strings.Contains(errOut, "signing a tag") {
+		t.Fatalf("exit %d, stdout %q (want %s), stderr %q", code, out, d, errOut)
+	}
+	missing := reg.Host + "/app@sha256:" + strings.Repeat("cd", 32)
+	code, _, errOut = run(t, append(sign, missing)...)
+	if code != exitSign || !strings.Contains(errOut, "no image "+missing+" in the registry") {
+		t.Fatalf("missing digest: exit %d, stderr %q", code, errOut)
+	}
+}
