@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 )
@@ -24,10 +26,15 @@ type bed struct {
 	hallmark, digest           string // binaries under test
 	dir                        string // scratch directory
 	keyPath, pubPath, password string
+	guard                      *guard // the proxy every process is given
 }
 
 func loadBed(hallmark, digest, dir string) (*bed, error) {
-	b := &bed{hallmark: hallmark, digest: digest, dir: dir, password: "bench-key-password"}
+	g, err := startGuard()
+	if err != nil {
+		return nil, err
+	}
+	b := &bed{hallmark: hallmark, digest: digest, dir: dir, password: "bench-key-password", guard: g}
 	var missing []string
 	for _, v := range []struct {
 		dst *string
@@ -89,8 +96,8 @@ func (b *bed) identity() string { return b.issuer + "/group/app//.gitlab-ci.yml@
 
 // baseEnv is the environment of every process measured: no CI variables,
 // no hallmark or cosign settings from the caller, an empty docker config,
-// and a proxy that refuses anything but loopback (Go never proxies
-// loopback), so a tool reaching for the internet fails instead of waiting.
+// and as HTTP(S) proxy the guard, which counts and refuses every attempt to
+// reach anything but loopback (Go never proxies loopback).
 func (b *bed) baseEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -107,7 +114,7 @@ func (b *bed) baseEnv() []string {
 	}
 	home := filepath.Join(b.dir, "home")
 	return append(env, "HOME="+home, "DOCKER_CONFIG="+filepath.Join(home, ".docker"),
-		"TUF_ROOT="+filepath.Join(home, "tuf"), "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9",
+		"TUF_ROOT="+filepath.Join(home, "tuf"), "HTTPS_PROXY=http://"+b.guard.addr, "HTTP_PROXY=http://"+b.guard.addr,
 		"NO_PROXY=127.0.0.1,localhost")
 }
 
@@ -163,4 +170,30 @@ func copyFile(from, to string) error {
 	}
 	_, err = io.Copy(out, in)
 	return errors.Join(err, out.Close())
+}
+
+// guard is a proxy that answers no one: it counts the connections, which
+// are attempts to reach a host other than 127.0.0.1, and closes them.
+type guard struct {
+	addr     string
+	attempts atomic.Int64
+}
+
+func startGuard() (*guard, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	g := &guard{addr: l.Addr().String()}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			g.attempts.Add(1)
+			c.Close()
+		}
+	}()
+	return g, nil
 }

@@ -128,6 +128,9 @@ func bench(ctx context.Context) error {
 		}
 	}
 	rep.elapsed, rep.m.loadEnd = time.Since(rep.started), loadavg()
+	if rep.offLoopback = b.guard.attempts.Load(); rep.offLoopback > 0 {
+		fmt.Fprintf(os.Stderr, "bench: warning: %d attempts to reach a host other than 127.0.0.1\n", rep.offLoopback)
+	}
 	return write(cfg.out, rep)
 }
 

@@ -231,7 +231,10 @@ func (s *suite) cosignSignVerify(ctx context.Context, keyless bool, mode string,
 			"--insecure-skip-verify", "--trusted-root", s.b.trustedRoot)
 		verify = append(verify, "--use-signed-timestamps")
 	} else {
-		sign = append(sign, "--key", s.b.keyPath)
+		// The trusted root keeps cosign from reaching for the public TUF
+		// repository (cosign verify --key does without it).
+		sign = append(sign, "--key", s.b.keyPath, "--trusted-root", s.b.trustedRoot)
+		verify = append(verify, "--trusted-root", s.b.trustedRoot)
 	}
 	if mode == "oci-1-1" {
 		sign = append(sign, "--registry-referrers-mode", mode)

@@ -106,6 +106,7 @@ type report struct {
 	elapsed                 time.Duration
 	release, signs, scaling []*comparison
 	notes                   string // docs/benchmarks.md's hand-written part, kept
+	offLoopback             int64  // connections to the guard proxy
 }
 
 // target is a ratio goal and whether the measured value meets it.
@@ -127,6 +128,7 @@ func (r *report) markdown() string {
 	p("Machine: %d CPUs (%s), %s memory, Linux %s, %s. Load average (1, 5, 15 min) %s at the start, %s at the end.\n\n",
 		r.m.cpus, r.m.cpuModel, r.m.mem, r.m.kernel, r.m.goVersion, r.m.loadStart, r.m.loadEnd)
 	p("Tools: %s.\n\n", strings.Join(r.m.tools, "; "))
+	p("Attempts to reach anything but 127.0.0.1 (through the HTTP(S) proxy every process was given, which refuses them): %d.\n\n", r.offLoopback)
 	p("Every registry request goes through a counting proxy (`internal/faultproxy`, no faults) in front of the\n" +
 		"bed's distribution 2.8, buildkitd's pushes included. Times are wall clock from fork to exit, summed over\n" +
 		"the CLI job's processes; peak memory is each process's max RSS from wait4 (buildkitd's own work is not in\n" +
