@@ -17,7 +17,7 @@ const confirmations = 2
 // manifest before our write can overwrite it without our signature. After
 // each write commit waits, reads back, waits and reads back again; when
 // the signature is gone it writes again (on the then current manifest).
-func (j *job) commit(ctx context.Context, w *Written, write func() error, present func() (bool, error)) error {
+func (j *job) commit(ctx context.Context, w *Written, write func() error, present readBack) error {
 	conflicts := 0
 	for w.Attempts = 1; w.Attempts <= j.s.o.MaxAttempts; {
 		start := time.Now()
@@ -51,15 +51,35 @@ func (j *job) commit(ctx context.Context, w *Written, write func() error, presen
 	return fmt.Errorf("writing %s: %w (%d attempts)", w.Ref, ErrLostUpdate, j.s.o.MaxAttempts)
 }
 
-// confirm waits and reads back, twice; false when the signature is gone.
-func (j *job) confirm(ctx context.Context, window time.Duration, present func() (bool, error)) (bool, error) {
-	for range confirmations {
+// readBack reads the stored listing back: whether it holds our signature,
+// and a summary of what it holds (the same while nobody writes).
+type readBack func() (ok bool, state string, err error)
+
+// maxReadBacks bounds the read-backs of one write while other writers keep
+// changing the listing; ours being there in all of them then has to do.
+const maxReadBacks = 12
+
+// confirm waits and reads back until the signature has been found in
+// `confirmations` settled read-backs in a row between which nobody wrote:
+// a change means other writers are active, and one that read before our
+// write may still be on its way, so the count starts over. Without
+// concurrent writers that is two read-backs, as before; false when the
+// signature is gone.
+func (j *job) confirm(ctx context.Context, window time.Duration, present readBack) (bool, error) {
+	quiet, last := 0, ""
+	for reads := 0; quiet < confirmations && reads < maxReadBacks; reads++ {
 		if err := j.settle(ctx, window); err != nil {
 			return false, err
 		}
-		if ok, err := present(); err != nil || !ok {
+		ok, state, err := present()
+		if err != nil || !ok {
 			return false, err
 		}
+		if reads > 0 && state != last {
+			quiet = 0
+		}
+		quiet++
+		last = state
 	}
 	return true, nil
 }

@@ -51,7 +51,7 @@ func (j *job) writeLegacy(ctx context.Context) (*Written, error) {
 		base = nil
 		return j.appendLegacy(tag, b, sig)
 	}
-	err = j.commit(ctx, w, write, func() (bool, error) { return j.hasLegacy(tag, sig) })
+	err = j.commit(ctx, w, write, func() (bool, string, error) { return j.hasLegacy(tag, sig) })
 	return w, err
 }
 
@@ -134,33 +134,33 @@ func hasSignature(sigs []oci.Signature, sig oci.Signature) bool {
 }
 
 // hasLegacy reads the signature manifest and looks for sig's layer, by
-// digest and signature annotation.
-func (j *job) hasLegacy(tag name.Tag, sig oci.Signature) (bool, error) {
+// digest and signature annotation; the state is the manifest's digest.
+func (j *job) hasLegacy(tag name.Tag, sig oci.Signature) (bool, string, error) {
 	desc, err := remote.Get(tag, j.ropts...)
 	if isNotFound(err) {
-		return false, nil // deleted by someone else: write again
+		return false, "", nil // deleted by someone else: write again
 	}
 	if err != nil {
-		return false, fmt.Errorf("reading back %s: %w", tag, err)
+		return false, "", fmt.Errorf("reading back %s: %w", tag, err)
 	}
 	var m v1.Manifest
 	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
-		return false, fmt.Errorf("reading back %s: %w", tag, err)
+		return false, "", fmt.Errorf("reading back %s: %w", tag, err)
 	}
 	d, err := sig.Digest()
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	b64, err := sig.Base64Signature()
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	for _, l := range m.Layers {
 		if l.Digest == d && l.Annotations[static.SignatureAnnotationKey] == b64 {
-			return true, nil
+			return true, desc.Digest.String(), nil
 		}
 	}
-	return false, nil
+	return false, desc.Digest.String(), nil
 }
 
 // firstEquivalent returns the first stored signature equivalent to ours.

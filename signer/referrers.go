@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -67,26 +69,29 @@ func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 		}
 		return nil
 	}
-	return w, j.commit(ctx, w, put, func() (bool, error) { return j.listed(ref) })
+	return w, j.commit(ctx, w, put, func() (bool, string, error) { return j.listed(ref) })
 }
 
 // listed reports whether the referrers listing (API or fallback index)
-// has the referrer manifest ref.
-func (j *job) listed(ref name.Digest) (bool, error) {
+// has the referrer manifest ref; the state is the sorted digests listed
+// (the API may list them in any order).
+func (j *job) listed(ref name.Digest) (bool, string, error) {
 	idx, err := remote.Referrers(j.digest, j.ropts...)
 	if err != nil {
-		return false, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+		return false, "", fmt.Errorf("listing referrers of %s: %w", j.digest, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return false, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+		return false, "", fmt.Errorf("listing referrers of %s: %w", j.digest, err)
 	}
+	found := false
+	digests := make([]string, 0, len(im.Manifests))
 	for _, d := range im.Manifests {
-		if d.Digest.String() == ref.DigestStr() {
-			return true, nil
-		}
+		found = found || d.Digest.String() == ref.DigestStr()
+		digests = append(digests, d.Digest.String())
 	}
-	return false, nil
+	slices.Sort(digests)
+	return found, strings.Join(digests, ","), nil
 }
 
 // findReferrer lists the image's signature referrers (through the API or
