@@ -52,6 +52,11 @@ func TestConcurrentSignCLI(t *testing.T) {
 			t.Logf("hallmark: %d concurrent signs (%s layout, no referrers API) in %v kept %d of %d signatures", n, mode, took.Round(time.Millisecond), len(kept), n)
 			if len(kept) != n {
 				t.Errorf("hallmark kept the signatures of writers %v only, want all %d", kept, n)
+				for i, r := range results {
+					if !slices.Contains(kept, i) {
+						t.Logf("writer %d, whose signature is missing, reported: %s", i, r.stderr)
+					}
+				}
 			}
 
 			cosignRepo, cosignDigest := pushedImage(t, reg)
