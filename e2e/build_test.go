@@ -3,8 +3,6 @@ package e2e
 import (
 	"archive/tar"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -177,34 +174,16 @@ func readJSON(t *testing.T, path string, v any) {
 }
 
 // imageFiles returns the regular files of an image's flattened filesystem
-// with their content (small files only).
+// with their content.
 func imageFiles(t *testing.T, img v1.Image) map[string]string {
 	t.Helper()
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(rc)
 	files := map[string]string{}
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return files
+	for path, e := range imageEntries(t, img) {
+		if e.hdr.Typeflag == tar.TypeReg {
+			files[path] = string(e.content)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		content := ""
-		if h.Size < 4096 {
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			content = string(b)
-		}
-		files[strings.TrimPrefix(h.Name, "/")] = content
 	}
+	return files
 }
 
 func keys(m map[string]string) []string {

@@ -181,6 +181,13 @@ func hallmark(t *testing.T, env []string, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, hallmarkBin, args...)
 	cmd.Env = cleanEnv(env)
+	return runCmd(t, cmd)
+}
+
+// runCmd runs cmd and collects its output and exit code; failing to start
+// it fails the test.
+func runCmd(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -190,7 +197,7 @@ func hallmark(t *testing.T, env []string, args ...string) result {
 	case errors.As(err, &ee):
 		res.code = ee.ExitCode()
 	case err != nil:
-		t.Fatalf("running hallmark: %v", err)
+		t.Fatalf("running %s: %v", cmd.Path, err)
 	}
 	return res
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -102,18 +101,7 @@ func (r rootlessUser) run(t *testing.T, bin, runtimeDir string, extra []string, 
 	cmd.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + r.u.HomeDir, "USER=" + r.u.Username,
 		"LOGNAME=" + r.u.Username, "XDG_RUNTIME_DIR=" + runtimeDir}, extra...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: r.uid, Gid: r.gid}}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("running hallmark as %s: %v", r.u.Username, err)
-	}
-	return res
+	return runCmd(t, cmd)
 }
 
 // TestRootlessRelease runs the tutorial's keyless job as an unprivileged
