@@ -48,12 +48,14 @@ type config struct {
 	timeout          time.Duration
 	fast             bool
 	match            string
+	rtts             []time.Duration
 }
 
 func bench(ctx context.Context) error {
 	var cfg config
 	flag.IntVar(&cfg.n, "n", 9, "timed runs per side and case (after one untimed warm-up run)")
 	flag.IntVar(&cfg.digests, "digests", 20, "digests signed in one invocation in the scale case")
+	rtts := flag.String("scale-rtt", "0,20ms", "run the scale cases with each of these delays added to every registry request")
 	flag.StringVar(&cfg.out, "out", "docs/benchmarks.md", "markdown file to (re)write; empty: print to stdout")
 	flag.StringVar(&cfg.command, "command", "hack/bench.sh", "the command recorded in the report")
 	flag.StringVar(&cfg.hallmark, "hallmark", "", "hallmark binary to measure (required)")
@@ -66,6 +68,13 @@ func bench(ctx context.Context) error {
 	flag.StringVar(&cfg.match, "match", "", "only the release and sign cases whose name contains this (for debugging)")
 	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "limit for one process")
 	flag.Parse()
+	for _, v := range strings.Split(*rtts, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("-scale-rtt: %w", err)
+		}
+		cfg.rtts = append(cfg.rtts, d)
+	}
 	if cfg.hallmark == "" || cfg.digest == "" || cfg.rusage == "" {
 		return fmt.Errorf("-hallmark, -digest and -rusage are required (hack/bench.sh builds them)")
 	}
@@ -91,7 +100,7 @@ func bench(ctx context.Context) error {
 	if cfg.registry == "referrers" {
 		upstream = b.referrers
 	}
-	proxy, err := startProxy(upstream, s.r.tr)
+	proxy, err := startProxy(upstream, s.r.tr, &s.rtt)
 	if err != nil {
 		return err
 	}
@@ -123,8 +132,12 @@ func bench(ctx context.Context) error {
 		}
 	}
 	if slices.Contains(groups, "scale") {
-		if rep.scaling, err = s.scaleCases(ctx, cfg.digests); err != nil {
-			return err
+		for _, rtt := range cfg.rtts {
+			c, err := s.scaleCases(ctx, cfg.digests, rtt)
+			if err != nil {
+				return err
+			}
+			rep.scaling = append(rep.scaling, c...)
 		}
 	}
 	rep.elapsed, rep.m.loadEnd = time.Since(rep.started), loadavg()

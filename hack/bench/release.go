@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,7 @@ type suite struct {
 	ctxDir string
 	n      int
 	seq    int
+	rtt    atomic.Int64 // time.Duration the proxy holds each request back
 }
 
 // sample is one side of one run: its processes, in order.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // platforms are the 8 platforms of the multi-platform case; the image is
@@ -17,11 +18,20 @@ var platforms = []string{"linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ar
 // against a one-platform release, and one `hallmark sign` of 20 digests
 // against one of 1 digest — with cosign sign of 20 against 1 as a
 // reference. Keyless, legacy layout; runs alternate.
-func (s *suite) scaleCases(ctx context.Context, digests int) ([]*comparison, error) {
+func (s *suite) scaleCases(ctx context.Context, digests int, rtt time.Duration) ([]*comparison, error) {
+	s.rtt.Store(int64(rtt))
+	defer s.rtt.Store(0)
+	suffix := ""
+	if rtt > 0 {
+		suffix = fmt.Sprintf(" (+%s per request)", rtt)
+	}
 	one := releaseCase{keyless: true, mode: "legacy", file: "Dockerfile.copy"}
-	plat := &comparison{name: "release, 8-platform index --recursive vs 1 platform", a: "1 platform", b: "8 platforms, recursive"}
-	fmt.Fprintf(os.Stderr, "bench: scale: 8-platform recursive release (%d runs)\n", s.n)
+	plat := &comparison{name: "release, 8-platform index --recursive vs 1 platform" + suffix, a: "1 platform", b: "8 platforms, recursive", target: 2, stages: true}
+	fmt.Fprintf(os.Stderr, "bench: scale: 8-platform recursive release%s (%d runs)\n", suffix, s.n)
 	repo := s.reg + "/bench/scale-platforms"
+	if rtt > 0 {
+		repo += "-rtt"
+	}
 	for i := -1; i < s.n; i++ {
 		r, err := s.newRun(ctx, true)
 		if err != nil {
@@ -48,9 +58,9 @@ func (s *suite) scaleCases(ctx context.Context, digests int) ([]*comparison, err
 		}
 	}
 
-	many := &comparison{name: fmt.Sprintf("hallmark sign, %d digests in one invocation vs 1", digests), a: "1 digest", b: fmt.Sprintf("%d digests", digests)}
-	cosign := &comparison{name: fmt.Sprintf("cosign sign, %d digests in one invocation vs 1 (reference)", digests), a: "1 digest", b: fmt.Sprintf("%d digests", digests)}
-	fmt.Fprintf(os.Stderr, "bench: scale: %d digests in one sign (%d runs)\n", digests, s.n)
+	many := &comparison{name: fmt.Sprintf("hallmark sign, %d digests in one invocation vs 1%s", digests, suffix), a: "1 digest", b: fmt.Sprintf("%d digests", digests), target: 3}
+	cosign := &comparison{name: fmt.Sprintf("cosign sign, %d digests in one invocation vs 1 (reference)%s", digests, suffix), a: "1 digest", b: fmt.Sprintf("%d digests", digests)}
+	fmt.Fprintf(os.Stderr, "bench: scale: %d digests in one sign%s (%d runs)\n", digests, suffix, s.n)
 	repo = s.reg + "/bench/scale-digests"
 	for i := -1; i < s.n; i++ {
 		r, err := s.newRun(ctx, true)

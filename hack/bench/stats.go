@@ -13,6 +13,10 @@ type comparison struct {
 	name   string
 	a, b   string
 	as, bs []sample
+	// For scale: the target ratio (0: a reference), and whether the
+	// signing stages of a release are compared too.
+	target float64
+	stages bool
 }
 
 // dist summarizes values: median, min, max.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -149,8 +150,10 @@ type countingProxy struct {
 	stop func()
 }
 
-func startProxy(upstream string, t *tracker) (*countingProxy, error) {
-	fp, err := faultproxy.New("http://"+upstream, faultproxy.Options{Rate: 0})
+// startProxy starts the proxy; each request is held back for *delay.
+func startProxy(upstream string, t *tracker, delay *atomic.Int64) (*countingProxy, error) {
+	fp, err := faultproxy.New("http://"+upstream, faultproxy.Options{Rate: 0,
+		Delay: func(*http.Request) time.Duration { return time.Duration(delay.Load()) }})
 	if err != nil {
 		return nil, err
 	}
