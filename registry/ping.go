@@ -2,7 +2,6 @@ package registry
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -91,15 +90,5 @@ func (c *pingCache) forget(key string, p *ping) {
 
 // response is a copy of the remembered answer for req.
 func (p *ping) response(req *http.Request) *http.Response {
-	return &http.Response{
-		Status:        fmt.Sprintf("%d %s", p.status, http.StatusText(p.status)),
-		StatusCode:    p.status,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        p.header.Clone(),
-		Body:          io.NopCloser(bytes.NewReader(p.body)),
-		ContentLength: int64(len(p.body)),
-		Request:       req,
-	}
+	return newResponse(req, p.status, p.header.Clone(), p.body)
 }

@@ -49,10 +49,7 @@ func (m *referrersMemo) RoundTrip(req *http.Request) (*http.Response, error) {
 	a, known := m.none[key]
 	m.mu.Unlock()
 	if known {
-		return &http.Response{
-			Status: "404 Not Found", StatusCode: http.StatusNotFound, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-			Header: a.header.Clone(), Body: io.NopCloser(bytes.NewReader(a.body)), ContentLength: int64(len(a.body)), Request: req,
-		}, nil
+		return newResponse(req, http.StatusNotFound, a.header.Clone(), a.body), nil
 	}
 	resp, err := m.next.RoundTrip(req)
 	if err != nil || resp.StatusCode != http.StatusNotFound {

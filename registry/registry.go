@@ -97,7 +97,7 @@ func New(cfg Config) *Registry {
 	r := &Registry{
 		insecure:    insecure,
 		credentials: slices.Clone(cfg.Credentials),
-		transport:   newPingCache(newReferrersMemo(retryAfter{next: tlsOnly{insecure: insecure, next: t}, max: MaxRetryAfter, now: time.Now})),
+		transport:   newPingCache(newReferrersMemo(newMonolithicUpload(retryAfter{next: tlsOnly{insecure: insecure, next: t}, max: MaxRetryAfter, now: time.Now}))),
 		userAgent:   cfg.UserAgent,
 		log:         log,
 	}

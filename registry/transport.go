@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 )
@@ -19,4 +21,20 @@ func (t tlsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("plain HTTP to %s refused: use TLS, or name the registry with --insecure-registry %s", req.URL.Host, req.URL.Host)
 	}
 	return t.next.RoundTrip(req)
+}
+
+// newResponse is an answer made here rather than by the registry: a
+// remembered one, or one standing in for a request not sent.
+func newResponse(req *http.Request, status int, header http.Header, body []byte) *http.Response {
+	return &http.Response{
+		Status:        fmt.Sprintf("%d %s", status, http.StatusText(status)),
+		StatusCode:    status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        header,
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Request:       req,
+	}
 }

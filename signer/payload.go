@@ -18,7 +18,7 @@ func (j *job) startUpload() {
 	j.uploaded = make(chan struct{})
 	go func() {
 		defer close(j.uploaded)
-		layer := static.NewLayer(j.payload, ctypes.SimpleSigningMediaType)
+		layer := newFreshBlob(static.NewLayer(j.payload, ctypes.SimpleSigningMediaType))
 		if err := remote.WriteLayer(j.digest.Context(), layer, j.ropts...); err != nil {
 			j.uploadErr = fmt.Errorf("uploading signature blob: %w", err)
 		}
