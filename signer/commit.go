@@ -15,13 +15,14 @@ const confirmations = 2
 // commit runs write until present confirms it survived. Registries offer
 // no conditional manifest writes, so a concurrent writer that read the
 // manifest before our write can overwrite it without our signature. After
-// each write commit waits, reads back, waits and reads back again; when
-// the signature is gone it writes again (on the then current manifest).
-func (j *job) commit(ctx context.Context, w *Written, write func() error, present readBack) error {
+// each write that was a read-modify-write (write reports whether it was)
+// commit waits, reads back, waits and reads back again; when the
+// signature is gone it writes again (on the then current manifest).
+func (j *job) commit(ctx context.Context, w *Written, write func() (readModifyWrite bool, err error), present readBack) error {
 	conflicts := 0
 	for w.Attempts = 1; w.Attempts <= j.s.o.MaxAttempts; {
 		start := time.Now()
-		err := write()
+		rmw, err := write()
 		window := time.Since(start)
 		if errors.Is(err, errConflict) && conflicts < 10*j.s.o.MaxAttempts {
 			conflicts++ // nothing written: read again after a short random pause
@@ -33,7 +34,7 @@ func (j *job) commit(ctx context.Context, w *Written, write func() error, presen
 		if errors.Is(err, errConflict) {
 			return fmt.Errorf("writing %s: %w (%d conflicting writes)", w.Ref, ErrLostUpdate, conflicts)
 		}
-		if err != nil {
+		if err != nil || !rmw {
 			return err
 		}
 		ok, err := j.confirm(ctx, window, present)

@@ -46,10 +46,10 @@ func (j *job) writeLegacy(ctx context.Context) (*Written, error) {
 	}
 	// The first write appends to the manifest just read (its HEAD check
 	// catches a change since); later ones read it again.
-	write := func() error {
+	write := func() (bool, error) {
 		b := base
 		base = nil
-		return j.appendLegacy(tag, b, sig)
+		return true, j.appendLegacy(tag, b, sig)
 	}
 	err = j.commit(ctx, w, write, func() (bool, string, error) { return j.hasLegacy(tag, sig) })
 	return w, err

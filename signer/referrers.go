@@ -57,17 +57,19 @@ func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 	}
 	w.Ref = ref.String()
 	desc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: mustHash(ref), Size: int64(len(manifest)), ArtifactType: ArtifactType}
-	put := func() error {
+	put := func() (bool, error) {
 		// The pusher has ggcr's tag fallback off: indexFallback checks the
-		// index did not change between its read and its write.
+		// index did not change between its read and its write. With the
+		// referrers API the registry lists the manifest itself: no other
+		// writer can drop it, so there is nothing to read back.
 		err := remote.Put(ref, manifest, j.ropts...)
 		if noReferrersAPI(err) {
-			return j.indexFallback(desc)
+			return true, j.indexFallback(desc)
 		}
 		if err != nil {
-			return fmt.Errorf("writing referrer %s: %w", ref, err)
+			return false, fmt.Errorf("writing referrer %s: %w", ref, err)
 		}
-		return nil
+		return false, nil
 	}
 	return w, j.commit(ctx, w, put, func() (bool, string, error) { return j.listed(ref) })
 }

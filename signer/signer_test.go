@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -308,4 +309,77 @@ func TestSignLostUpdate(t *testing.T) {
 	if !errors.Is(err, signer.ErrLostUpdate) {
 		t.Fatalf("got %v, want ErrLostUpdate", err)
 	}
+}
+
+// TestReadBackOnlyAfterReadModifyWrite: a signature is read back (to
+// catch a concurrent writer's overwrite) after a read-modify-write of the
+// .sig manifest or of the referrers fallback index, but not after a
+// referrer manifest put to a registry with the referrers API, which lists
+// it itself.
+func TestReadBackOnlyAfterReadModifyWrite(t *testing.T) {
+	for _, tc := range []struct {
+		referrers bool
+		mode      signer.Mode
+		written   string // the write a read-back may follow
+		readBack  string // what reads it back
+		want      int    // requests to read it back after the write
+	}{
+		{false, signer.ModeLegacy, "PUT /manifests/sha256-*.sig", "GET /manifests/sha256-*.sig", 2},
+		{true, signer.ModeLegacy, "PUT /manifests/sha256-*.sig", "GET /manifests/sha256-*.sig", 2},
+		{false, signer.ModeOCI11, "PUT /manifests/sha256-*", "GET /manifests/sha256-*", 2},
+		// 1: go-containerregistry's own check for the API after a manifest
+		// with a subject (this registry sends no OCI-Subject header); two
+		// read-backs would make it 3.
+		{true, signer.ModeOCI11, "PUT /manifests/sha256:*", "GET /referrers/sha256:*", 1},
+	} {
+		t.Run(fmt.Sprintf("%s/%s", signertest.Name(tc.referrers), tc.mode), func(t *testing.T) {
+			reg := signertest.NewRegistry(t, tc.referrers)
+			d := reg.Image(t, "app")
+			s, err := signer.New(context.Background(), signer.Options{RemoteOptions: reg.Options, Mode: tc.mode,
+				Key: signertest.Keys(t, "a").Private, Password: signertest.Keys(t, "a").Password, SkipTlogUpload: true,
+				SettleDelay: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := len(reg.Served())
+			if _, err := s.Sign(context.Background(), d, map[string]string{"tag": "v1"}); err != nil {
+				t.Fatal(err)
+			}
+			served := reg.Served()[before:]
+			last := -1
+			for i, r := range served {
+				if matchRequest(tc.written, r) {
+					last = i
+				}
+			}
+			if last < 0 {
+				t.Fatalf("no %s among %q", tc.written, served)
+			}
+			n := 0
+			for _, r := range served[last+1:] {
+				if matchRequest(tc.readBack, r) {
+					n++
+				}
+			}
+			if n != tc.want {
+				t.Errorf("%d read-backs (%s) after the last %s, want %d; requests: %q", n, tc.readBack, tc.written, tc.want, served)
+			}
+		})
+	}
+}
+
+// matchRequest matches "METHOD /v2/<repo>/<rest>" against "METHOD /<pattern>",
+// where the pattern's "*" stands for the rest of a path element.
+func matchRequest(pattern, req string) bool {
+	method, pat, _ := strings.Cut(pattern, " ")
+	m, p, _ := strings.Cut(req, " ")
+	if m != method {
+		return false
+	}
+	p = strings.TrimPrefix(p, "/v2/")
+	if i := strings.Index(p, "/"); i >= 0 {
+		p = p[i:]
+	}
+	ok, err := path.Match(pat, p)
+	return err == nil && ok
 }

@@ -29,20 +29,25 @@ type Registry struct {
 	Options []remote.Option
 	// Requests counts HTTP requests served.
 	Requests *atomic.Int64
+	log      *requestLog
 }
+
+// Served lists the requests served so far as "METHOD /path", in order.
+func (r *Registry) Served() []string { return r.log.list() }
 
 // NewRegistry starts a registry, closed when the test ends.
 func NewRegistry(t testing.TB, referrers bool) *Registry {
 	t.Helper()
 	h := registry.New(registry.WithReferrersSupport(referrers), registry.Logger(discard()))
 	var n atomic.Int64
-	srv := httptest.NewServer(counting(h, &n))
+	l := &requestLog{}
+	srv := httptest.NewServer(counting(h, &n, l))
 	t.Cleanup(srv.Close)
 	u, err := url.Parse(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Registry{Host: u.Host, Referrers: referrers, Requests: &n}
+	return &Registry{Host: u.Host, Referrers: referrers, Requests: &n, log: l}
 }
 
 // Name returns a registry name for each kind, for subtest names.
