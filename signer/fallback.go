@@ -40,21 +40,15 @@ func (r rawIndex) MediaType() (types.MediaType, error) { return types.OCIImageIn
 
 // indexFallback adds desc to the fallback index of the image, as ggcr's
 // remote.Put would, but checks just before its write that the index is
-// still the one it read; otherwise it fails with errConflict.
-func (j *job) indexFallback(desc v1.Descriptor) error {
+// still the one it read; otherwise it fails with errConflict. It reads the
+// index unless given the listing just read from it (read): ggcr's listing
+// of an absent index is empty, which counts as absent (should the tag
+// hold an empty index, the check finds a conflict and the index is read).
+func (j *job) indexFallback(desc v1.Descriptor, read v1.ImageIndex) error {
 	tag := FallbackTag(j.digest)
-	im := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
-	var base *v1.Hash
-	got, err := remote.Get(tag, j.ropts...)
-	switch {
-	case isNotFound(err):
-	case err != nil:
-		return fmt.Errorf("reading %s: %w", tag, err)
-	default:
-		if err := json.Unmarshal(got.Manifest, &im); err != nil {
-			return fmt.Errorf("reading %s: %w", tag, err)
-		}
-		base = &got.Digest
+	im, base, err := j.fallbackIndex(tag, read)
+	if err != nil {
+		return err
 	}
 	if slices.ContainsFunc(im.Manifests, func(d v1.Descriptor) bool { return d.Digest == desc.Digest }) {
 		return nil
@@ -72,6 +66,37 @@ func (j *job) indexFallback(desc v1.Descriptor) error {
 		return fmt.Errorf("writing %s: %w", tag, err)
 	}
 	return nil
+}
+
+// fallbackIndex returns the fallback index's manifest and digest (nil: no
+// index), from read if given, else from the registry.
+func (j *job) fallbackIndex(tag name.Tag, read v1.ImageIndex) (*v1.IndexManifest, *v1.Hash, error) {
+	im := &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
+	if read != nil {
+		got, err := read.IndexManifest()
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading %s: %w", tag, err)
+		}
+		if len(got.Manifests) == 0 {
+			return im, nil, nil
+		}
+		d, err := read.Digest()
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading %s: %w", tag, err)
+		}
+		return got.DeepCopy(), &d, nil
+	}
+	got, err := remote.Get(tag, j.ropts...)
+	switch {
+	case isNotFound(err):
+		return im, nil, nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("reading %s: %w", tag, err)
+	}
+	if err := json.Unmarshal(got.Manifest, im); err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", tag, err)
+	}
+	return im, &got.Digest, nil
 }
 
 // unchanged checks that tag still points at base (nil: that it is absent),

@@ -37,7 +37,7 @@ func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 		}
 	}
 	w := &Written{Layout: ModeOCI11}
-	ref, sig, err := j.findReferrer()
+	ref, sig, listing, err := j.findReferrer()
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,12 @@ func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 		// writer can drop it, so there is nothing to read back.
 		err := remote.Put(ref, manifest, j.ropts...)
 		if noReferrersAPI(err) {
-			return true, j.indexFallback(desc)
+			// The first update starts from the listing just read (the
+			// fallback index; its check before the write catches a change
+			// since), later ones read it again.
+			base := listing
+			listing = nil
+			return true, j.indexFallback(desc, base)
 		}
 		if err != nil {
 			return false, fmt.Errorf("writing referrer %s: %w", ref, err)
@@ -97,16 +102,17 @@ func (j *job) listed(ref name.Digest) (bool, string, error) {
 }
 
 // findReferrer lists the image's signature referrers (through the API or
-// the fallback tag) and returns the first holding an equivalent signature.
-func (j *job) findReferrer() (name.Digest, oci.Signature, error) {
+// the fallback tag) and returns the first holding an equivalent signature,
+// and the listing.
+func (j *job) findReferrer() (name.Digest, oci.Signature, v1.ImageIndex, error) {
 	repo := j.digest.Context()
 	idx, err := remote.Referrers(j.digest, j.ropts...)
 	if err != nil {
-		return name.Digest{}, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+		return name.Digest{}, nil, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return name.Digest{}, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+		return name.Digest{}, nil, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
 	}
 	for _, desc := range im.Manifests {
 		if desc.ArtifactType != ArtifactType {
@@ -115,17 +121,17 @@ func (j *job) findReferrer() (name.Digest, oci.Signature, error) {
 		ref := repo.Digest(desc.Digest.String())
 		sigs, err := ociremote.Signatures(ref, ociremote.WithRemoteOptions(j.ropts...))
 		if err != nil {
-			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
+			return name.Digest{}, nil, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 		}
 		list, err := sigs.Get()
 		if err != nil {
-			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
+			return name.Digest{}, nil, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 		}
 		if sig := j.firstEquivalent(list); sig != nil {
-			return ref, sig, nil
+			return ref, sig, idx, nil
 		}
 	}
-	return name.Digest{}, nil, nil
+	return name.Digest{}, nil, idx, nil
 }
 
 // referrerManifest is an image manifest with the artifactType field,

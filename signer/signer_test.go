@@ -383,3 +383,28 @@ func matchRequest(pattern, req string) bool {
 	ok, err := path.Match(pat, p)
 	return err == nil && ok
 }
+
+// TestFallbackIndexReadOnce: an OCI 1.1 signature on a registry without
+// the referrers API reads the fallback index once before updating it (the
+// read that looked for an equivalent signature), not again for the update.
+func TestFallbackIndexReadOnce(t *testing.T) {
+	reg := signertest.NewRegistry(t, false)
+	d := reg.Image(t, "app")
+	s := keyedSigner(t, reg, signer.ModeOCI11, "a")
+	before := len(reg.Served())
+	if _, err := s.Sign(context.Background(), d, map[string]string{"tag": "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	for _, r := range reg.Served()[before:] {
+		if matchRequest("PUT /manifests/sha256-*", r) {
+			break
+		}
+		if matchRequest("GET /manifests/sha256-*", r) {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("fallback index read %d times before its update, want 1; requests: %q", reads, reg.Served()[before:])
+	}
+}
