@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/util/progress/progressui"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
@@ -75,10 +76,23 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 
 	ch := make(chan *client.SolveStatus)
 	var resp *client.SolveResponse
+	var gateErr error // BeforeExport's error
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
 		var err error
-		resp, err = b.c.Solve(ectx, nil, opt, ch)
+		// The Dockerfile frontend runs through a build function, which
+		// returns its result before buildkitd exports (pushes) it: the
+		// place for BeforeExport.
+		resp, err = b.c.Build(ectx, opt, "hallmark", func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
+			res, err := gw.Solve(ctx, gateway.SolveRequest{Frontend: frontend, FrontendOpt: gw.BuildOpts().Opts})
+			if err != nil || req.BeforeExport == nil {
+				return res, err
+			}
+			if gateErr = req.BeforeExport(ctx); gateErr != nil {
+				return nil, gateErr
+			}
+			return res, nil
+		}, ch)
 		return err
 	})
 	eg.Go(func() error {
@@ -88,6 +102,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 		return err
 	})
 	if err := eg.Wait(); err != nil {
+		if gateErr != nil {
+			return nil, gateErr
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("building on %s: %w", b.addr, ctx.Err())
 		}

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,9 @@ import (
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	"github.com/tonistiigi/fsutil"
 )
+
+// frontend is BuildKit's built-in Dockerfile frontend.
+const frontend = "dockerfile.v0"
 
 // Request is one build: what to build and where to push it.
 type Request struct {
@@ -64,6 +68,13 @@ type Request struct {
 	Progress string
 	// ProgressOut receives progress; nil means io.Discard.
 	ProgressOut io.Writer
+	// BeforeExport, when set, is called once the build has succeeded and
+	// before anything is exported: the image is pushed only after it
+	// returns nil. An error stops the build with nothing pushed, and Build
+	// returns it as it is. A release waits here for its signing key, so
+	// that decrypting the key (or getting a certificate) overlaps the build
+	// and an image that could not be signed is never pushed.
+	BeforeExport func(context.Context) error
 }
 
 // dockerfileLocation splits the Dockerfile path into its directory and name.
@@ -214,7 +225,7 @@ func (r Request) solveOpt() (client.SolveOpt, error) {
 		return client.SolveOpt{}, fmt.Errorf("invalid --cache-to: %w", err)
 	}
 	return client.SolveOpt{
-		Frontend:      "dockerfile.v0",
+		Frontend:      frontend,
 		FrontendAttrs: r.frontendAttrs(),
 		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
 		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: r.exportAttrs()}},

@@ -26,7 +26,8 @@ RUN ["/bin/busybox", "sh", "-c", "exit 1"]
 
 // TestBuildSecretsTargetAndCache builds with a secret from an environment
 // variable and from a file, a --target that skips a failing stage, and a
-// local cache export; the secret reaches the RUN step but not the image.
+// local cache export imported by a second build; the secret reaches the
+// RUN step but not the image.
 func TestBuildSecretsTargetAndCache(t *testing.T) {
 	b := bed(t)
 	t.Parallel()
@@ -70,7 +71,13 @@ func TestBuildSecretsTargetAndCache(t *testing.T) {
 				}
 			}
 			if _, err := os.Stat(filepath.Join(cacheDir, "index.json")); err != nil {
-				t.Errorf("--cache-to type=local wrote no cache: %v", err)
+				t.Fatalf("--cache-to type=local wrote no cache: %v", err)
+			}
+			r = hallmark(t, []string{"HALLMARK_E2E_SECRET=" + secret}, buildArgs(b, df, ctxDir, "--addr", b.buildkitUnix(),
+				"--tag", repo+":s2", "--target", "secret", "--secret", src, "--cache-from", "type=local,src="+cacheDir)...)
+			mustSucceed(t, r)
+			if !strings.Contains(r.stderr, "importing cache manifest from local:") {
+				t.Errorf("--cache-from type=local: no cache import in the build's progress:\n%s", r.stderr)
 			}
 		})
 	}
