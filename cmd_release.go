@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -103,9 +104,10 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 		return err
 	}
 	signOpts.RemoteOptions, signOpts.Logger = reg.RemoteOptions(c.Context), logger(c)
-	s, err := prepareSigner(c, env, signOpts)
-	if err != nil {
-		return err
+	if signOpts.Key == "" {
+		if err := signErr(env, signer.CheckToken(signOpts.IdentityToken, signOpts.TokenAudience)); err != nil {
+			return err
+		}
 	}
 	first, err := reg.ParseTag(tags[0])
 	if err != nil {
@@ -121,14 +123,26 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 	}
 	policy.Annotations = ann
 
-	var pending *pendingSigner
-	if s == nil { // keyless: get the certificate while building
-		pending = startSigner(c.Context, signOpts)
-		defer pending.stop()
+	// The key is decrypted, or the keyless certificate requested, while
+	// the build runs; the push waits for it, so that an image that cannot
+	// be signed (a wrong key password, Fulcio refusing the token) is never
+	// pushed.
+	pending := startSigner(c.Context, signOpts)
+	defer pending.stop()
+	var notReady error
+	bcfg.req.BeforeExport = func(ctx context.Context) error {
+		if _, err := pending.signer(ctx); err != nil {
+			notReady = signErr(env, err)
+			return notReady
+		}
+		return nil
 	}
 	end := env.Section(c.App.ErrWriter, "hallmark_build", "hallmark: build and push "+strings.Join(tags, ", "))
 	built, err := build(c, bcfg, reg)
 	end()
+	if notReady != nil {
+		return notReady
+	}
 	if err != nil {
 		return err
 	}
@@ -136,7 +150,7 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 	subjects := signTargets(built, cfg.recursive)
 
 	end = env.Section(c.App.ErrWriter, "hallmark_sign", "hallmark: sign "+built.Image.String())
-	s, err = releaseSign(c, env, s, pending, subjects, ann, rel)
+	s, err := releaseSign(c, env, pending, subjects, ann, rel)
 	end()
 	if err != nil {
 		return err
@@ -149,21 +163,6 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 		return err
 	}
 	return writeReleaseOutputs(c, env, cfg, rel)
-}
-
-// prepareSigner fails before anything is built when there is no way to
-// sign: a key is loaded (and decrypted) now; an identity token is checked
-// now, and exchanged for its short-lived certificate while the build runs
-// (startSigner; a failure there is a signing failure after the build).
-func prepareSigner(c *cli.Context, env ci.Env, o signer.Options) (*signer.Signer, error) {
-	if o.Key == "" {
-		return nil, signErr(env, signer.CheckToken(o.IdentityToken, o.TokenAudience))
-	}
-	s, err := signer.New(c.Context, o)
-	if err != nil {
-		return nil, signErr(env, err)
-	}
-	return s, nil
 }
 
 // signTargets are what a release signs: the pushed manifest or index, and
@@ -181,16 +180,13 @@ func signTargets(built *builder.Result, recursive bool) []signer.Subject {
 }
 
 // releaseSign signs every digest, in parallel (bounded) when --recursive
-// gives several; s is nil for keyless signing, whose certificate pending
-// has requested during the build. The report follows the order of the
-// digests.
-func releaseSign(c *cli.Context, env ci.Env, s *signer.Signer, pending *pendingSigner, subjects []signer.Subject,
+// gives several, with the signer pending prepared during the build. The
+// report follows the order of the digests.
+func releaseSign(c *cli.Context, env ci.Env, pending *pendingSigner, subjects []signer.Subject,
 	ann map[string]string, rel *releaseResult) (*signer.Signer, error) {
-	if s == nil {
-		var err error
-		if s, err = pending.signer(c.Context); err != nil {
-			return nil, signErr(env, err)
-		}
+	s, err := pending.signer(c.Context)
+	if err != nil {
+		return nil, signErr(env, err)
 	}
 	results := make([]*signer.Result, len(subjects))
 	errs := forEach(len(subjects), maxParallel, func(i int) (err error) {

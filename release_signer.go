@@ -12,8 +12,9 @@ import (
 // is requested.
 const certMargin = 3 * time.Minute
 
-// pendingSigner requests the keyless signing certificate from Fulcio while
-// the build runs, taking that round trip off the release's critical path.
+// pendingSigner prepares the signer while the build runs — decrypts the
+// key (scrypt, a few hundred milliseconds of CPU) or requests the keyless
+// certificate from Fulcio — taking that off the release's critical path.
 type pendingSigner struct {
 	o      signer.Options
 	done   chan struct{}
@@ -22,7 +23,7 @@ type pendingSigner struct {
 	cancel context.CancelFunc
 }
 
-// startSigner starts the certificate request; stop must be called.
+// startSigner starts preparing the signer; stop must be called.
 func startSigner(ctx context.Context, o signer.Options) *pendingSigner {
 	ctx, cancel := context.WithCancel(ctx)
 	p := &pendingSigner{o: o, done: make(chan struct{}), cancel: cancel}
@@ -33,9 +34,9 @@ func startSigner(ctx context.Context, o signer.Options) *pendingSigner {
 	return p
 }
 
-// signer waits for the request and returns its signer, or one with a new
+// signer waits for the signer and returns it, or one with a new
 // certificate when the one requested would expire too soon. Errors are as
-// signer.New's.
+// signer.New's. It may be called more than once.
 func (p *pendingSigner) signer(ctx context.Context) (*signer.Signer, error) {
 	select {
 	case <-p.done:
@@ -49,7 +50,11 @@ func (p *pendingSigner) signer(ctx context.Context) (*signer.Signer, error) {
 		if p.o.Logger != nil {
 			p.o.Logger.DebugContext(ctx, "signing certificate requested during the build expires soon; requesting another", "not_after", notAfter)
 		}
-		return signer.New(ctx, p.o)
+		s, err := signer.New(ctx, p.o)
+		if err != nil {
+			return nil, err
+		}
+		p.s = s
 	}
 	return p.s, nil
 }

@@ -6,11 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
 )
 
-// keyedRelease returns release arguments signing with a fresh key (loaded
-// before the build) and the environment holding its password.
+// keyedRelease returns release arguments signing with a fresh key
+// (decrypted while the build runs, before the push) and the environment
+// holding its password.
 func keyedRelease(t *testing.T, addr, reg, ctxDir, repo string, extra ...string) ([]string, []string) {
 	t.Helper()
 	const password = "pw-kill-0b7e"
@@ -124,9 +128,10 @@ func held(p *faultproxy.Proxy, m match) bool {
 
 // TestSigningServiceDown releases keyless while Fulcio or the TSA is down:
 // refusing connections, or dying while it holds the request (a proxy in
-// front of the bed's service is stopped). The build has pushed by then; the
-// release fails with one error line naming the service, exit 4, and the
-// image carries no signature.
+// front of the bed's service is stopped). The release fails with one error
+// line naming the service, exit 4, and the image carries no signature.
+// Fulcio is asked during the build and the push waits for its answer, so
+// without a certificate nothing is pushed; the TSA is asked after the push.
 func TestSigningServiceDown(t *testing.T) {
 	b := bed(t)
 	sign, _ := b.sigstore()
@@ -178,6 +183,15 @@ func TestSigningServiceDown(t *testing.T) {
 				t.Error("the OIDC token appears in the output")
 			}
 			assertNothingSigned(t, env["CI_REGISTRY_IMAGE"])
+			if tt.service == "fulcio" {
+				ref, err := name.ParseReference(env["CI_REGISTRY_IMAGE"]+":"+env["CI_COMMIT_SHORT_SHA"], name.Insecure)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if desc, err := remote.Head(ref, plainOptions(t.Context())...); err == nil {
+					t.Errorf("pushed %s (%s) though no certificate could be had", ref, desc.Digest)
+				}
+			}
 		})
 	}
 }
