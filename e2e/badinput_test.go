@@ -36,7 +36,7 @@ type badInput struct {
 func TestBadInput(t *testing.T) {
 	b := bed(t)
 	dir := t.TempDir()
-	reg := b.plainRegistry()
+	reg := b.PlainRegistry()
 	const password = "pw-bad-input"
 	priv, pub := keyPair(t, password)
 	ctxDir, df := buildContext(t, b)
@@ -55,13 +55,13 @@ func TestBadInput(t *testing.T) {
 	missingCopy := write("Dockerfile.missing", "FROM scratch\nCOPY no-such-file.txt /\n")
 	failingRun := write("Dockerfile.fails", "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"false\"]\n")
 	otherCert, otherKey := selfSignedPair(t, dir)
-	noSub := b.token(t, "project_path=group/app&omit=sub")
-	sign, trust := b.sigstore()
-	identity := []string{"--certificate-identity", b.issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main", "--certificate-oidc-issuer", b.issuer()}
+	noSub := b.Token(t, "project_path=group/app&omit=sub")
+	sign, trust := b.Sigstore()
+	identity := []string{"--certificate-identity", b.Issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main", "--certificate-oidc-issuer", b.Issuer()}
 	keyed := []string{"--insecure-registry", reg, "--key", priv, "--tlog-upload=false"}
 	build := []string{"build", "--progress", "quiet", "--insecure-registry", reg}
 	tag := uniqueRepo(t, reg) + ":bad"
-	tls := b.tlsFlags()
+	tls := b.TLSFlags()
 	withTLS := func(flagValues ...string) []string { // the bed's TLS flags, some replaced
 		out := append([]string(nil), tls...)
 		for j := 0; j+1 < len(flagValues); j += 2 {
@@ -73,7 +73,7 @@ func TestBadInput(t *testing.T) {
 		}
 		return out
 	}
-	release := []string{"release", "--progress", "quiet", "--addr", b.buildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
+	release := []string{"release", "--progress", "quiet", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
 		"--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"}
 	pw := []string{"COSIGN_PASSWORD=" + password}
 
@@ -88,7 +88,7 @@ func TestBadInput(t *testing.T) {
 		{"doctor timeout", nil, []string{"doctor", "--timeout", "soon"}, exitUsage, []string{"timeout", "soon"}},
 		{"verify without a policy outside CI", nil, []string{"verify", "--insecure-registry", reg, ref}, exitUsage, []string{"no verification policy", "--key", "--certificate-identity"}},
 		{"verify with a key and an identity", nil, append([]string{"verify", "--insecure-registry", reg, "--key", pub}, append(identity, ref)...), exitUsage, []string{"key", "exclusive"}},
-		{"verify identity regexp", nil, []string{"verify", "--insecure-registry", reg, "--certificate-identity-regexp", "(", "--certificate-oidc-issuer", b.issuer(), ref}, exitUsage, []string{"regexp", "missing closing )"}},
+		{"verify identity regexp", nil, []string{"verify", "--insecure-registry", reg, "--certificate-identity-regexp", "(", "--certificate-oidc-issuer", b.Issuer(), ref}, exitUsage, []string{"regexp", "missing closing )"}},
 		{"verify annotation without =", nil, []string{"verify", "--insecure-registry", reg, "--key", pub, "-a", "novalue", ref}, exitUsage, []string{"novalue"}},
 		// Environment.
 		{"BUILDKIT_HOST without a scheme", []string{"BUILDKIT_HOST=buildkitd.sock"}, append(build, "-f", df, "--tag", tag, ctxDir), exitUsage, []string{"invalid buildkitd address", "buildkitd.sock"}},
@@ -115,17 +115,17 @@ func TestBadInput(t *testing.T) {
 		{"verify with a trusted root that is not JSON", nil, append([]string{"verify", "--insecure-registry", reg, "--trusted-root", garbageJSON, "--insecure-ignore-tlog", "--insecure-ignore-sct"}, append(identity, ref)...), exitUsage, []string{"trusted root"}},
 		{"verify with CA roots that are not PEM", nil, append([]string{"verify", "--insecure-registry", reg, "--ca-roots", garbage, "--insecure-ignore-tlog", "--insecure-ignore-sct"}, append(identity, ref)...), exitUsage, []string{"garbage.pem"}},
 		{"verify with a TSA chain that is not PEM", nil, append(append([]string{"verify", "--insecure-registry", reg, "--timestamp-certificate-chain", garbage}, trust...), append(identity, ref)...), exitUsage, []string{"timestamp", "garbage.pem"}},
-		{"build secret file missing", nil, append(build, "--addr", b.buildkitUnix(), "-f", df, "--secret", "id=s,src="+filepath.Join(dir, "nope.secret"), "--tag", tag, ctxDir), exitUsage, []string{"secret", "nope.secret"}},
-		{"build metadata file in a missing directory", nil, append(build, "--addr", b.buildkitUnix(), "-f", df, "--metadata-file", filepath.Join(dir, "no", "dir", "md.json"), "--tag", tag, ctxDir), exitFailure, []string{"md.json"}},
+		{"build secret file missing", nil, append(build, "--addr", b.BuildkitUnix(), "-f", df, "--secret", "id=s,src="+filepath.Join(dir, "nope.secret"), "--tag", tag, ctxDir), exitUsage, []string{"secret", "nope.secret"}},
+		{"build metadata file in a missing directory", nil, append(build, "--addr", b.BuildkitUnix(), "-f", df, "--metadata-file", filepath.Join(dir, "no", "dir", "md.json"), "--tag", tag, ctxDir), exitFailure, []string{"md.json"}},
 		// Tokens.
 		{"sign with a token without a subject", nil, append(append([]string{"sign", "--insecure-registry", reg, "--identity-token", noSub}, sign...), ref), exitUsage, []string{"no subject"}},
 		// Dockerfiles.
-		{"empty Dockerfile", nil, append(build, "--addr", b.buildkitUnix(), "-f", emptyDockerfile, "--tag", tag, ctxDir), exitBuild, []string{"no instructions"}},
-		{"Dockerfile COPY of a missing file", nil, append(build, "--addr", b.buildkitUnix(), "-f", missingCopy, "--tag", tag, ctxDir), exitBuild, []string{"no-such-file.txt"}},
-		{"Dockerfile RUN failing", nil, append(build, "--addr", b.buildkitUnix(), "-f", failingRun, "--tag", tag, ctxDir), exitBuild, []string{"did not complete successfully", "exit code: 1"}},
-		{"Dockerfile path is a directory", nil, append(build, "--addr", b.buildkitUnix(), "-f", dir, "--tag", tag, ctxDir), exitUsage, []string{"Dockerfile", "not found"}},
+		{"empty Dockerfile", nil, append(build, "--addr", b.BuildkitUnix(), "-f", emptyDockerfile, "--tag", tag, ctxDir), exitBuild, []string{"no instructions"}},
+		{"Dockerfile COPY of a missing file", nil, append(build, "--addr", b.BuildkitUnix(), "-f", missingCopy, "--tag", tag, ctxDir), exitBuild, []string{"no-such-file.txt"}},
+		{"Dockerfile RUN failing", nil, append(build, "--addr", b.BuildkitUnix(), "-f", failingRun, "--tag", tag, ctxDir), exitBuild, []string{"did not complete successfully", "exit code: 1"}},
+		{"Dockerfile path is a directory", nil, append(build, "--addr", b.BuildkitUnix(), "-f", dir, "--tag", tag, ctxDir), exitUsage, []string{"Dockerfile", "not found"}},
 		// TLS material.
-		{"TLS flags with a unix socket", nil, append(build, "--addr", b.buildkitUnix(), "--tlscacert", b.getenv("HALLMARK_TEST_TLS_CA"), "-f", df, "--tag", tag, ctxDir), exitUsage, []string{"TLS flags", "tcp://"}},
+		{"TLS flags with a unix socket", nil, append(build, "--addr", b.BuildkitUnix(), "--tlscacert", b.Getenv("HALLMARK_TEST_TLS_CA"), "-f", df, "--tag", tag, ctxDir), exitUsage, []string{"TLS flags", "tcp://"}},
 		{"TLS CA that is not PEM", nil, append(append(build, withTLS("--tlscacert", garbage)...), "-f", df, "--tag", tag, ctxDir), exitUsage, []string{"garbage.pem"}},
 		{"TLS key not matching the certificate", nil, append(append(build, withTLS("--tlskey", otherKey)...), "-f", df, "--tag", tag, ctxDir), exitUsage, []string{"--tlskey " + otherKey, "does not match"}},
 		{"TLS client certificate from another CA", nil, append(append(build, withTLS("--tlscert", otherCert, "--tlskey", otherKey)...), "-f", df, "--tag", tag, ctxDir), exitBuild, []string{"cannot reach buildkitd", "--tlscert " + otherCert}},

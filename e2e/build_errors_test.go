@@ -29,8 +29,8 @@ func TestBuildBadInput(t *testing.T) {
 	if err := os.WriteFile(syntaxErr, []byte("FROM scratch\nCOPY busybox /bin/busybox\nFROBNICATE now\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tag := uniqueRepo(t, b.plainRegistry()) + ":1"
-	unix := []string{"--addr", b.buildkitUnix()}
+	tag := uniqueRepo(t, b.PlainRegistry()) + ":1"
+	unix := []string{"--addr", b.BuildkitUnix()}
 	tests := []struct {
 		name      string
 		args      []string
@@ -41,12 +41,12 @@ func TestBuildBadInput(t *testing.T) {
 		{"missing Dockerfile", append(unix, "-f", filepath.Join(dir, "Dockerfile.nope"), "--tag", tag, ctxDir), exitUsage, []string{"Dockerfile", "Dockerfile.nope", "not found"}},
 		{"Dockerfile syntax error", append(unix, "-f", syntaxErr, "--tag", tag, ctxDir), exitBuild, []string{"line 3", "FROBNICATE"}},
 		{"unknown target", append(unix, "-f", df, "--target", "nosuchstage", "--tag", tag, ctxDir), exitBuild, []string{"nosuchstage"}},
-		{"invalid tag", append(unix, "-f", df, "--tag", b.plainRegistry()+"/Upper/Case:1", ctxDir), exitUsage, []string{"invalid image reference", "Upper/Case"}},
+		{"invalid tag", append(unix, "-f", df, "--tag", b.PlainRegistry()+"/Upper/Case:1", ctxDir), exitUsage, []string{"invalid image reference", "Upper/Case"}},
 		{"tag without registry", append(unix, "-f", df, "--tag", "app:1", ctxDir), exitUsage, []string{"name the registry"}},
 		{"no tag", append(unix, "-f", df, ctxDir), exitUsage, []string{"--tag"}},
 		{"unreachable buildkitd", []string{"--addr", "unix://" + filepath.Join(dir, "no-buildkitd.sock"), "-f", df, "--tag", tag, ctxDir}, exitBuild, []string{"cannot reach buildkitd", "no-buildkitd.sock", "BUILDKIT_HOST"}},
-		{"TLS file missing", append(b.tlsFlags(), "--tlscert", filepath.Join(dir, "missing.crt"), "-f", df, "--tag", tag, ctxDir), exitUsage, []string{"--tlscert", "missing.crt"}},
-		{"tcp without TLS", []string{"--addr", b.buildkitTCP(), "-f", df, "--tag", tag, ctxDir}, exitUsage, []string{"without TLS", "--tlscacert"}},
+		{"TLS file missing", append(b.TLSFlags(), "--tlscert", filepath.Join(dir, "missing.crt"), "-f", df, "--tag", tag, ctxDir), exitUsage, []string{"--tlscert", "missing.crt"}},
+		{"tcp without TLS", []string{"--addr", b.BuildkitTCP(), "-f", df, "--tag", tag, ctxDir}, exitUsage, []string{"without TLS", "--tlscacert"}},
 		{"bad build arg", append(unix, "-f", df, "--build-arg", "NOEQUALS", "--tag", tag, ctxDir), exitUsage, []string{"NOEQUALS", "KEY=VALUE"}},
 		{"bad platform", append(unix, "-f", df, "--platform", "linux/amd64/v3/extra", "--tag", tag, ctxDir), exitUsage, []string{"--platform"}},
 		{"bad progress", append(unix, "-f", df, "--progress", "fancy", "--tag", tag, ctxDir), exitUsage, []string{"--progress", "fancy"}},
@@ -56,7 +56,7 @@ func TestBuildBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args := append([]string{"build", "--progress", "quiet", "--insecure-registry", b.plainRegistry()}, tt.args...)
+			args := append([]string{"build", "--progress", "quiet", "--insecure-registry", b.PlainRegistry()}, tt.args...)
 			r := hallmark(t, nil, args...)
 			assertOneLineError(t, r, tt.code, tt.fragments...)
 			if r.stdout != "" {
@@ -89,7 +89,7 @@ func TestBuildPushRefused(t *testing.T) {
 		return []string{"GITLAB_CI=true", "CI_REGISTRY=" + host, "CI_REGISTRY_USER=" + user, "CI_REGISTRY_PASSWORD=" + password,
 			"DOCKER_CONFIG=" + t.TempDir()}
 	}
-	args := []string{"build", "--progress", "plain", "--addr", b.buildkitUnix(), "--insecure-registry", host,
+	args := []string{"build", "--progress", "plain", "--addr", b.BuildkitUnix(), "--insecure-registry", host,
 		"-f", df, "--tag", host + "/group/app:1", ctxDir}
 
 	r := hallmark(t, gitlab(bad), args...)

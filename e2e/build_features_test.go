@@ -45,8 +45,8 @@ func TestBuildSecretsTargetAndCache(t *testing.T) {
 	for _, src := range []string{"id=token,env=HALLMARK_E2E_SECRET", "id=token,src=" + secretFile} {
 		t.Run(strings.SplitN(src, ",", 2)[1][:3], func(t *testing.T) {
 			cacheDir := t.TempDir()
-			repo := uniqueRepo(t, b.plainRegistry())
-			r := hallmark(t, []string{"HALLMARK_E2E_SECRET=" + secret}, buildArgs(b, df, ctxDir, "--addr", b.buildkitUnix(),
+			repo := uniqueRepo(t, b.PlainRegistry())
+			r := hallmark(t, []string{"HALLMARK_E2E_SECRET=" + secret}, buildArgs(b, df, ctxDir, "--addr", b.BuildkitUnix(),
 				"--tag", repo+":s", "--target", "secret", "--secret", src, "--no-cache",
 				"--cache-to", "type=local,dest="+cacheDir)...)
 			mustSucceed(t, r)
@@ -73,7 +73,7 @@ func TestBuildSecretsTargetAndCache(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(cacheDir, "index.json")); err != nil {
 				t.Fatalf("--cache-to type=local wrote no cache: %v", err)
 			}
-			r = hallmark(t, []string{"HALLMARK_E2E_SECRET=" + secret}, buildArgs(b, df, ctxDir, "--addr", b.buildkitUnix(),
+			r = hallmark(t, []string{"HALLMARK_E2E_SECRET=" + secret}, buildArgs(b, df, ctxDir, "--addr", b.BuildkitUnix(),
 				"--tag", repo+":s2", "--target", "secret", "--secret", src, "--cache-from", "type=local,src="+cacheDir)...)
 			mustSucceed(t, r)
 			if !strings.Contains(r.stderr, "importing cache manifest from local:") {

@@ -17,7 +17,7 @@ import (
 // buildArgs are the arguments of a build of Dockerfile.test.
 func buildArgs(b testbed, dockerfile, contextDir string, extra ...string) []string {
 	args := []string{"build", "--progress", "plain", "-f", dockerfile,
-		"--insecure-registry", b.plainRegistry(), "--insecure-registry", b.referrersRegistry()}
+		"--insecure-registry", b.PlainRegistry(), "--insecure-registry", b.ReferrersRegistry()}
 	return append(append(args, extra...), contextDir)
 }
 
@@ -27,10 +27,10 @@ func buildArgs(b testbed, dockerfile, contextDir string, extra ...string) []stri
 func TestBuildPushesAndPrintsDigest(t *testing.T) {
 	b := bed(t)
 	endpoints := map[string][]string{
-		"unix":     {"--addr", b.buildkitUnix()},
-		"tcp-mtls": b.tlsFlags(),
+		"unix":     {"--addr", b.BuildkitUnix()},
+		"tcp-mtls": b.TLSFlags(),
 	}
-	registries := map[string]string{"distribution": b.plainRegistry(), "referrers": b.referrersRegistry()}
+	registries := map[string]string{"distribution": b.PlainRegistry(), "referrers": b.ReferrersRegistry()}
 	for epName, ep := range endpoints {
 		for regName, reg := range registries {
 			t.Run(epName+"/"+regName, func(t *testing.T) {
@@ -117,9 +117,9 @@ func TestBuildMultiPlatform(t *testing.T) {
 	b := bed(t)
 	t.Parallel()
 	ctxDir, df := buildContext(t, b)
-	repo := uniqueRepo(t, b.plainRegistry())
+	repo := uniqueRepo(t, b.PlainRegistry())
 	meta := filepath.Join(t.TempDir(), "meta.json")
-	r := hallmark(t, nil, buildArgs(b, df, ctxDir, "--addr", b.buildkitUnix(), "--tag", repo+":multi",
+	r := hallmark(t, nil, buildArgs(b, df, ctxDir, "--addr", b.BuildkitUnix(), "--tag", repo+":multi",
 		"--platform", "linux/amd64,linux/386", "--metadata-file", meta)...)
 	mustSucceed(t, r)
 	pinned, err := name.NewDigest(strings.TrimSpace(r.stdout), name.Insecure)

@@ -36,9 +36,9 @@ func TestCancelDuringBuild(t *testing.T) {
 		t.Run(want.name, func(t *testing.T) {
 			t.Parallel()
 			ctxDir, marker := sleepContext(t, b)
-			reg := b.plainRegistry()
+			reg := b.PlainRegistry()
 			repo := uniqueRepo(t, reg)
-			args, env := keyedRelease(t, b.buildkitUnix(), reg, ctxDir, repo)
+			args, env := keyedRelease(t, b.BuildkitUnix(), reg, ctxDir, repo)
 			h := startHallmark(t, env, args...)
 			waitFor(t, time.Minute, "the build's RUN step", func() bool { return len(processesWith(marker)) > 0 || h.exited() })
 			if h.exited() {
@@ -79,7 +79,7 @@ func TestCancelDuringBuild(t *testing.T) {
 // only complete ones that verify.
 func TestCancelDuringSign(t *testing.T) {
 	b := bed(t)
-	sign, _ := b.sigstore()
+	sign, _ := b.Sigstore()
 	tests := []struct {
 		name   string
 		sig    os.Signal
@@ -105,10 +105,10 @@ func TestCancelDuringSign(t *testing.T) {
 		want := signals[tt.sig]
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			reg := b.plainRegistry()
+			reg := b.PlainRegistry()
 			upstream := "http://" + reg
 			if tt.proxy == "fulcio" {
-				upstream = b.getenv("HALLMARK_TEST_FULCIO_URL")
+				upstream = b.Getenv("HALLMARK_TEST_FULCIO_URL")
 			}
 			p, err := faultproxy.New(upstream, faultproxy.Options{Delay: tt.hold.hold(time.Minute)})
 			if err != nil {
@@ -119,7 +119,7 @@ func TestCancelDuringSign(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer stop()
-			imageReg, fulcio := reg, b.getenv("HALLMARK_TEST_FULCIO_URL")
+			imageReg, fulcio := reg, b.Getenv("HALLMARK_TEST_FULCIO_URL")
 			if tt.proxy == "registry" {
 				imageReg = addr
 			} else {
@@ -128,7 +128,7 @@ func TestCancelDuringSign(t *testing.T) {
 			ctxDir, df := buildContext(t, b)
 			env, _ := keylessGitLabEnv(t, b, reg, nil)
 			repoPath := strings.TrimPrefix(env["CI_REGISTRY_IMAGE"], reg+"/")
-			args := append([]string{"release", "--addr", b.buildkitUnix(), "--insecure-registry", imageReg, "--context", ctxDir, "-f", df,
+			args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", imageReg, "--context", ctxDir, "-f", df,
 				"--progress", "quiet", "--image", imageReg + "/" + repoPath, "--registry-referrers-mode", tt.mode,
 				"--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
 			h := startHallmark(t, envList(env), append(args, "--fulcio-url", fulcio)...)
@@ -166,8 +166,8 @@ func TestCancelDuringSign(t *testing.T) {
 			d, _ := name.NewDigest(repo+"@"+digest, name.Insecure)
 			res, err := verifier.Verify(t.Context(), d, verifier.Options{
 				RemoteOptions: plainOptions(t.Context()),
-				Policy:        verifier.Policy{Identity: env["CI_PROJECT_URL"] + "//.gitlab-ci.yml@refs/heads/main", Issuer: b.issuer()},
-				Trust:         verifier.Trust{TrustedRoot: b.getenv("HALLMARK_TEST_TRUSTED_ROOT"), IgnoreTlog: true, IgnoreSCT: true},
+				Policy:        verifier.Policy{Identity: env["CI_PROJECT_URL"] + "//.gitlab-ci.yml@refs/heads/main", Issuer: b.Issuer()},
+				Trust:         verifier.Trust{TrustedRoot: b.Getenv("HALLMARK_TEST_TRUSTED_ROOT"), IgnoreTlog: true, IgnoreSCT: true},
 			})
 			if err != nil {
 				t.Fatalf("the signature written before the signal does not verify: %v", err)

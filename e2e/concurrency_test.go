@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/hallmark-dev/hallmark/internal/e2etest"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
@@ -24,7 +25,7 @@ func TestConcurrentSignCLI(t *testing.T) {
 	b := bed(t)
 	const n, password = 10, "pw-concurrent-4c1d"
 	priv, pub := keyPair(t, password)
-	reg := b.plainRegistry()
+	reg := b.PlainRegistry()
 	for _, mode := range []string{"legacy", "oci-1-1"} {
 		// The modes run one after the other: 20 signers at once on 2 cores
 		// test the machine's scheduler more than the signer.
@@ -75,7 +76,7 @@ func TestConcurrentSignCLI(t *testing.T) {
 // codes.
 func cosignConcurrentSign(t *testing.T, b testbed, n int, mode, key, password, ref string) []int {
 	t.Helper()
-	cosign := b.getenv("HALLMARK_TEST_COSIGN")
+	cosign := b.Getenv("HALLMARK_TEST_COSIGN")
 	tuf := t.TempDir()
 	exits := make([]int, n)
 	var wg sync.WaitGroup
@@ -89,7 +90,7 @@ func cosignConcurrentSign(t *testing.T, b testbed, n int, mode, key, password, r
 				args = append(args, "--registry-referrers-mode", "oci-1-1")
 			}
 			cmd := exec.CommandContext(ctx, cosign, append(args, ref)...)
-			cmd.Env = append(cleanEnv(nil), "COSIGN_PASSWORD="+password, "COSIGN_EXPERIMENTAL=1", "TUF_ROOT="+tuf)
+			cmd.Env = append(e2etest.CleanEnv(nil), "COSIGN_PASSWORD="+password, "COSIGN_EXPERIMENTAL=1", "TUF_ROOT="+tuf)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				exits[i] = cmd.ProcessState.ExitCode()

@@ -100,11 +100,11 @@ func TestDoctorHealthy(t *testing.T) {
 	for _, tc := range []struct {
 		reg       string
 		supported string
-	}{{b.referrersRegistry(), "true"}, {b.plainRegistry(), "false"}} {
+	}{{b.ReferrersRegistry(), "true"}, {b.PlainRegistry(), "false"}} {
 		t.Run(tc.reg, func(t *testing.T) {
 			t.Parallel()
 			repo := pushedRepo(t, tc.reg)
-			r := hallmark(t, []string{"COSIGN_PASSWORD=doctor-pw"}, "doctor", "--output", "json", "--addr", b.buildkitUnix(),
+			r := hallmark(t, []string{"COSIGN_PASSWORD=doctor-pw"}, "doctor", "--output", "json", "--addr", b.BuildkitUnix(),
 				"--image", repo, "--insecure-registry", tc.reg, "--key", priv)
 			mustSucceed(t, r)
 			d := parseDoctor(t, r)
@@ -119,7 +119,7 @@ func TestDoctorHealthy(t *testing.T) {
 			if _, _, facts := d.check(t, "referrers"); facts["supported"] != tc.supported {
 				t.Errorf("referrers supported = %q, want %q", facts["supported"], tc.supported)
 			}
-			if _, detail, facts := d.check(t, "buildkitd"); facts["address"] != b.buildkitUnix() || facts["version"] == "" {
+			if _, detail, facts := d.check(t, "buildkitd"); facts["address"] != b.BuildkitUnix() || facts["version"] == "" {
 				t.Errorf("buildkitd: %s %v", detail, facts)
 			}
 			if status, _, _ := d.check(t, "fulcio"); status != "skip" {
@@ -145,9 +145,9 @@ func TestDoctorKeyless(t *testing.T) {
 	sb := signertest.RequireBed(t)
 	sb.RequireSigning(t)
 	tok := sb.Token(t, url.Values{"project_path": {"group/app"}})
-	repo := pushedRepo(t, b.referrersRegistry())
-	r := hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + tok}, "doctor", "--output", "json", "--addr", b.buildkitUnix(),
-		"--image", repo, "--insecure-registry", b.referrersRegistry(),
+	repo := pushedRepo(t, b.ReferrersRegistry())
+	r := hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + tok}, "doctor", "--output", "json", "--addr", b.BuildkitUnix(),
+		"--image", repo, "--insecure-registry", b.ReferrersRegistry(),
 		"--fulcio-url", sb.FulcioURL, "--timestamp-server-url", sb.TSAURL)
 	mustSucceed(t, r)
 	d := parseDoctor(t, r)
@@ -170,7 +170,7 @@ func TestDoctorKeyless(t *testing.T) {
 func TestDoctorProblems(t *testing.T) {
 	b := bed(t)
 	priv, _ := keyPair(t, "pw")
-	reg := b.referrersRegistry()
+	reg := b.ReferrersRegistry()
 	repo := uniqueRepo(t, reg)
 	fulcio := fulcioURL(t)
 	expired := testToken(-5 * time.Minute)
@@ -184,15 +184,15 @@ func TestDoctorProblems(t *testing.T) {
 	}{
 		{"unreachable buildkitd", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", "unix:///nonexistent/buildkitd.sock", "--key", priv},
 			exitBuild, []string{"a release would fail", "buildkitd", "cannot reach buildkitd"}, "rootlesskit buildkitd"},
-		{"expired token", []string{"SIGSTORE_ID_TOKEN=" + expired}, []string{"--addr", b.buildkitUnix()},
+		{"expired token", []string{"SIGSTORE_ID_TOKEN=" + expired}, []string{"--addr", b.BuildkitUnix()},
 			exitSign, []string{"signing", "expired at"}, "fresh token"},
-		{"expired token flag", nil, []string{"--addr", b.buildkitUnix(), "--identity-token", expired, "--output", "json"},
+		{"expired token flag", nil, []string{"--addr", b.BuildkitUnix(), "--identity-token", expired, "--output", "json"},
 			exitSign, []string{"signing", "expired at"}, "fresh token"},
-		{"no token and no key", []string{"SIGSTORE_ID_TOKEN="}, []string{"--addr", b.buildkitUnix()},
+		{"no token and no key", []string{"SIGSTORE_ID_TOKEN="}, []string{"--addr", b.BuildkitUnix()},
 			exitSign, []string{"signing", "no signing key and no OIDC identity token"}, "--key"},
 		{"no token in a GitLab job", append(envList(gitlabEnv(reg, "0123456789abcdef0123456789abcdef01234567")), "SIGSTORE_ID_TOKEN="),
-			[]string{"--addr", b.buildkitUnix()}, exitSign, []string{"no signing key and no OIDC identity token"}, "id_tokens"},
-		{"wrong key password", []string{"COSIGN_PASSWORD=wrong"}, []string{"--addr", b.buildkitUnix(), "--key", priv},
+			[]string{"--addr", b.BuildkitUnix()}, exitSign, []string{"no signing key and no OIDC identity token"}, "id_tokens"},
+		{"wrong key password", []string{"COSIGN_PASSWORD=wrong"}, []string{"--addr", b.BuildkitUnix(), "--key", priv},
 			exitSign, []string{"signing", "wrong password"}, "COSIGN_PASSWORD"},
 		{"bad output", nil, []string{"--output", "yaml"}, exitUsage, []string{"--output"}, ""},
 	} {

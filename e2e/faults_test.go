@@ -37,7 +37,7 @@ var faultKinds = append(slices.Clone(faultproxy.AllFaults), faultproxy.LostAnswe
 func TestReleaseUnderFaults(t *testing.T) {
 	b := bed(t)
 	const runs, faultWorkers = 50, 6
-	regs := []string{b.plainRegistry(), b.referrersRegistry()}
+	regs := []string{b.PlainRegistry(), b.ReferrersRegistry()}
 	proxies := make([]*faultproxy.Proxy, len(regs))
 	addrs := make([]string, len(regs))
 	for i, reg := range regs {
@@ -97,7 +97,7 @@ func TestReleaseUnderFaults(t *testing.T) {
 }
 
 func registryName(b testbed, reg string) string {
-	if reg == b.referrersRegistry() {
+	if reg == b.ReferrersRegistry() {
 		return "referrers-api"
 	}
 	return "no-referrers-api"
@@ -120,13 +120,13 @@ func releaseThroughFaults(t *testing.T, b testbed, reg, addr, ctxDir, df string,
 	t.Helper()
 	mode := []string{"legacy", "oci-1-1", "both"}[run/2%3]
 	repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
-	sign, trust := b.sigstore()
-	identity := b.issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main"
-	token := b.token(t, "project_path=group/app&ref=main")
-	args := append([]string{"release", "--addr", b.buildkitUnix(), "--insecure-registry", addr, "--context", ctxDir, "-f", df,
+	sign, trust := b.Sigstore()
+	identity := b.Issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main"
+	token := b.Token(t, "project_path=group/app&ref=main")
+	args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", addr, "--context", ctxDir, "-f", df,
 		"--progress", "quiet", "--image", addr + "/" + repoPath, "--tag", fmt.Sprintf("run%d", run),
 		"--build-arg", fmt.Sprintf("GREETING=faults-%d-%d", run, time.Now().UnixNano()), "--registry-referrers-mode", mode,
-		"-a", fmt.Sprintf("run=%d", run), "--certificate-identity", identity, "--certificate-oidc-issuer", b.issuer()},
+		"-a", fmt.Sprintf("run=%d", run), "--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()},
 		sign...)
 	args = append(args, trust[2:]...) // --insecure-ignore-tlog --insecure-ignore-sct
 	r := hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + token}, args...)
@@ -157,8 +157,8 @@ func checkOneSignature(t *testing.T, b testbed, reg, repo, digest, mode, identit
 	}
 	res, err := verifier.Verify(t.Context(), d, verifier.Options{
 		RemoteOptions: plainOptions(t.Context()),
-		Policy:        verifier.Policy{Identity: identity, Issuer: b.issuer(), Annotations: ann},
-		Trust:         verifier.Trust{TrustedRoot: b.getenv("HALLMARK_TEST_TRUSTED_ROOT"), IgnoreTlog: true, IgnoreSCT: true},
+		Policy:        verifier.Policy{Identity: identity, Issuer: b.Issuer(), Annotations: ann},
+		Trust:         verifier.Trust{TrustedRoot: b.Getenv("HALLMARK_TEST_TRUSTED_ROOT"), IgnoreTlog: true, IgnoreSCT: true},
 	})
 	if err != nil {
 		t.Errorf("%s: read back: %v", d, err)
@@ -168,7 +168,7 @@ func checkOneSignature(t *testing.T, b testbed, reg, repo, digest, mode, identit
 		t.Errorf("%s: %d signatures that do not verify: %v", d, len(res.Failures), res.Failures)
 	}
 	referrer := verifier.LayoutReferrers
-	if reg == b.plainRegistry() {
+	if reg == b.PlainRegistry() {
 		referrer = verifier.LayoutFallback
 	}
 	want := map[verifier.Layout]int{}
@@ -187,7 +187,7 @@ func checkOneSignature(t *testing.T, b testbed, reg, repo, digest, mode, identit
 			t.Errorf("%s holds %s: a signature of another digest", repo, tag)
 		}
 	}
-	if n := referrerCount(t, d.String()); reg == b.referrersRegistry() && n != want[verifier.LayoutReferrers] {
+	if n := referrerCount(t, d.String()); reg == b.ReferrersRegistry() && n != want[verifier.LayoutReferrers] {
 		t.Errorf("%s: the referrers API lists %d referrers, want %d", d, n, want[verifier.LayoutReferrers])
 	}
 }
@@ -202,10 +202,10 @@ func lastLine(s string) string {
 // the second run adds nothing and says so; other annotations add one.
 func TestSignAgainAddsNothing(t *testing.T) {
 	b := bed(t)
-	sign, _ := b.sigstore()
+	sign, _ := b.Sigstore()
 	priv, _ := keyPair(t, "pw-again")
-	identity := b.issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main"
-	for _, reg := range []string{b.plainRegistry(), b.referrersRegistry()} {
+	identity := b.Issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main"
+	for _, reg := range []string{b.PlainRegistry(), b.ReferrersRegistry()} {
 		for _, how := range []string{"keyed", "keyless"} {
 			t.Run(registryName(b, reg)+"/"+how, func(t *testing.T) {
 				t.Parallel()
@@ -222,7 +222,7 @@ func TestSignAgainAddsNothing(t *testing.T) {
 				signOnce := func(extra ...string) result {
 					e := env
 					if how == "keyless" {
-						e = append(slices.Clone(env), "SIGSTORE_ID_TOKEN="+b.token(t, "project_path=group/app&ref=main"))
+						e = append(slices.Clone(env), "SIGSTORE_ID_TOKEN="+b.Token(t, "project_path=group/app&ref=main"))
 					}
 					r := hallmark(t, e, append(append(slices.Clone(args), extra...), ref)...)
 					mustSucceed(t, r)

@@ -44,13 +44,13 @@ type forger struct {
 }
 
 func (f *forger) identity() string {
-	return f.b.issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main"
+	return f.b.Issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main"
 }
 
 // keyless are the verify flags for the bed's identity and trust.
 func (f *forger) keyless() []string {
-	_, trust := f.b.sigstore()
-	return append([]string{"--certificate-identity", f.identity(), "--certificate-oidc-issuer", f.b.issuer()}, trust...)
+	_, trust := f.b.Sigstore()
+	return append([]string{"--certificate-identity", f.identity(), "--certificate-oidc-issuer", f.b.Issuer()}, trust...)
 }
 
 func (f *forger) keyed() []string { return []string{"--key", f.pub, "--insecure-ignore-tlog"} }
@@ -62,8 +62,8 @@ func (f *forger) image(t *testing.T) (string, string) { return pushedImage(t, f.
 // project in the token, with tag=v1; extra flags override.
 func (f *forger) signKeyless(t *testing.T, ref, project string, extra ...string) {
 	t.Helper()
-	sign, _ := f.b.sigstore()
-	tok := f.b.token(t, url.Values{"project_path": {project}, "ref": {"main"}}.Encode())
+	sign, _ := f.b.Sigstore()
+	tok := f.b.Token(t, url.Values{"project_path": {project}, "ref": {"main"}}.Encode())
 	args := append(append([]string{"sign", "--insecure-registry", f.reg, "--no-ci-annotations", "--tag", "v1"}, sign...), extra...)
 	mustSucceed(t, hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + tok}, append(args, ref)...))
 }
@@ -173,16 +173,16 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 	const password = "pw-forge-91a0"
 	privA, pubA := keyPair(t, password)
 	privB, _ := keyPair(t, password)
-	f := &forger{b: b, reg: b.plainRegistry(), privA: privA, pub: pubA, privB: privB, password: password}
+	f := &forger{b: b, reg: b.PlainRegistry(), privA: privA, pub: pubA, privB: privB, password: password}
 	// A second Sigstore (its own Fulcio CA and TSA) that the bed's trusted
 	// root does not list; its certificates name the bed's issuer unless a
 	// case says otherwise.
 	fake := signertest.NewSigstore(t)
-	fake.Issuer = b.issuer()
+	fake.Issuer = b.Issuer()
 	evil := signertest.NewSigstore(t)
 	evil.Issuer = "https://gitlab.evil.example"
 	expired := signertest.NewSigstore(t)
-	expired.Issuer = b.issuer()
+	expired.Issuer = b.Issuer()
 	expired.CertNotBefore = func() time.Time { return time.Now().Add(-30 * time.Minute) }
 
 	tests := []forgery{
@@ -227,12 +227,12 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 			f.signWith(t, repo+"@"+d, signer.Options{FulcioURL: evil.FulcioURL, TimestampServerURL: evil.TSAURL,
 				IdentityToken: evil.Token("group/app", "sigstore", time.Now().Add(time.Hour))})
 			// Trust the issuing CA: only the issuer is wrong.
-			return repo + "@" + d, []string{"--certificate-identity", evil.Identity("group/app"), "--certificate-oidc-issuer", f.b.issuer(),
+			return repo + "@" + d, []string{"--certificate-identity", evil.Identity("group/app"), "--certificate-oidc-issuer", f.b.Issuer(),
 				"--trusted-root", evil.TrustedRoot, "--insecure-ignore-tlog", "--insecure-ignore-sct"}
 		}},
 		{name: "certificate chain not from the trusted root", says: []string{"certificate:"}, make: func(t *testing.T, f *forger) (string, []string) {
 			repo, d := f.image(t)
-			f.signWith(t, repo+"@"+d, signer.Options{FulcioURL: fake.FulcioURL, TimestampServerURL: f.b.getenv("HALLMARK_TEST_TSA_URL"),
+			f.signWith(t, repo+"@"+d, signer.Options{FulcioURL: fake.FulcioURL, TimestampServerURL: f.b.Getenv("HALLMARK_TEST_TSA_URL"),
 				IdentityToken: fake.Token("group/app", "sigstore", time.Now().Add(time.Hour))})
 			return repo + "@" + d, f.keyless()
 		}},
@@ -261,7 +261,7 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 			repo, d := f.image(t)
 			f.signWith(t, repo+"@"+d, signer.Options{FulcioURL: expired.FulcioURL,
 				IdentityToken: expired.Token("group/app", "sigstore", time.Now().Add(time.Hour))})
-			return repo + "@" + d, []string{"--certificate-identity", f.identity(), "--certificate-oidc-issuer", f.b.issuer(),
+			return repo + "@" + d, []string{"--certificate-identity", f.identity(), "--certificate-oidc-issuer", f.b.Issuer(),
 				"--trusted-root", expired.TrustedRoot, "--insecure-ignore-tlog", "--insecure-ignore-sct"}
 		}},
 		{name: "signed by a different key", says: []string{"key:", "does not verify with the given key"}, make: func(t *testing.T, f *forger) (string, []string) {
@@ -311,7 +311,7 @@ func TestNoInsecureDefaults(t *testing.T) {
 	b := bed(t)
 	const password = "pw-defaults-5e3c"
 	priv, pub := keyPair(t, password)
-	reg := b.plainRegistry()
+	reg := b.PlainRegistry()
 	f := &forger{b: b, reg: reg, privA: priv, pub: pub, password: password}
 	repo, d := f.image(t)
 	ref := repo + "@" + d
@@ -319,12 +319,12 @@ func TestNoInsecureDefaults(t *testing.T) {
 	keyedRepo, keyedDigest := f.image(t)
 	keyedRef := keyedRepo + "@" + keyedDigest
 	f.signKeyed(t, keyedRef, priv)
-	trustedRoot := b.getenv("HALLMARK_TEST_TRUSTED_ROOT")
-	identity := []string{"--certificate-identity", f.identity(), "--certificate-oidc-issuer", b.issuer()}
-	sign, _ := b.sigstore()
+	trustedRoot := b.Getenv("HALLMARK_TEST_TRUSTED_ROOT")
+	identity := []string{"--certificate-identity", f.identity(), "--certificate-oidc-issuer", b.Issuer()}
+	sign, _ := b.Sigstore()
 	ctxDir, df := buildContext(t, b)
 	unsigned, unsignedDigest := f.image(t)
-	tok := b.token(t, "project_path=group/app&ref=main")
+	tok := b.Token(t, "project_path=group/app&ref=main")
 
 	tests := []struct {
 		name string
@@ -343,7 +343,7 @@ func TestNoInsecureDefaults(t *testing.T) {
 			append(append([]string{"verify", "--insecure-registry", reg, "--trusted-root", trustedRoot, "--insecure-ignore-tlog"}, identity...), ref),
 			exitVerify, []string{"certificate:", "SCT"}},
 		{"sign without --insecure-skip-verify", []string{"SIGSTORE_ID_TOKEN=" + tok},
-			[]string{"sign", "--insecure-registry", reg, "--fulcio-url", b.getenv("HALLMARK_TEST_FULCIO_URL"), "--timestamp-server-url", b.getenv("HALLMARK_TEST_TSA_URL"),
+			[]string{"sign", "--insecure-registry", reg, "--fulcio-url", b.Getenv("HALLMARK_TEST_FULCIO_URL"), "--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL"),
 				"--trusted-root", trustedRoot, "--tlog-upload=false", unsigned + "@" + unsignedDigest},
 			exitSign, []string{"SCT", "--insecure-skip-verify"}},
 		{"verify over plain HTTP without --insecure-registry", nil,
@@ -356,10 +356,10 @@ func TestNoInsecureDefaults(t *testing.T) {
 			append(append([]string{"sign"}, sign...), unsigned+"@"+unsignedDigest),
 			exitSign, []string{"plain HTTP", reg, "--insecure-registry"}},
 		{"build push over plain HTTP without --insecure-registry", nil,
-			[]string{"build", "--addr", b.buildkitUnix(), "--progress", "quiet", "-f", df, "--tag", unsigned + ":built", ctxDir},
+			[]string{"build", "--addr", b.BuildkitUnix(), "--progress", "quiet", "-f", df, "--tag", unsigned + ":built", ctxDir},
 			exitUsage, []string{"plain HTTP", reg, "--insecure-registry"}},
 		{"release with a tcp buildkitd without TLS", []string{"COSIGN_PASSWORD=" + password},
-			[]string{"release", "--addr", b.buildkitTCP(), "--insecure-registry", reg, "--context", ctxDir, "-f", df, "--image", unsigned,
+			[]string{"release", "--addr", b.BuildkitTCP(), "--insecure-registry", reg, "--context", ctxDir, "-f", df, "--image", unsigned,
 				"--tag", "tcp", "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"},
 			exitUsage, []string{"without TLS", "--tlscacert", "--insecure-buildkit-tcp"}},
 	}

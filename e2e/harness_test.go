@@ -1,19 +1,16 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/e2etest"
 )
 
 // hallmarkBin is the binary under test, built once by TestMain.
@@ -24,21 +21,14 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	if bin := os.Getenv("HALLMARK_BIN"); bin != "" {
-		hallmarkBin = bin
-		return m.Run()
-	}
 	dir, err := os.MkdirTemp("", "hallmark-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	hallmarkBin = filepath.Join(dir, "hallmark")
-	cmd := exec.Command("go", "build", "-o", hallmarkBin, "..")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building hallmark:", err)
+	if hallmarkBin, err = e2etest.BuildHallmark(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	code := m.Run()
@@ -56,38 +46,11 @@ var oneLineChecks atomic.Int64
 // not up — or failing it under CI, where the bed must be up.
 func bed(t *testing.T) testbed {
 	t.Helper()
-	if os.Getenv("HALLMARK_TESTBED") != "1" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("test bed not up (HALLMARK_TESTBED unset): run `eval \"$(hack/testbed.sh up)\"` first")
-		}
-		t.Skip("test bed not up; run `eval \"$(hack/testbed.sh up)\"` to run end-to-end tests")
-	}
-	return testbed{getenv: func(k string) string {
-		v := os.Getenv(k)
-		if v == "" {
-			t.Fatalf("test bed variable %s is not set: is the bed fully up? (hack/testbed.sh up)", k)
-		}
-		return v
-	}}
+	return testbed{e2etest.RequireBed(t)}
 }
 
-type testbed struct{ getenv func(string) string }
-
-func (b testbed) buildkitUnix() string      { return b.getenv("HALLMARK_TEST_BUILDKIT_UNIX") }
-func (b testbed) buildkitTCP() string       { return b.getenv("HALLMARK_TEST_BUILDKIT_TCP") }
-func (b testbed) plainRegistry() string     { return b.getenv("HALLMARK_TEST_REGISTRY_PLAIN") }
-func (b testbed) referrersRegistry() string { return b.getenv("HALLMARK_TEST_REGISTRY_REFERRERS") }
-
-// tlsFlags are the flags for the bed's mutual-TLS buildkitd endpoint.
-func (b testbed) tlsFlags() []string {
-	return []string{
-		"--addr", b.buildkitTCP(),
-		"--tlscacert", b.getenv("HALLMARK_TEST_TLS_CA"),
-		"--tlscert", b.getenv("HALLMARK_TEST_TLS_CERT"),
-		"--tlskey", b.getenv("HALLMARK_TEST_TLS_KEY"),
-		"--tlsservername", b.getenv("HALLMARK_TEST_TLS_SERVERNAME"),
-	}
-}
+// testbed is the bed's settings, with e2e's own helpers (rootless).
+type testbed struct{ e2etest.Bed }
 
 var repoSeq atomic.Int64
 
@@ -106,47 +69,7 @@ func uniqueRepo(t *testing.T, registry string) string {
 // fresh directory and returns it with the path of Dockerfile.test.
 func buildContext(t *testing.T, b testbed) (contextDir, dockerfile string) {
 	t.Helper()
-	dir := t.TempDir()
-	src := filepath.Join("..", "testdata", "build")
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() == "busybox" {
-			continue
-		}
-		copyFile(t, filepath.Join(src, e.Name()), filepath.Join(dir, e.Name()))
-	}
-	copyFile(t, b.getenv("HALLMARK_TEST_BUSYBOX"), filepath.Join(dir, "busybox"))
-	df, err := filepath.Abs(filepath.Join("..", "Dockerfile.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, df
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, st.Mode().Perm())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
+	return b.BuildContext(t)
 }
 
 // result is one run of the hallmark binary.
@@ -159,28 +82,13 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
-// cleanEnv is the environment hallmark runs with: this process's, minus
-// CI variables that would change its behaviour, plus extra.
-func cleanEnv(extra []string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if k == "GITLAB_CI" || k == "GITHUB_ACTIONS" || strings.HasPrefix(k, "CI_") || strings.HasPrefix(k, "GITHUB_") ||
-			k == "BUILDKIT_HOST" || strings.HasPrefix(k, "HALLMARK_") && !strings.HasPrefix(k, "HALLMARK_TEST") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, extra...)
-}
-
 // hallmark runs the binary with args and extra environment variables.
 func hallmark(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, hallmarkBin, args...)
-	cmd.Env = cleanEnv(env)
+	cmd.Env = e2etest.CleanEnv(env)
 	return runCmd(t, cmd)
 }
 
@@ -188,18 +96,9 @@ func hallmark(t *testing.T, env []string, args ...string) result {
 // it fails the test.
 func runCmd(t *testing.T, cmd *exec.Cmd) result {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("running %s: %v", cmd.Path, err)
-	}
-	return res
+	var r result
+	r.stdout, r.stderr, r.code = e2etest.Run(t, cmd)
+	return r
 }
 
 // mustSucceed fails the test unless r exited 0.
@@ -236,31 +135,3 @@ func assertOneLineError(t *testing.T, r result, code int, fragments ...string) {
 		}
 	}
 }
-
-// sigstore returns the bed's keyless signing flags (no Rekor, no CT log:
-// a TSA timestamp instead, explicitly) and the matching trust flags.
-func (b testbed) sigstore() (sign, trust []string) {
-	sign = []string{"--fulcio-url", b.getenv("HALLMARK_TEST_FULCIO_URL"), "--timestamp-server-url", b.getenv("HALLMARK_TEST_TSA_URL"),
-		"--trusted-root", b.getenv("HALLMARK_TEST_TRUSTED_ROOT"), "--tlog-upload=false", "--insecure-skip-verify"}
-	trust = []string{"--trusted-root", b.getenv("HALLMARK_TEST_TRUSTED_ROOT"), "--insecure-ignore-tlog", "--insecure-ignore-sct"}
-	return sign, trust
-}
-
-// token mints a GitLab-shaped ID token at the bed's OIDC issuer; query
-// overrides claims (project_path, ref, aud, ttl, ...).
-func (b testbed) token(t *testing.T, query string) string {
-	t.Helper()
-	resp, err := http.Get(b.getenv("HALLMARK_TEST_OIDC_MINT") + "?" + query)
-	if err != nil {
-		t.Fatalf("minting a token: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("minting a token: %s %v %s", resp.Status, err, body)
-	}
-	return strings.TrimSpace(string(body))
-}
-
-// issuer is the bed's OIDC issuer URL (GitLab's $CI_SERVER_URL).
-func (b testbed) issuer() string { return b.getenv("HALLMARK_TEST_OIDC_ISSUER") }

@@ -32,7 +32,7 @@ func TestKillBuildkitdDuringBuild(t *testing.T) {
 	t.Parallel()
 	addr, bk := privateBuildkitd(t, b)
 	ctxDir, marker := sleepContext(t, b)
-	reg := b.plainRegistry()
+	reg := b.PlainRegistry()
 	repo := uniqueRepo(t, reg)
 	args, env := keyedRelease(t, addr, reg, ctxDir, repo)
 	h := startHallmark(t, env, args...)
@@ -85,7 +85,7 @@ func TestKillRegistryDuringPush(t *testing.T) {
 			defer stop()
 			ctxDir, df := buildContext(t, b)
 			repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
-			args, env := keyedRelease(t, b.buildkitUnix(), proxy, ctxDir, proxy+"/"+repoPath, "-f", df)
+			args, env := keyedRelease(t, b.BuildkitUnix(), proxy, ctxDir, proxy+"/"+repoPath, "-f", df)
 			h := startHallmark(t, env, args...)
 			waitFor(t, time.Minute, "the held push", func() bool { return held(p, tt.hold) || h.exited() })
 			if h.exited() {
@@ -134,15 +134,15 @@ func held(p *faultproxy.Proxy, m match) bool {
 // without a certificate nothing is pushed; the TSA is asked after the push.
 func TestSigningServiceDown(t *testing.T) {
 	b := bed(t)
-	sign, _ := b.sigstore()
+	sign, _ := b.Sigstore()
 	tests := []struct {
 		name, flag, service string
 		upstream, path      string // for a service that dies mid-request
 	}{
 		{"Fulcio refuses", "--fulcio-url", "fulcio", "", ""},
-		{"Fulcio dies mid-request", "--fulcio-url", "fulcio", b.getenv("HALLMARK_TEST_FULCIO_URL"), "/api/v1/signingCert"},
+		{"Fulcio dies mid-request", "--fulcio-url", "fulcio", b.Getenv("HALLMARK_TEST_FULCIO_URL"), "/api/v1/signingCert"},
 		{"TSA refuses", "--timestamp-server-url", "timestamp authority", "", ""},
-		{"TSA dies mid-request", "--timestamp-server-url", "timestamp authority", strings.TrimSuffix(b.getenv("HALLMARK_TEST_TSA_URL"), "/api/v1/timestamp"), "/api/v1/timestamp"},
+		{"TSA dies mid-request", "--timestamp-server-url", "timestamp authority", strings.TrimSuffix(b.Getenv("HALLMARK_TEST_TSA_URL"), "/api/v1/timestamp"), "/api/v1/timestamp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,10 +166,10 @@ func TestSigningServiceDown(t *testing.T) {
 			if tt.service == "timestamp authority" {
 				url += "/api/v1/timestamp"
 			}
-			reg := b.plainRegistry()
+			reg := b.PlainRegistry()
 			ctxDir, df := buildContext(t, b)
 			env, tok := keylessGitLabEnv(t, b, reg, nil)
-			args := append([]string{"release", "--addr", b.buildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
+			args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
 				"--progress", "quiet", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
 			h := startHallmark(t, envList(env), append(args, tt.flag, url)...)
 			if p != nil {

@@ -24,6 +24,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/hallmark-dev/hallmark/internal/e2etest"
 )
 
 // freeAddr returns a 127.0.0.1 address nothing listens on (just now).
@@ -107,7 +109,7 @@ func (d *daemon) tail() string {
 // root, socket and (native) snapshotter, and returns its address.
 func privateBuildkitd(t *testing.T, b testbed) (string, *daemon) {
 	t.Helper()
-	bin := b.getenv("HALLMARK_TEST_BUILDKITD")
+	bin := b.Getenv("HALLMARK_TEST_BUILDKITD")
 	dir, err := os.MkdirTemp("", "hallmark-e2e-buildkitd-")
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +126,7 @@ func privateBuildkitd(t *testing.T, b testbed) (string, *daemon) {
 	addr := "unix://" + filepath.Join(dir, "buildkitd.sock")
 	d := startDaemon(t, bin, "--config", cfg, "--root", filepath.Join(dir, "root"), "--addr", addr,
 		"--oci-worker=true", "--oci-worker-binary", runc, "--oci-worker-snapshotter=native", "--containerd-worker=false")
-	buildctl := b.getenv("HALLMARK_TEST_BUILDCTL")
+	buildctl := b.Getenv("HALLMARK_TEST_BUILDCTL")
 	waitFor(t, 30*time.Second, "the private buildkitd", func() bool {
 		return exec.Command(buildctl, "--addr", addr, "debug", "workers").Run() == nil
 	})
@@ -208,7 +210,7 @@ func killProcessesWith(s string) {
 func sleepContext(t *testing.T, b testbed) (dir, marker string) {
 	t.Helper()
 	dir = t.TempDir()
-	copyFile(t, b.getenv("HALLMARK_TEST_BUSYBOX"), filepath.Join(dir, "busybox"))
+	e2etest.CopyFile(t, b.Getenv("HALLMARK_TEST_BUSYBOX"), filepath.Join(dir, "busybox"))
 	secs := 600000 + time.Now().UnixNano()%300000 + repoSeq.Add(1)
 	marker = fmt.Sprintf("sleep %d", secs)
 	df := fmt.Sprintf("FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox %s\"]\n", marker)
@@ -233,7 +235,7 @@ func startHallmark(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
 	r := &running{done: make(chan struct{})}
 	r.cmd = exec.Command(hallmarkBin, args...)
-	r.cmd.Env = cleanEnv(env)
+	r.cmd.Env = e2etest.CleanEnv(env)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	r.started = time.Now()
 	if err := r.cmd.Start(); err != nil {

@@ -12,12 +12,12 @@ import (
 func keylessGitLabEnv(t *testing.T, b testbed, reg string, tokenQuery url.Values) (map[string]string, string) {
 	t.Helper()
 	env := gitlabEnv(reg, "89abcdef0123456789abcdef0123456789abcdef")
-	env["CI_SERVER_URL"] = b.issuer()
-	env["CI_PROJECT_URL"] = b.issuer() + "/group/app"
+	env["CI_SERVER_URL"] = b.Issuer()
+	env["CI_PROJECT_URL"] = b.Issuer() + "/group/app"
 	env["CI_REGISTRY_IMAGE"] = uniqueRepo(t, reg)
 	q := url.Values{"project_path": {"group/app"}, "ref": {"main"}}
 	maps.Copy(q, tokenQuery)
-	tok := b.token(t, q.Encode())
+	tok := b.Token(t, q.Encode())
 	env["SIGSTORE_ID_TOKEN"] = tok
 	return env, tok
 }
@@ -27,14 +27,14 @@ func keylessGitLabEnv(t *testing.T, b testbed, reg string, tokenQuery url.Values
 // verifies the signature with the tutorial's flags.
 func TestReleaseKeyless(t *testing.T) {
 	b := bed(t)
-	sign, trust := b.sigstore()
-	for _, reg := range []string{b.plainRegistry(), b.referrersRegistry()} {
+	sign, trust := b.Sigstore()
+	for _, reg := range []string{b.PlainRegistry(), b.ReferrersRegistry()} {
 		for _, mode := range []string{"legacy", "oci-1-1", "both"} {
 			t.Run(strings.ReplaceAll(reg, ":", "_")+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				ctxDir, df := buildContext(t, b)
 				env, tok := keylessGitLabEnv(t, b, reg, nil)
-				args := append([]string{"release", "--addr", b.buildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
+				args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
 					"--progress", "quiet", "--registry-referrers-mode", mode, "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
 				r := hallmark(t, envList(env), args...)
 				mustSucceed(t, r)
@@ -43,8 +43,8 @@ func TestReleaseKeyless(t *testing.T) {
 				}
 				rel := parseRelease(t, r)
 				identity := env["CI_PROJECT_URL"] + "//.gitlab-ci.yml@refs/heads/main"
-				if rel.Verified.Identity != identity || rel.Verified.Issuer != b.issuer() {
-					t.Errorf("verified %+v, want identity %s issuer %s", rel.Verified, identity, b.issuer())
+				if rel.Verified.Identity != identity || rel.Verified.Issuer != b.Issuer() {
+					t.Errorf("verified %+v, want identity %s issuer %s", rel.Verified, identity, b.Issuer())
 				}
 				if want := gitlabAnnotations(env, env["CI_COMMIT_SHORT_SHA"]); !maps.Equal(rel.Signatures[0].Annotations, want) {
 					t.Errorf("annotations\n got %v\nwant %v", rel.Signatures[0].Annotations, want)
@@ -52,7 +52,7 @@ func TestReleaseKeyless(t *testing.T) {
 
 				// The tutorial's verify, by hallmark and by the real cosign CLI.
 				verify := append([]string{"verify", "--insecure-registry", reg, "--annotations", "tag=" + env["CI_COMMIT_SHORT_SHA"],
-					"--certificate-identity", identity, "--certificate-oidc-issuer", b.issuer()}, trust...)
+					"--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()}, trust...)
 				mustSucceed(t, hallmark(t, nil, append(verify, rel.Image)...))
 				cosignVerify(t, b, mode, reg, rel.Image, identity, "tag="+env["CI_COMMIT_SHORT_SHA"])
 			})
@@ -64,8 +64,8 @@ func TestReleaseKeyless(t *testing.T) {
 // what is wrong, exits with its stage's code, and never prints the token.
 func TestReleaseKeylessFailures(t *testing.T) {
 	b := bed(t)
-	sign, _ := b.sigstore()
-	reg := b.plainRegistry()
+	sign, _ := b.Sigstore()
+	reg := b.PlainRegistry()
 	tests := []struct {
 		name      string
 		tokenQ    url.Values
@@ -84,7 +84,7 @@ func TestReleaseKeylessFailures(t *testing.T) {
 			t.Parallel()
 			ctxDir, df := buildContext(t, b)
 			env, tok := keylessGitLabEnv(t, b, reg, tt.tokenQ)
-			args := append([]string{"release", "--addr", b.buildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
+			args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
 				"--progress", "quiet", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
 			r := hallmark(t, envList(env), append(args, tt.extra...)...)
 			assertOneLineError(t, r, tt.code, tt.fragments...)

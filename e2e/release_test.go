@@ -42,7 +42,7 @@ func TestReleaseKeyedGitLab(t *testing.T) {
 	b := bed(t)
 	const password = "key-pass-5b2e"
 	priv, pub := keyPair(t, password)
-	for _, reg := range []string{b.plainRegistry(), b.referrersRegistry()} {
+	for _, reg := range []string{b.PlainRegistry(), b.ReferrersRegistry()} {
 		for _, mode := range []string{"legacy", "oci-1-1", "both"} {
 			t.Run(reg+"/"+mode, func(t *testing.T) {
 				t.Parallel()
@@ -53,7 +53,7 @@ func TestReleaseKeyedGitLab(t *testing.T) {
 				env["COSIGN_PASSWORD"] = password
 				out := t.TempDir()
 				dotenvFile, meta := filepath.Join(out, "release.env"), filepath.Join(out, "meta.json")
-				r := hallmark(t, envList(env), "release", "--addr", b.buildkitUnix(), "--insecure-registry", reg,
+				r := hallmark(t, envList(env), "release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg,
 					"--context", ctxDir, "-f", df, "--progress", "plain", "--key", priv, "--tlog-upload=false",
 					"--insecure-ignore-tlog", "--registry-referrers-mode", mode, "--dotenv", dotenvFile, "--metadata-file", meta)
 				mustSucceed(t, r)
@@ -113,11 +113,11 @@ func TestReleaseGitHubOutputs(t *testing.T) {
 	ctxDir, df := buildContext(t, b)
 	dir := t.TempDir()
 	output, summary := filepath.Join(dir, "output"), filepath.Join(dir, "summary.md")
-	repo := uniqueRepo(t, b.referrersRegistry())
+	repo := uniqueRepo(t, b.ReferrersRegistry())
 	env := []string{"GITHUB_ACTIONS=true", "GITHUB_REPOSITORY=octo/app", "GITHUB_SHA=fedcba9876543210fedcba9876543210fedcba98",
 		"GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=77", "GITHUB_ACTOR=octocat", "GITHUB_REF=refs/heads/main",
 		"GITHUB_OUTPUT=" + output, "GITHUB_STEP_SUMMARY=" + summary, "COSIGN_PASSWORD=pw"}
-	r := hallmark(t, env, "release", "--addr", b.buildkitUnix(), "--insecure-registry", b.referrersRegistry(),
+	r := hallmark(t, env, "release", "--addr", b.BuildkitUnix(), "--insecure-registry", b.ReferrersRegistry(),
 		"--context", ctxDir, "-f", df, "--image", repo, "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog",
 		"--registry-referrers-mode", "oci-1-1")
 	mustSucceed(t, r)
@@ -156,8 +156,8 @@ func TestReleaseRecursive(t *testing.T) {
 	t.Parallel()
 	priv, pub := keyPair(t, "pw")
 	ctxDir, df := buildContext(t, b)
-	repo := uniqueRepo(t, b.plainRegistry())
-	r := hallmark(t, []string{"COSIGN_PASSWORD=pw"}, "release", "--addr", b.buildkitUnix(), "--insecure-registry", b.plainRegistry(),
+	repo := uniqueRepo(t, b.PlainRegistry())
+	r := hallmark(t, []string{"COSIGN_PASSWORD=pw"}, "release", "--addr", b.BuildkitUnix(), "--insecure-registry", b.PlainRegistry(),
 		"--context", ctxDir, "-f", df, "--image", repo, "--tag", "multi", "--platform", "linux/amd64,linux/386", "--recursive",
 		"--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog")
 	mustSucceed(t, r)
@@ -172,7 +172,7 @@ func TestReleaseRecursive(t *testing.T) {
 		}
 	}
 	for _, p := range rel.Platforms {
-		v := hallmark(t, nil, "verify", "--insecure-registry", b.plainRegistry(), "--key", pub, "--insecure-ignore-tlog",
+		v := hallmark(t, nil, "verify", "--insecure-registry", b.PlainRegistry(), "--key", pub, "--insecure-ignore-tlog",
 			repo+"@"+p.Digest)
 		mustSucceed(t, v)
 	}
@@ -183,7 +183,7 @@ func TestReleaseBadInput(t *testing.T) {
 	b := bed(t)
 	priv, _ := keyPair(t, "pw")
 	ctxDir, df := buildContext(t, b)
-	reg := b.plainRegistry()
+	reg := b.PlainRegistry()
 	repo := uniqueRepo(t, reg)
 	common := []string{"release", "--progress", "quiet", "--insecure-registry", reg, "-f", df, "--tlog-upload=false", "--insecure-ignore-tlog"}
 	tests := []struct {
@@ -193,12 +193,12 @@ func TestReleaseBadInput(t *testing.T) {
 		code      int
 		fragments []string
 	}{
-		{"no image and no CI", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.buildkitUnix(), "--context", ctxDir, "--key", priv, "--tag", "v1"}, exitUsage, []string{"no image", "--image"}},
-		{"no tag and no CI", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.buildkitUnix(), "--context", ctxDir, "--key", priv, "--image", repo}, exitUsage, []string{"no tag"}},
-		{"no token and no key", nil, []string{"--addr", b.buildkitUnix(), "--context", ctxDir, "--image", repo, "--tag", "v1"}, exitUsage, []string{"no OIDC identity token", "--key"}},
+		{"no image and no CI", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.BuildkitUnix(), "--context", ctxDir, "--key", priv, "--tag", "v1"}, exitUsage, []string{"no image", "--image"}},
+		{"no tag and no CI", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.BuildkitUnix(), "--context", ctxDir, "--key", priv, "--image", repo}, exitUsage, []string{"no tag"}},
+		{"no token and no key", nil, []string{"--addr", b.BuildkitUnix(), "--context", ctxDir, "--image", repo, "--tag", "v1"}, exitUsage, []string{"no OIDC identity token", "--key"}},
 		{"unreachable buildkitd", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", "unix:///nonexistent/buildkitd.sock", "--context", ctxDir, "--key", priv, "--image", repo, "--tag", "v1"}, exitBuild, []string{"cannot reach buildkitd"}},
-		{"missing context", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.buildkitUnix(), "--context", filepath.Join(ctxDir, "nope"), "--key", priv, "--image", repo, "--tag", "v1"}, exitUsage, []string{"build context"}},
-		{"wrong key password", []string{"COSIGN_PASSWORD=wrong"}, []string{"--addr", b.buildkitUnix(), "--context", ctxDir, "--key", priv, "--image", repo, "--tag", "v1"}, exitUsage, []string{"password"}},
+		{"missing context", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.BuildkitUnix(), "--context", filepath.Join(ctxDir, "nope"), "--key", priv, "--image", repo, "--tag", "v1"}, exitUsage, []string{"build context"}},
+		{"wrong key password", []string{"COSIGN_PASSWORD=wrong"}, []string{"--addr", b.BuildkitUnix(), "--context", ctxDir, "--key", priv, "--image", repo, "--tag", "v1"}, exitUsage, []string{"password"}},
 	}
 	t.Run("cases", func(t *testing.T) {
 		for _, tt := range tests {

@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	bkclient "github.com/moby/buildkit/client"
+
+	"github.com/hallmark-dev/hallmark/internal/e2etest"
 )
 
 // rootlessUser is the bed's unprivileged user and what it needs to run
@@ -38,7 +40,7 @@ func (b testbed) rootless(t *testing.T) rootlessUser {
 	if os.Geteuid() != 0 {
 		t.Skip("running hallmark as the rootless user needs root")
 	}
-	u, err := user.Lookup(b.getenv("HALLMARK_TEST_ROOTLESS_USER"))
+	u, err := user.Lookup(b.Getenv("HALLMARK_TEST_ROOTLESS_USER"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func (b testbed) rootless(t *testing.T) rootlessUser {
 		t.Fatalf("HALLMARK_TEST_ROOTLESS_USER %s is root", u.Username)
 	}
 	return rootlessUser{u: u, uid: uint32(uid), gid: uint32(gid),
-		runtimeDir: b.getenv("HALLMARK_TEST_ROOTLESS_RUNTIME_DIR"), socket: b.getenv("HALLMARK_TEST_BUILDKIT_ROOTLESS")}
+		runtimeDir: b.Getenv("HALLMARK_TEST_ROOTLESS_RUNTIME_DIR"), socket: b.Getenv("HALLMARK_TEST_BUILDKIT_ROOTLESS")}
 }
 
 // readableByOthers makes dir and its parents up to the temp dir readable
@@ -81,7 +83,7 @@ func userBinary(t *testing.T) string {
 	readableByOthers(t, dir)
 	bin := filepath.Join(dir, "hallmark")
 	if err := os.Link(hallmarkBin, bin); err != nil {
-		copyFile(t, hallmarkBin, bin)
+		e2etest.CopyFile(t, hallmarkBin, bin)
 	}
 	if err := os.Chmod(bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -112,8 +114,8 @@ func (r rootlessUser) run(t *testing.T, bin, runtimeDir string, extra []string, 
 func TestRootlessRelease(t *testing.T) {
 	b := bed(t)
 	ru := b.rootless(t)
-	sign, trust := b.sigstore()
-	reg := b.plainRegistry()
+	sign, trust := b.Sigstore()
+	reg := b.PlainRegistry()
 	bin := userBinary(t)
 	ctxDir, df := buildContext(t, b)
 	readableByOthers(t, ctxDir)
@@ -139,8 +141,8 @@ func TestRootlessRelease(t *testing.T) {
 		t.Fatalf("signatures %+v, want one legacy signature on %s", rel.Signatures, rel.Digest)
 	}
 	identity := env["CI_PROJECT_URL"] + "//.gitlab-ci.yml@refs/heads/main"
-	if rel.Verified.Identity != identity || rel.Verified.Issuer != b.issuer() {
-		t.Errorf("verified %+v, want identity %s issuer %s", rel.Verified, identity, b.issuer())
+	if rel.Verified.Identity != identity || rel.Verified.Issuer != b.Issuer() {
+		t.Errorf("verified %+v, want identity %s issuer %s", rel.Verified, identity, b.Issuer())
 	}
 
 	// The rootless daemon did the build: its history has this run's
@@ -164,7 +166,7 @@ func TestRootlessRelease(t *testing.T) {
 	}
 
 	verify := append([]string{"verify", "--insecure-registry", reg, "--annotations", "tag=" + env["CI_COMMIT_SHORT_SHA"],
-		"--certificate-identity", identity, "--certificate-oidc-issuer", b.issuer()}, trust...)
+		"--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()}, trust...)
 	mustSucceed(t, hallmark(t, nil, append(verify, rel.Image)...))
 }
 
@@ -214,8 +216,8 @@ func TestRootlessNoDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	readableByOthers(t, empty)
-	r := ru.run(t, bin, empty, nil, "build", "--insecure-registry", b.plainRegistry(), "-f", df,
-		"--tag", uniqueRepo(t, b.plainRegistry())+":1", ctxDir)
+	r := ru.run(t, bin, empty, nil, "build", "--insecure-registry", b.PlainRegistry(), "-f", df,
+		"--tag", uniqueRepo(t, b.PlainRegistry())+":1", ctxDir)
 	assertOneLineError(t, r, exitBuild, "no buildkitd found",
 		"unix://"+filepath.Join(empty, "buildkit", "buildkitd.sock"), "unix:///run/buildkit/buildkitd.sock", "BUILDKIT_HOST")
 }

@@ -31,8 +31,8 @@ const (
 func TestSecretsNeverLeak(t *testing.T) {
 	b := bed(t)
 	t.Parallel()
-	sign, trust := b.sigstore()
-	p, err := faultproxy.New("http://"+b.referrersRegistry(), faultproxy.Options{Rate: 0.05, Seed: 6, Faults: faultKinds})
+	sign, trust := b.Sigstore()
+	p, err := faultproxy.New("http://"+b.ReferrersRegistry(), faultproxy.Options{Rate: 0.05, Seed: 6, Faults: faultKinds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +56,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	priv, pub := keyPair(t, secretKeyPassword)
 	ctxDir, df := buildContext(t, b)
 	out := t.TempDir()
-	token := b.token(t, "project_path=group/app&ref=main")
-	expired := b.token(t, "project_path=group/app&ref=main&ttl=-1m")
+	token := b.Token(t, "project_path=group/app&ref=main")
+	expired := b.Token(t, "project_path=group/app&ref=main&ttl=-1m")
 	tokenFile := filepath.Join(out, "token")
 	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	job := func(overrides ...string) []string {
 		env := gitlabEnv(reg, "0123456789abcdef0123456789abcdef01234567")
-		env["CI_SERVER_URL"], env["CI_PROJECT_URL"] = b.issuer(), b.issuer()+"/group/app"
+		env["CI_SERVER_URL"], env["CI_PROJECT_URL"] = b.Issuer(), b.Issuer()+"/group/app"
 		env["CI_REGISTRY_IMAGE"] = uniqueRepo(t, reg)
 		env["CI_REGISTRY_USER"], env["CI_REGISTRY_PASSWORD"], env["CI_JOB_TOKEN"] = "gitlab-ci-token", secretRegistryPassword, secretJobToken
 		env["SIGSTORE_ID_TOKEN"], env["COSIGN_PASSWORD"] = token, secretKeyPassword
@@ -91,9 +91,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 		return ""
 	}
-	build := []string{"--addr", b.buildkitUnix(), "--insecure-registry", reg, "-f", df, "--progress", "plain"}
-	keylessVerify := append([]string{"--certificate-identity", b.issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main",
-		"--certificate-oidc-issuer", b.issuer()}, trust...)
+	build := []string{"--addr", b.BuildkitUnix(), "--insecure-registry", reg, "-f", df, "--progress", "plain"}
+	keylessVerify := append([]string{"--certificate-identity", b.Issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main",
+		"--certificate-oidc-issuer", b.Issuer()}, trust...)
 
 	// A pushed image to sign and verify, by the job itself.
 	seedEnv := job()
@@ -123,9 +123,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{name: "release keyed", env: job(), args: append(append([]string{"release", "--context", ctxDir, "--dotenv", dotenv + ".keyed"}, build...),
 			"--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"), files: []string{dotenv + ".keyed"}},
 		{name: "annotations", env: job(), args: []string{"annotations"}},
-		{name: "doctor keyless", env: job(), args: []string{"doctor", "--output", "json", "--addr", b.buildkitUnix(), "--insecure-registry", reg,
-			"--fulcio-url", b.getenv("HALLMARK_TEST_FULCIO_URL"), "--timestamp-server-url", b.getenv("HALLMARK_TEST_TSA_URL")}},
-		{name: "doctor keyed", env: job(), args: []string{"doctor", "--output", "json", "--addr", b.buildkitUnix(), "--insecure-registry", reg, "--key", priv}},
+		{name: "doctor keyless", env: job(), args: []string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--insecure-registry", reg,
+			"--fulcio-url", b.Getenv("HALLMARK_TEST_FULCIO_URL"), "--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL")}},
+		{name: "doctor keyed", env: job(), args: []string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--key", priv}},
 		// Failing paths.
 		{name: "build, wrong registry password", fails: true, env: job("CI_REGISTRY_PASSWORD=" + secretWrongPassword), args: append(append([]string{"build"}, build...), "--tag", image(job())+":x", ctxDir)},
 		{name: "release, wrong job token", fails: true, env: job("CI_REGISTRY_PASSWORD=", "CI_JOB_TOKEN="+secretWrongJobToken), args: append(append([]string{"release", "--context", ctxDir}, build...),
@@ -136,9 +136,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{name: "release, Fulcio down", fails: true, env: job(), args: append(append(append([]string{"release", "--context", ctxDir}, build...), sign...),
 			"--fulcio-url", "http://"+freeAddr(t), "--insecure-ignore-tlog", "--insecure-ignore-sct")},
 		{name: "verify, another identity", fails: true, env: job(), args: append(append([]string{"verify", "--insecure-registry", reg}, trust...),
-			"--certificate-identity", "https://gitlab.example.com/x//.gitlab-ci.yml@refs/heads/main", "--certificate-oidc-issuer", b.issuer(), ref)},
+			"--certificate-identity", "https://gitlab.example.com/x//.gitlab-ci.yml@refs/heads/main", "--certificate-oidc-issuer", b.Issuer(), ref)},
 		{name: "doctor, expired token and wrong key password", fails: true, env: job("SIGSTORE_ID_TOKEN="+expired, "COSIGN_PASSWORD="+secretWrongKeyPassword),
-			args: []string{"doctor", "--addr", b.buildkitUnix(), "--insecure-registry", reg, "--key", priv}},
+			args: []string{"doctor", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--key", priv}},
 		{name: "verify, registry failing every request", fails: true, env: job(), args: []string{"verify", "--insecure-registry", reg, "--key", pub, "--insecure-ignore-tlog", ref}},
 	}
 	checked := 0

@@ -20,6 +20,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/hallmark-dev/hallmark/internal/e2etest"
 )
 
 // selfImageVersion is the version hack/image-context.sh stamps into the
@@ -33,7 +35,7 @@ func selfImageContext(t *testing.T, b testbed) string {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.CommandContext(t.Context(), filepath.Join("..", "hack", "image-context.sh"), dir)
-	cmd.Env = append(cleanEnv(nil), "HALLMARK_VERSION="+selfImageVersion, "HALLMARK_BUSYBOX="+b.getenv("HALLMARK_TEST_BUSYBOX"))
+	cmd.Env = append(e2etest.CleanEnv(nil), "HALLMARK_VERSION="+selfImageVersion, "HALLMARK_BUSYBOX="+b.Getenv("HALLMARK_TEST_BUSYBOX"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("hack/image-context.sh: %v\n%s", err, out)
 	}
@@ -44,8 +46,8 @@ func selfImageContext(t *testing.T, b testbed) string {
 // contextDir, pushes it and returns the image pulled by the printed digest.
 func buildSelfImage(t *testing.T, b testbed, contextDir, target string) v1.Image {
 	t.Helper()
-	repo := uniqueRepo(t, b.plainRegistry())
-	args := []string{"build", "--progress", "plain", "--addr", b.buildkitUnix(), "--insecure-registry", b.plainRegistry(),
+	repo := uniqueRepo(t, b.PlainRegistry())
+	args := []string{"build", "--progress", "plain", "--addr", b.BuildkitUnix(), "--insecure-registry", b.PlainRegistry(),
 		"-f", filepath.Join("..", "Dockerfile"), "--tag", repo + ":e2e"}
 	if target != "" {
 		args = append(args, "--target", target)

@@ -18,12 +18,12 @@ import (
 // binary that was built.
 func TestSelfRelease(t *testing.T) {
 	b := bed(t)
-	sign, trust := b.sigstore()
-	reg := b.plainRegistry()
+	sign, trust := b.Sigstore()
+	reg := b.PlainRegistry()
 	contextDir := selfImageContext(t, b)
 	env, tok := keylessGitLabEnv(t, b, reg, nil)
 
-	args := append([]string{"release", "--addr", b.buildkitUnix(), "--insecure-registry", reg, "--context", contextDir,
+	args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", contextDir,
 		"-f", filepath.Join("..", "Dockerfile"), "--progress", "plain", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
 	r := hallmark(t, envList(env), args...)
 	mustSucceed(t, r)
@@ -42,12 +42,12 @@ func TestSelfRelease(t *testing.T) {
 		t.Errorf("annotations\n got %v\nwant %v", rel.Signatures[0].Annotations, want)
 	}
 	identity := env["CI_PROJECT_URL"] + "//.gitlab-ci.yml@refs/heads/main"
-	if rel.Verified.Identity != identity || rel.Verified.Issuer != b.issuer() {
-		t.Errorf("verified %+v, want identity %s issuer %s", rel.Verified, identity, b.issuer())
+	if rel.Verified.Identity != identity || rel.Verified.Issuer != b.Issuer() {
+		t.Errorf("verified %+v, want identity %s issuer %s", rel.Verified, identity, b.Issuer())
 	}
 
 	verify := append([]string{"verify", "--insecure-registry", reg, "--annotations", "tag=" + tag,
-		"--certificate-identity", identity, "--certificate-oidc-issuer", b.issuer()}, trust...)
+		"--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()}, trust...)
 	mustSucceed(t, hallmark(t, nil, append(verify, rel.Image)...))
 	cosignVerify(t, b, rel.Signatures[0].Mode, reg, rel.Image, identity, "tag="+tag)
 

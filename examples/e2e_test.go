@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hallmark-dev/hallmark/internal/e2etest"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
 
@@ -26,20 +27,20 @@ import (
 func TestKubernetesPodMTLSOnBed(t *testing.T) {
 	b := bed(t)
 	l := loadRunnerPod(t)
-	bedAddr, err := url.Parse(b.getenv("HALLMARK_TEST_BUILDKIT_TCP"))
+	bedAddr, err := url.Parse(b.Getenv("HALLMARK_TEST_BUILDKIT_TCP"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if l.dial.Hostname() != bedAddr.Hostname() {
 		t.Fatalf("the pod dials %s, the bed's buildkitd listens on %s: only the port is mapped", l.dial, bedAddr)
 	}
-	if bedName := b.getenv("HALLMARK_TEST_TLS_SERVERNAME"); l.serverName != "" && l.serverName != bedName {
+	if bedName := b.Getenv("HALLMARK_TEST_TLS_SERVERNAME"); l.serverName != "" && l.serverName != bedName {
 		t.Logf("the pod checks the name %s, the bed's tests %s; the bed's certificate must cover both", l.serverName, bedName)
 	}
 	bedFiles := map[string]string{
-		"tlscacert": b.getenv("HALLMARK_TEST_TLS_CA"),
-		"tlscert":   b.getenv("HALLMARK_TEST_TLS_CERT"),
-		"tlskey":    b.getenv("HALLMARK_TEST_TLS_KEY"),
+		"tlscacert": b.Getenv("HALLMARK_TEST_TLS_CA"),
+		"tlscert":   b.Getenv("HALLMARK_TEST_TLS_CERT"),
+		"tlskey":    b.Getenv("HALLMARK_TEST_TLS_KEY"),
 	}
 	root := t.TempDir()
 	connect := []string{"--addr", "tcp://" + net.JoinHostPort(l.dial.Hostname(), bedAddr.Port())}
@@ -48,7 +49,7 @@ func TestKubernetesPodMTLSOnBed(t *testing.T) {
 		if _, _, err := l.pod.secretFile(l.hallmark, p); err != nil {
 			t.Fatalf("hallmark --%s: %v", f, err)
 		}
-		copyFile(t, bedFiles[f], filepath.Join(root, p))
+		e2etest.CopyFile(t, bedFiles[f], filepath.Join(root, p))
 		connect = append(connect, "--"+f, filepath.Join(root, p))
 	}
 	if l.serverName != "" {
@@ -121,7 +122,7 @@ func TestKubernetesPodBuildkitdFlags(t *testing.T) {
 	}
 	args = append(args, "--root", filepath.Join(root, "state"), "--config", cfg,
 		"--oci-worker=true", "--containerd-worker=false")
-	buildctl := b.getenv("HALLMARK_TEST_BUILDCTL")
+	buildctl := b.Getenv("HALLMARK_TEST_BUILDCTL")
 	startBuildkitd(t, filepath.Join(filepath.Dir(buildctl), "buildkitd"), buildctl, sock, args)
 
 	connect := []string{"--addr", "tcp://" + net.JoinHostPort(l.dial.Hostname(), port)}
@@ -299,7 +300,7 @@ func TestExampleHallmarkFlags(t *testing.T) {
 // dotenv key the GitLab verify job uses.
 func TestReleaseOutputsOnBed(t *testing.T) {
 	b := bed(t)
-	dir := testContext(t, b)
+	dir, df := b.BuildContext(t)
 	repo := testRepo(t, b)
 	key := signertest.Keys(t, "examples")
 	tmp := t.TempDir()
@@ -309,9 +310,9 @@ func TestReleaseOutputsOnBed(t *testing.T) {
 		"GITHUB_REPOSITORY=hallmark-dev/examples", "GITHUB_SHA=0123456789abcdef0123456789abcdef01234567",
 		"COSIGN_PASSWORD=" + string(key.Password),
 	}
-	reg := b.getenv("HALLMARK_TEST_REGISTRY_PLAIN")
-	r := runHallmarkEnv(t, env, "release", "--progress", "plain", "--addr", b.getenv("HALLMARK_TEST_BUILDKIT_UNIX"),
-		"--insecure-registry", reg, "-f", filepath.Join("..", "Dockerfile.test"), "--context", dir,
+	reg := b.Getenv("HALLMARK_TEST_REGISTRY_PLAIN")
+	r := runHallmarkEnv(t, env, "release", "--progress", "plain", "--addr", b.Getenv("HALLMARK_TEST_BUILDKIT_UNIX"),
+		"--insecure-registry", reg, "-f", df, "--context", dir,
 		"--image", repo, "--tag", "example", "--key", key.Private, "--tlog-upload=false", "--insecure-ignore-tlog",
 		"--dotenv", dotenv)
 	if r.code != 0 {

@@ -1,22 +1,20 @@
 package examples_test
 
-// Minimal end-to-end helpers, after e2e/harness_test.go: the hallmark
-// binary (built on first use, or $HALLMARK_BIN), the test bed's settings
-// (skip without the bed, fail under CI), running hallmark.
+// End-to-end helpers on internal/e2etest: the hallmark binary (built on
+// first use, or $HALLMARK_BIN), the test bed's settings (skip without the
+// bed, fail under CI), running hallmark.
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/e2etest"
 )
 
 var (
@@ -37,18 +35,9 @@ func TestMain(m *testing.M) {
 // hallmarkBinary returns the binary under test, building it once.
 func hallmarkBinary(t *testing.T) string {
 	t.Helper()
-	if bin := os.Getenv("HALLMARK_BIN"); bin != "" {
-		return bin
-	}
 	binOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "hallmark-examples-")
-		if binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "hallmark")
-		out, err := exec.Command("go", "build", "-o", binPath, "..").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("building hallmark: %v\n%s", err, out)
+		if binDir, binErr = os.MkdirTemp("", "hallmark-examples-"); binErr == nil {
+			binPath, binErr = e2etest.BuildHallmark(binDir)
 		}
 	})
 	if binErr != nil {
@@ -59,24 +48,10 @@ func hallmarkBinary(t *testing.T) string {
 
 // bed returns the test bed's settings, skipping the test when the bed is
 // not up — or failing it under CI, where the bed must be up.
-func bed(t *testing.T) testbed {
+func bed(t *testing.T) e2etest.Bed {
 	t.Helper()
-	if os.Getenv("HALLMARK_TESTBED") != "1" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("test bed not up (HALLMARK_TESTBED unset): run `eval \"$(hack/testbed.sh up build)\"` first")
-		}
-		t.Skip("test bed not up; run `eval \"$(hack/testbed.sh up build)\"` to run end-to-end tests")
-	}
-	return testbed{getenv: func(k string) string {
-		v := os.Getenv(k)
-		if v == "" {
-			t.Fatalf("test bed variable %s is not set: is the bed fully up? (hack/testbed.sh up build)", k)
-		}
-		return v
-	}}
+	return e2etest.RequireBed(t)
 }
-
-type testbed struct{ getenv func(string) string }
 
 // requireTool skips a test that needs a program this machine lacks, except
 // under CI, where the bed installs it.
@@ -113,38 +88,21 @@ func runHallmarkEnv(t *testing.T, extra []string, args ...string) result {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, hallmarkBinary(t), args...)
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if k == "GITLAB_CI" || k == "GITHUB_ACTIONS" || strings.HasPrefix(k, "CI_") || strings.HasPrefix(k, "GITHUB_") ||
-			k == "BUILDKIT_HOST" || strings.HasPrefix(k, "HALLMARK_") && !strings.HasPrefix(k, "HALLMARK_TEST") {
-			continue
-		}
-		cmd.Env = append(cmd.Env, kv)
-	}
-	cmd.Env = append(cmd.Env, extra...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("running hallmark: %v", err)
-	}
-	return res
+	cmd.Env = e2etest.CleanEnv(extra)
+	var r result
+	r.stdout, r.stderr, r.code = e2etest.Run(t, cmd)
+	return r
 }
 
 // buildTestImage builds Dockerfile.test (busybox from the bed) through
 // buildkitd with the given connection flags, pushes it to the bed's plain
 // registry and checks that hallmark printed the pinned reference.
-func buildTestImage(t *testing.T, b testbed, connect []string) {
+func buildTestImage(t *testing.T, b e2etest.Bed, connect []string) {
 	t.Helper()
-	dir := testContext(t, b)
+	dir, df := b.BuildContext(t)
 	repo := testRepo(t, b)
-	args := append([]string{"build", "--progress", "plain", "-f", filepath.Join("..", "Dockerfile.test"),
-		"--insecure-registry", b.getenv("HALLMARK_TEST_REGISTRY_PLAIN"), "--tag", repo + ":example"}, connect...)
+	args := append([]string{"build", "--progress", "plain", "-f", df,
+		"--insecure-registry", b.PlainRegistry(), "--tag", repo + ":example"}, connect...)
 	r := runHallmark(t, append(args, dir)...)
 	if r.code != 0 {
 		t.Fatalf("hallmark build with the example's flags failed:\n%s", r)
@@ -155,52 +113,7 @@ func buildTestImage(t *testing.T, b testbed, connect []string) {
 }
 
 // testRepo is a repository of the bed's plain registry no other test uses.
-func testRepo(t *testing.T, b testbed) string {
-	return fmt.Sprintf("%s/examples/%s-%d", b.getenv("HALLMARK_TEST_REGISTRY_PLAIN"),
+func testRepo(t *testing.T, b e2etest.Bed) string {
+	return fmt.Sprintf("%s/examples/%s-%d", b.PlainRegistry(),
 		strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), time.Now().UnixNano())
-}
-
-// testContext is testdata/build with the bed's static busybox, for
-// Dockerfile.test.
-func testContext(t *testing.T, b testbed) string {
-	t.Helper()
-	dir := t.TempDir()
-	src := filepath.Join("..", "testdata", "build")
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() != "busybox" {
-			copyFile(t, filepath.Join(src, e.Name()), filepath.Join(dir, e.Name()))
-		}
-	}
-	copyFile(t, b.getenv("HALLMARK_TEST_BUSYBOX"), filepath.Join(dir, "busybox"))
-	return dir
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, st.Mode().Perm())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
