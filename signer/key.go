@@ -3,7 +3,6 @@ package signer
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -11,11 +10,11 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/sigstore/cosign/v2/pkg/blob"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/sigstore/sigstore/pkg/signature/kms"
+
+	"github.com/hallmark-dev/hallmark/internal/keyref"
 )
 
 // keyedSigner loads the private key named by o.Key and, when given, the
@@ -59,28 +58,19 @@ func keyedSigner(ctx context.Context, o *Options) (*certified, error) {
 }
 
 // loadPrivateKey loads a cosign private key from a file or env://VAR, or a
-// KMS key from a URI a linked-in provider (or a sigstore-kms-* plugin on
-// PATH) handles. The password never appears in errors.
+// KMS key (see keyref). The password never appears in errors.
 func loadPrivateKey(ctx context.Context, ref string, password []byte) (signature.SignerVerifier, error) {
-	if isKMS(ref) {
-		sv, err := kms.Get(ctx, ref, crypto.SHA256)
-		var nf *kms.ProviderNotFoundError
-		switch {
-		case errors.As(err, &nf):
-			return nil, badInput(fmt.Errorf("loading key %s: no KMS provider for this URI in this build", ref))
-		case err != nil:
-			return nil, fmt.Errorf("loading key %s: %w", ref, err)
-		}
+	raw, sv, err := keyref.Open(ctx, ref)
+	var bad *keyref.BadRef
+	switch {
+	case errors.As(err, &bad):
+		return nil, badInput(err)
+	case err != nil:
+		return nil, err
+	case sv != nil:
 		return sv, nil
 	}
-	raw, err := blob.LoadFileOrURL(ref)
-	if err != nil && (strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://")) {
-		return nil, fmt.Errorf("loading key %s: %w", ref, err)
-	}
-	if err != nil {
-		return nil, badInput(fmt.Errorf("loading key %s: %w", ref, err))
-	}
-	sv, err := cosign.LoadPrivateKey(raw, password, nil)
+	sv, err = cosign.LoadPrivateKey(raw, password, nil)
 	// Decrypting took a 64 MiB scrypt buffer, garbage now. Without a
 	// collection here the heap would grow past it before the next one, and
 	// a keyed release would peak near 100 MiB instead of at the decryption.
@@ -92,20 +82,6 @@ func loadPrivateKey(ctx context.Context, ref string, password []byte) (signature
 		return nil, badInput(fmt.Errorf("loading key %s: %w", ref, err))
 	}
 	return sv, nil
-}
-
-// isKMS says whether ref is a URI for kms.Get rather than a file, env://
-// or http(s):// reference blob.LoadFileOrURL reads.
-func isKMS(ref string) bool {
-	scheme, _, ok := strings.Cut(ref, "://")
-	if !ok {
-		return false
-	}
-	switch scheme {
-	case "env", "http", "https":
-		return false
-	}
-	return true
 }
 
 // readCertPEM reads a PEM or DER certificate file and returns it as PEM.

@@ -8,15 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
-	"github.com/sigstore/cosign/v2/pkg/blob"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	rekor "github.com/sigstore/rekor/pkg/client"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/sigstore/sigstore/pkg/signature/kms"
+
+	"github.com/hallmark-dev/hallmark/internal/keyref"
 )
 
 // checkOpts builds cosign's CheckOpts for the policy and trust settings.
@@ -150,25 +149,17 @@ func certPool(path string) (*x509.CertPool, error) {
 }
 
 // loadPublicKey loads a verifier from a PEM public key (or certificate)
-// file, env://VAR, http(s) URL, or a KMS URI.
+// file, env://VAR, http(s) URL, or a KMS URI (see keyref).
 func loadPublicKey(ctx context.Context, ref string) (signature.Verifier, error) {
-	if scheme, _, ok := strings.Cut(ref, "://"); ok && scheme != "env" && scheme != "http" && scheme != "https" {
-		v, err := kms.Get(ctx, ref, crypto.SHA256)
-		var nf *kms.ProviderNotFoundError
-		if errors.As(err, &nf) {
-			return nil, loadErr(fmt.Errorf("loading key %s: no KMS provider for this URI in this build", ref))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("loading key %s: %w", ref, err)
-		}
-		return v, nil
-	}
-	raw, err := blob.LoadFileOrURL(ref)
-	if err != nil && (strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://")) {
-		return nil, fmt.Errorf("loading key %s: %w", ref, err)
-	}
-	if err != nil {
-		return nil, loadErr(fmt.Errorf("loading key %s: %w", ref, err))
+	raw, fromKMS, err := keyref.Open(ctx, ref)
+	var bad *keyref.BadRef
+	switch {
+	case errors.As(err, &bad):
+		return nil, loadErr(err)
+	case err != nil:
+		return nil, err
+	case fromKMS != nil:
+		return fromKMS, nil
 	}
 	pub, err := cryptoutils.UnmarshalPEMToPublicKey(raw)
 	if err != nil {
