@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -123,19 +124,18 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 	}
 	policy.Annotations = ann
 
-	// The key is decrypted, or the keyless certificate requested, while
-	// the build runs; the push waits for it, so that an image that cannot
-	// be signed (a wrong key password, Fulcio refusing the token) is never
-	// pushed.
+	// The key is decrypted, or the keyless certificate requested, and the
+	// verification's trust material loaded while the build runs; the push
+	// waits for them, so that an image that cannot be signed or verified
+	// (a wrong key password, Fulcio refusing the token, an unreadable CA
+	// file) is never pushed.
 	pending := startSigner(c.Context, signOpts)
 	defer pending.stop()
+	var rd *ready
 	var notReady error
 	bcfg.req.BeforeExport = func(ctx context.Context) error {
-		if _, err := pending.signer(ctx); err != nil {
-			notReady = signErr(env, err)
-			return notReady
-		}
-		return nil
+		rd, notReady = prepareRelease(ctx, c, env, reg, cfg, pending, policy)
+		return notReady
 	}
 	end := env.Section(c.App.ErrWriter, "hallmark_build", "hallmark: build and push "+strings.Join(tags, ", "))
 	built, err := build(c, bcfg, reg)
@@ -150,14 +150,14 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 	subjects := signTargets(built, cfg.recursive)
 
 	end = env.Section(c.App.ErrWriter, "hallmark_sign", "hallmark: sign "+built.Image.String())
-	s, err := releaseSign(c, env, pending, subjects, ann, rel)
+	err = releaseSign(c, rd.signer, subjects, ann, rel)
 	end()
 	if err != nil {
 		return err
 	}
 
 	end = env.Section(c.App.ErrWriter, "hallmark_verify", "hallmark: verify "+built.Image.String())
-	err = releaseVerify(c, env, reg, cfg, s, policy, subjects, rel)
+	err = releaseVerify(c, rd, subjects, rel)
 	end()
 	if err != nil {
 		return err
@@ -179,43 +179,83 @@ func signTargets(built *builder.Result, recursive bool) []signer.Subject {
 	return out
 }
 
-// releaseSign signs every digest, in parallel (bounded) when --recursive
-// gives several, with the signer pending prepared during the build. The
-// report follows the order of the digests.
-func releaseSign(c *cli.Context, env ci.Env, pending *pendingSigner, subjects []signer.Subject,
-	ann map[string]string, rel *releaseResult) (*signer.Signer, error) {
-	s, err := pending.signer(c.Context)
+// ready is what a release needs before it pushes: the signer, and the
+// verifier of its signatures with the policy it checks.
+type ready struct {
+	signer   *signer.Signer
+	verifier *verifier.Verifier
+	policy   verifier.Policy
+}
+
+// prepareRelease waits (within ctx) for the signer pending prepares and
+// loads the verifier for the policy completed from it. Errors carry their
+// exit code: bad input 2, signing 4, verification 5.
+func prepareRelease(ctx context.Context, c *cli.Context, env ci.Env, reg *registry.Registry, cfg *releaseConfig,
+	pending *pendingSigner, policy verifier.Policy) (*ready, error) {
+	s, err := pending.signer(ctx)
 	if err != nil {
 		return nil, signErr(env, err)
 	}
+	p, err := releasePolicy(env, s, policy)
+	if err != nil {
+		return nil, err
+	}
+	trust := cfg.verify.trust()
+	trust.TrustedRoot = cfg.sign.trustedRoot
+	if cfg.sign.tlogUpload {
+		trust.RekorURL = cfg.sign.rekorURL
+	}
+	v, err := verifier.New(c.Context, verifier.Options{
+		RemoteOptions: reg.RemoteOptions(c.Context), Logger: logger(c), Policy: p, Trust: trust,
+		Layouts: writtenLayouts(signer.Mode(cfg.sign.mode)),
+	})
+	switch {
+	case errors.Is(err, verifier.ErrPolicy), errors.Is(err, verifier.ErrNoPolicy), errors.Is(err, verifier.ErrLoad):
+		return nil, usageErr("%w", err)
+	case err != nil:
+		return nil, stage(exitVerify, err)
+	}
+	return &ready{signer: s, verifier: v, policy: p}, nil
+}
+
+// releaseSign signs every digest, in parallel (bounded) when --recursive
+// gives several. The report follows the order of the digests.
+func releaseSign(c *cli.Context, s *signer.Signer, subjects []signer.Subject, ann map[string]string, rel *releaseResult) error {
 	results := make([]*signer.Result, len(subjects))
 	errs := forEach(len(subjects), maxParallel, func(i int) (err error) {
 		results[i], err = s.SignSubject(c.Context, subjects[i], ann)
 		return err
 	})
 	if err := firstError(errs); err != nil {
-		return nil, stage(exitSign, err)
+		return stage(exitSign, err)
 	}
 	for i, res := range results {
 		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", signSummary(res, s.Identity()))
 		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: subjects[i].Digest.DigestStr(), Mode: string(res.Mode), Annotations: res.Annotations})
 	}
-	return s, nil
+	return nil
 }
 
 // releasePolicy completes the verification policy: flags given win; a key
 // release verifies with the signer's public key; keyless with the CI job's
-// identity, or else the identity in the signing certificate.
+// identity and issuer, or else those in the signing certificate — each of
+// the two where no flag gave it, so that overriding one keeps the other.
 func releasePolicy(env ci.Env, s *signer.Signer, p verifier.Policy) (verifier.Policy, error) {
-	if p.Identity != "" || p.IdentityRegexp != "" || p.Issuer != "" || p.IssuerRegexp != "" {
-		return p, nil
-	}
+	hasIdentity := p.Identity != "" || p.IdentityRegexp != ""
+	hasIssuer := p.Issuer != "" || p.IssuerRegexp != ""
 	if subject, issuer, ok := s.CertificateIdentity(); ok {
 		if cp, err := env.Policy(); err == nil {
-			p.Identity, p.Issuer = cp.Identity, cp.Issuer
-		} else {
-			p.Identity, p.Issuer = subject, issuer
+			subject, issuer = cp.Identity, cp.Issuer
 		}
+		if !hasIdentity {
+			p.Identity = subject
+		}
+		if !hasIssuer {
+			p.Issuer = issuer
+		}
+		return p, nil
+	}
+	if hasIdentity || hasIssuer {
 		return p, nil
 	}
 	pk, err := s.PublicKey()
@@ -226,33 +266,22 @@ func releasePolicy(env ci.Env, s *signer.Signer, p verifier.Policy) (verifier.Po
 	return p, nil
 }
 
-func releaseVerify(c *cli.Context, env ci.Env, reg *registry.Registry, cfg *releaseConfig, s *signer.Signer,
-	p verifier.Policy, subjects []signer.Subject, rel *releaseResult) error {
-	p, err := releasePolicy(env, s, p)
-	if err != nil {
-		return err
-	}
-	trust := cfg.verify.trust()
-	trust.TrustedRoot = cfg.sign.trustedRoot
-	if cfg.sign.tlogUpload {
-		trust.RekorURL = cfg.sign.rekorURL
-	}
+// releaseVerify verifies every digest's signatures (in parallel, bounded)
+// with the verifier prepared before the push.
+func releaseVerify(c *cli.Context, rd *ready, subjects []signer.Subject, rel *releaseResult) error {
 	results := make([]*verifier.Result, len(subjects))
 	errs := forEach(len(subjects), maxParallel, func(i int) (err error) {
-		results[i], err = verifier.Verify(c.Context, subjects[i].Digest, verifier.Options{
-			RemoteOptions: reg.RemoteOptions(c.Context), Logger: logger(c), Policy: p, Trust: trust,
-			Layouts: writtenLayouts(signer.Mode(cfg.sign.mode)),
-		})
+		results[i], err = rd.verifier.Verify(c.Context, subjects[i].Digest)
 		return err
 	})
 	if err := firstError(errs); err != nil {
 		return stage(exitVerify, fmt.Errorf("signature written but verification failed: %w", err))
 	}
 	for _, res := range results {
-		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", verifySummary(res, p))
+		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", verifySummary(res, rd.policy))
 	}
-	rel.Verified = releaseVerified{Identity: p.Identity, Issuer: p.Issuer}
-	if p.PublicKey != nil {
+	rel.Verified = releaseVerified{Identity: rd.policy.Identity, Issuer: rd.policy.Issuer}
+	if rd.policy.PublicKey != nil {
 		rel.Verified.Key = "signer's public key"
 	}
 	return nil

@@ -355,6 +355,18 @@ func assertNothingSigned(t *testing.T, repo string, digests ...string) {
 	}
 }
 
+// assertNotPushed fails the test if the registry has the tag.
+func assertNotPushed(t *testing.T, tag string) {
+	t.Helper()
+	ref, err := name.ParseReference(tag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc, err := remote.Head(ref, plainOptions(t.Context())...); err == nil {
+		t.Errorf("a failed release pushed %s (%s)", ref, desc.Digest)
+	}
+}
+
 // pushedImage pushes a small random image to a new repository on reg and
 // returns the repository and the image's digest.
 func pushedImage(t *testing.T, reg string) (repo, digest string) {

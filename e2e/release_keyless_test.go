@@ -78,6 +78,8 @@ func TestReleaseKeylessFailures(t *testing.T) {
 		{"expired token", url.Values{"ttl": {"-1m"}}, nil, exitUsage, []string{"expired OIDC identity token"}},
 		{"wrong audience", url.Values{"aud": {"not-sigstore"}}, nil, exitUsage, []string{"wrong audience", "not-sigstore"}},
 		{"Fulcio unreachable", nil, []string{"--fulcio-url", "http://127.0.0.1:1"}, exitSign, []string{"fulcio", "127.0.0.1:1"}},
+		// The verification's trust is loaded before the push: nothing pushed.
+		{"CA roots beside the trusted root", nil, []string{"--ca-roots", b.Getenv("HALLMARK_TEST_FULCIO_CHAIN")}, exitUsage, []string{"--trusted-root", "--ca-roots"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +92,9 @@ func TestReleaseKeylessFailures(t *testing.T) {
 			assertOneLineError(t, r, tt.code, tt.fragments...)
 			if containsAny(r.stdout+r.stderr, tok) != "" {
 				t.Error("the OIDC token appears in the output")
+			}
+			if tt.code == exitUsage {
+				assertNotPushed(t, env["CI_REGISTRY_IMAGE"]+":"+env["CI_COMMIT_SHORT_SHA"])
 			}
 		})
 	}

@@ -59,6 +59,8 @@ func checkOpts(ctx context.Context, p *Policy, t *Trust) (*cosign.CheckOpts, err
 // without either) the public Sigstore root from TUF.
 func loadRoots(co *cosign.CheckOpts, p *Policy, t *Trust) error {
 	switch {
+	case t.TrustedRoot != "" && (t.CARoots != "" || t.CAIntermediates != ""):
+		return loadErr(errors.New("give Fulcio's roots either in the trusted root (--trusted-root) or as --ca-roots/--ca-intermediates, not both"))
 	case t.TrustedRoot != "":
 		tr, err := root.NewTrustedRootFromPath(t.TrustedRoot)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 )
 
@@ -33,22 +34,52 @@ type Result struct {
 // Checked is the number of signatures found and checked.
 func (r *Result) Checked() int { return len(r.Verified) + len(r.Failures) }
 
-// Verify finds every signature of digest and checks each against the
-// policy. It fails with ErrNoPolicy for an empty policy, with an error
-// wrapping ErrNoSignatures when there are none, and with a *NoMatchError
-// when none satisfies the policy.
-func Verify(ctx context.Context, digest name.Digest, opts Options) (*Result, error) {
+// Verifier checks signatures against one policy, with the trust material
+// (keys, roots, timestamp authorities, logs) loaded once. It is safe for
+// concurrent use.
+type Verifier struct {
+	opts Options
+	co   *cosign.CheckOpts
+	log  *slog.Logger
+}
+
+// New checks the policy and loads the trust material. It fails with
+// ErrNoPolicy for an empty policy, ErrPolicy for a malformed one and
+// ErrLoad for material that cannot be read.
+func New(ctx context.Context, opts Options) (*Verifier, error) {
 	if err := opts.Policy.validate(); err != nil {
+		return nil, err
+	}
+	co, err := checkOpts(ctx, &opts.Policy, &opts.Trust)
+	if err != nil {
 		return nil, err
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	co, err := checkOpts(ctx, &opts.Policy, &opts.Trust)
+	return &Verifier{opts: opts, co: co, log: log}, nil
+}
+
+// Verify is New and Verifier.Verify in one.
+func Verify(ctx context.Context, digest name.Digest, opts Options) (*Result, error) {
+	if err := opts.Policy.validate(); err != nil {
+		return nil, err
+	}
+	v, err := New(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}
+	return v.Verify(ctx, digest)
+}
+
+// Verify finds every signature of digest and checks each against the
+// policy. It fails with an error wrapping ErrNoSignatures when there are
+// none, and with a *NoMatchError when none satisfies the policy.
+func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (*Result, error) {
+	opts, log := v.opts, v.log
+	// A copy per call: cosign may fill in a CheckOpts' certificate pools.
+	co := *v.co
 	h, err := v1.NewHash(digest.DigestStr())
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
@@ -69,7 +100,7 @@ func Verify(ctx context.Context, digest name.Digest, opts Options) (*Result, err
 		return nil, fmt.Errorf("%w for %s", ErrNoSignatures, digest)
 	}
 	res := &Result{Digest: digest}
-	c := &checker{policy: &opts.Policy, co: co, digest: h}
+	c := &checker{policy: &opts.Policy, co: &co, digest: h}
 	for _, f := range sigs {
 		bundle, cerr := c.check(ctx, f.sig)
 		if cerr != nil {
