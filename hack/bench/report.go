@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -49,8 +50,33 @@ func describe(ctx context.Context, b *bed) machine {
 		}
 		m.tools = append(m.tools, t.name+" "+v)
 	}
-	m.tools = append(m.tools, "buildkitd v0.34.2 (the bed's; reports v0.0.0+unknown)", "registry: Debian's distribution 2.8 (no referrers API)")
+	m.tools = append(m.tools, "buildkitd v0.34.2 (the bed's; reports v0.0.0+unknown"+buildkitdState(b)+")",
+		"registry: Debian's distribution 2.8 (no referrers API)")
 	return m
+}
+
+// buildkitdState says how long the bed's buildkitd has run and its RSS at
+// the start: one that has served many builds (the test suite) builds
+// slower, on both sides.
+func buildkitdState(b *bed) string {
+	dir := filepath.Dir(strings.TrimPrefix(b.buildkit, "unix://"))
+	raw, err := os.ReadFile(filepath.Join(dir, "run", "buildkitd.pid"))
+	if err != nil || len(strings.Fields(string(raw))) == 0 {
+		return ""
+	}
+	pid := strings.Fields(string(raw))[0]
+	stat, err1 := os.ReadFile("/proc/" + pid + "/stat")
+	up, err2 := os.ReadFile("/proc/uptime")
+	_, after, ok := strings.Cut(string(stat), ") ")
+	f := strings.Fields(after)
+	if err1 != nil || err2 != nil || !ok || len(f) < 20 {
+		return ""
+	}
+	var startTicks, uptime float64
+	fmt.Sscanf(f[19], "%f", &startTicks) // field 22 of stat: start time in clock ticks (100/s)
+	fmt.Sscanf(string(up), "%f", &uptime)
+	return fmt.Sprintf("; up %s, RSS %s at the start", time.Duration((uptime-startTicks/100)*float64(time.Second)).Round(time.Minute),
+		procField("/proc/"+pid+"/status", "VmRSS"))
 }
 
 func loadavg() string {
