@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -209,11 +208,8 @@ func prepareRelease(ctx context.Context, c *cli.Context, env ci.Env, reg *regist
 		RemoteOptions: reg.RemoteOptions(c.Context), Logger: logger(c), Policy: p, Trust: trust,
 		Layouts: writtenLayouts(signer.Mode(cfg.sign.mode)),
 	})
-	switch {
-	case errors.Is(err, verifier.ErrPolicy), errors.Is(err, verifier.ErrNoPolicy), errors.Is(err, verifier.ErrLoad):
-		return nil, usageErr("%w", err)
-	case err != nil:
-		return nil, stage(exitVerify, err)
+	if err != nil {
+		return nil, verifyErr(err)
 	}
 	return &ready{signer: s, verifier: v, policy: p}, nil
 }

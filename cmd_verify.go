@@ -85,11 +85,8 @@ func runVerify(c *cli.Context, cfg *verifyConfig) error {
 	res, err := verifier.Verify(c.Context, digest, verifier.Options{
 		RemoteOptions: reg.RemoteOptions(c.Context), Logger: logger(c), Policy: policy, Trust: cfg.trust(),
 	})
-	if errors.Is(err, verifier.ErrPolicy) || errors.Is(err, verifier.ErrNoPolicy) || errors.Is(err, verifier.ErrLoad) {
-		return usageErr("%w", err)
-	}
 	if err != nil {
-		return stage(exitVerify, err)
+		return verifyErr(err)
 	}
 	out, err := res.JSON()
 	if err != nil {
@@ -179,4 +176,14 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// verifyErr gives a verification error its exit code: a policy or trust
+// material that cannot be used is bad input (2), anything else a failed
+// verification (5).
+func verifyErr(err error) error {
+	if errors.Is(err, verifier.ErrPolicy) || errors.Is(err, verifier.ErrNoPolicy) || errors.Is(err, verifier.ErrLoad) {
+		return usageErr("%w", err)
+	}
+	return stage(exitVerify, err)
 }
