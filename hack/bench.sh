@@ -3,7 +3,8 @@
 # on the test bed; rewrites docs/benchmarks.md (its notes section is kept). Brings the bed up, builds
 # hallmark and the benchmark's helpers, then runs hack/bench (see its doc comment for what it measures).
 #   hack/bench.sh [-n 9] [-cases release,sign,scale] [-v] [-out FILE]
-# Takes about 10 minutes with -n 9. Timings are only as quiet as the machine: check `uptime` first.
+# Takes 4-7 minutes with -n 9. Timings are only as quiet as the machine: check `uptime` first, and
+# restart the bed (hack/testbed.sh down; hack/testbed.sh up) after a test run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
