@@ -18,8 +18,9 @@ import (
 
 // TestMonolithicUpload: a small blob goes up as POST + PUT with the
 // content (no PATCH), a large one as go-containerregistry sends it; either
-// way the registry then serves the blob byte for byte. A PUT that fails
-// with 503 is retried with its content, and nothing is held afterwards.
+// way the registry then serves the blob byte for byte. After a PUT answered
+// 503, go-containerregistry retries the whole upload, again as POST + PUT
+// with the content; nothing is held afterwards.
 func TestMonolithicUpload(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -28,7 +29,7 @@ func TestMonolithicUpload(t *testing.T) {
 		want     []string
 	}{
 		{"small", 1500, 0, []string{"HEAD blob", "POST", "PUT 1500"}},
-		{"small, PUT retried", 1500, 1, []string{"HEAD blob", "POST", "PUT 1500", "HEAD blob", "POST", "PUT 1500"}},
+		{"small, upload retried after a 503", 1500, 1, []string{"HEAD blob", "POST", "PUT 1500", "HEAD blob", "POST", "PUT 1500"}},
 		{"large", maxCoalesced + 1, 0, []string{"HEAD blob", "POST", "PATCH", "PUT 0"}},
 	}
 	for _, tt := range tests {

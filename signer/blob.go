@@ -8,9 +8,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/stream"
 )
 
-// freshBlob is a blob this signer has just made and the registry cannot
-// have yet — the config of a signature manifest, which names the new
-// signature layer. remote.WriteLayer asks the registry whether it has a
+// freshBlob is a blob this signer has just made and the registry is not
+// expected to have — the config of a signature manifest, which names the
+// new signature layer, and the signed payload. remote.WriteLayer asks the registry whether it has a
 // blob (a HEAD) only when it knows the digest before reading the content,
 // as it does not for a stream.Layer: freshBlob reports its digest only
 // once read, which saves that request. Retries still check.

@@ -10,8 +10,9 @@ import (
 
 // The signature layer is the payload itself, known before anything is
 // read or signed: a Sign call uploads it in the background while it reads
-// the layouts and signs (the upload checks first whether the registry has
-// it, as when an equivalent signature is already stored).
+// the layouts and signs. Its annotations make it new for each signing, so
+// it goes up without asking the registry first (a freshBlob); re-signing
+// with the same annotations uploads it again, harmlessly.
 
 // startUpload starts uploading the payload blob to the image's repository.
 func (j *job) startUpload() {

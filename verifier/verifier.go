@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -63,10 +64,10 @@ func New(ctx context.Context, opts Options) (*Verifier, error) {
 
 // Verify is New and Verifier.Verify in one.
 func Verify(ctx context.Context, digest name.Digest, opts Options) (*Result, error) {
-	if err := opts.Policy.validate(); err != nil {
+	v, err := New(ctx, opts)
+	if errors.Is(err, ErrPolicy) || errors.Is(err, ErrNoPolicy) {
 		return nil, err
 	}
-	v, err := New(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}
