@@ -82,9 +82,12 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 		var err error
 		// The Dockerfile frontend runs through a build function, which
 		// returns its result before buildkitd exports (pushes) it: the
-		// place for BeforeExport.
+		// place for BeforeExport. The frontend's result is lazy (the
+		// Dockerfile turned into LLB, nothing run yet); Evaluate runs the
+		// build first, so that BeforeExport's wait overlaps the build and
+		// a failing step fails the build without it.
 		resp, err = b.c.Build(ectx, opt, "hallmark", func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
-			res, err := gw.Solve(ctx, gateway.SolveRequest{Frontend: frontend, FrontendOpt: gw.BuildOpts().Opts})
+			res, err := gw.Solve(ctx, gateway.SolveRequest{Frontend: frontend, FrontendOpt: gw.BuildOpts().Opts, Evaluate: req.BeforeExport != nil})
 			if err != nil || req.BeforeExport == nil {
 				return res, err
 			}
