@@ -25,6 +25,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
 
@@ -105,4 +109,76 @@ func mintToken(t *testing.T) string {
 		t.Fatalf("minting a token: %s %v", resp.Status, err)
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// TestProfileSignMany runs `hallmark sign` of HALLMARK_PROFILE_DIGESTS
+// digests (default 20) in this process, keyless, over and over, each time
+// on fresh images, so that the profiles show how signing many digests
+// spends its time:
+//
+//	go test -tags bench -run TestProfileSignMany -count=1 -cpuprofile cpu.out -trace trace.out .
+func TestProfileSignMany(t *testing.T) {
+	if os.Getenv("HALLMARK_TESTBED") == "" {
+		t.Skip("test bed not up: eval \"$(hack/testbed.sh up)\"")
+	}
+	runs, _ := strconv.Atoi(os.Getenv("HALLMARK_PROFILE_RUNS"))
+	if runs <= 0 {
+		runs = 10
+	}
+	n, _ := strconv.Atoi(os.Getenv("HALLMARK_PROFILE_DIGESTS"))
+	if n <= 0 {
+		n = 20
+	}
+	mode := os.Getenv("HALLMARK_PROFILE_MODE")
+	if mode == "" {
+		mode = "legacy"
+	}
+	reg := os.Getenv("HALLMARK_TEST_REGISTRY_PLAIN")
+	args := []string{"sign", "--insecure-registry", reg, "--registry-referrers-mode", mode, "--no-ci-annotations",
+		"--tlog-upload=false", "--fulcio-url", os.Getenv("HALLMARK_TEST_FULCIO_URL"),
+		"--timestamp-server-url", os.Getenv("HALLMARK_TEST_TSA_URL"), "--trusted-root", os.Getenv("HALLMARK_TEST_TRUSTED_ROOT"),
+		"--insecure-skip-verify"}
+	if d := os.Getenv("HALLMARK_PROFILE_ARGS"); d != "" {
+		args = append(args, strings.Fields(d)...)
+	}
+	var total time.Duration
+	for i := range runs {
+		digests := pushRandom(t, fmt.Sprintf("%s/profile/many-%d", reg, time.Now().UnixNano()), n)
+		t.Setenv("SIGSTORE_ID_TOKEN", mintToken(t))
+		start := time.Now()
+		code, _, errOut := run(t, append(args, digests...)...)
+		if code != 0 {
+			t.Fatalf("sign: exit %d\n%s", code, errOut)
+		}
+		d := time.Since(start)
+		total += d
+		t.Logf("sign %d digests, run %d: %s", n, i, d.Round(time.Millisecond))
+	}
+	t.Logf("mean: %s", (total / time.Duration(runs)).Round(time.Millisecond))
+}
+
+// pushRandom pushes n small random images to repo and returns their
+// digest references.
+func pushRandom(t *testing.T, repo string, n int) []string {
+	t.Helper()
+	var out []string
+	for i := range n {
+		img, err := random.Image(1024, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag, err := name.NewTag(fmt.Sprintf("%s:img-%d", repo, i), name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(tag, img); err != nil {
+			t.Fatal(err)
+		}
+		d, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tag.Context().Digest(d.String()).String())
+	}
+	return out
 }
