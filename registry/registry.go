@@ -79,6 +79,7 @@ type Registry struct {
 	credentials []Credential
 	keychain    authn.Keychain
 	transport   http.RoundTripper
+	trips       *roundTrips
 	userAgent   string
 	log         *slog.Logger
 }
@@ -94,10 +95,12 @@ func New(cfg Config) *Registry {
 		t = remote.DefaultTransport.(*http.Transport).Clone()
 	}
 	insecure := normalizeHosts(cfg.Insecure)
+	trips := newRoundTrips(t)
 	r := &Registry{
 		insecure:    insecure,
 		credentials: slices.Clone(cfg.Credentials),
-		transport:   newPingCache(newReferrersMemo(newMonolithicUpload(retryAfter{next: tlsOnly{insecure: insecure, next: t}, max: MaxRetryAfter, now: time.Now}))),
+		transport:   newPingCache(newReferrersMemo(newMonolithicUpload(retryAfter{next: tlsOnly{insecure: insecure, next: trips}, max: MaxRetryAfter, now: time.Now}))),
+		trips:       trips,
 		userAgent:   cfg.UserAgent,
 		log:         log,
 	}
@@ -129,6 +132,14 @@ func (r *Registry) InsecureHosts() []string { return slices.Clone(r.insecure) }
 // Keychain returns the keychain: static credentials, then the docker config
 // (with its credential helpers).
 func (r *Registry) Keychain() authn.Keychain { return r.keychain }
+
+// ShortestRoundTrip returns the shortest time a request to host (a
+// registry's host or host:port) has taken so far in this invocation, from
+// sending it to the response's headers; 0 before the first answer.
+// Answers the transport makes up itself (a remembered ping) do not count.
+func (r *Registry) ShortestRoundTrip(host string) time.Duration {
+	return r.trips.shortest(host)
+}
 
 // Transport returns the shared base transport.
 func (r *Registry) Transport() http.RoundTripper { return r.transport }
