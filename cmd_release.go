@@ -104,6 +104,7 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 		return err
 	}
 	signOpts.RemoteOptions, signOpts.Logger = reg.RemoteOptions(c.Context), logger(c)
+	signOpts.ShortestRoundTrip = reg.ShortestRoundTrip
 	if signOpts.Key == "" {
 		if err := signErr(env, signer.CheckToken(signOpts.IdentityToken, signOpts.TokenAudience)); err != nil {
 			return err

@@ -96,6 +96,7 @@ func runSign(c *cli.Context, cfg *signConfig) error {
 	}
 	ctx := c.Context
 	opts.RemoteOptions, opts.Logger = reg.RemoteOptions(ctx), logger(c)
+	opts.ShortestRoundTrip = reg.ShortestRoundTrip
 	subjects := make([]signer.Subject, len(targets))
 	errs := forEach(len(targets), maxParallel, func(i int) (err error) {
 		subjects[i], err = signSubject(c, reg, targets[i].ref)

@@ -15,14 +15,15 @@ const confirmations = 2
 // commit runs write until present confirms it survived. Registries offer
 // no conditional manifest writes, so a concurrent writer that read the
 // manifest before our write can overwrite it without our signature. After
-// each write that was a read-modify-write (write reports whether it was)
-// commit waits, reads back, waits and reads back again; when the
-// signature is gone it writes again (on the then current manifest).
-func (j *job) commit(ctx context.Context, w *Written, write func() (readModifyWrite bool, err error), present readBack) error {
+// each write that was a read-modify-write (write returns how many
+// requests, one after the other, it made; 0 when it was not one) commit
+// waits, reads back, waits and reads back again; when the signature is
+// gone it writes again (on the then current manifest).
+func (j *job) commit(ctx context.Context, w *Written, write func() (trips int, err error), present readBack) error {
 	conflicts := 0
 	for w.Attempts = 1; w.Attempts <= j.s.o.MaxAttempts; {
 		start := time.Now()
-		rmw, err := write()
+		trips, err := write()
 		window := time.Since(start)
 		if errors.Is(err, errConflict) && conflicts < 10*j.s.o.MaxAttempts {
 			conflicts++ // nothing written: read again after a short random pause
@@ -34,10 +35,10 @@ func (j *job) commit(ctx context.Context, w *Written, write func() (readModifyWr
 		if errors.Is(err, errConflict) {
 			return fmt.Errorf("writing %s: %w (%d conflicting writes)", w.Ref, ErrLostUpdate, conflicts)
 		}
-		if err != nil || !rmw {
+		if err != nil || trips == 0 {
 			return err
 		}
-		ok, err := j.confirm(ctx, window, present)
+		ok, err := j.confirm(ctx, j.waitOut(window, trips), present)
 		if err != nil || ok {
 			return err
 		}
@@ -85,18 +86,40 @@ func (j *job) confirm(ctx context.Context, window time.Duration, present readBac
 	return true, nil
 }
 
+// waitOut is the part of a write window of trips requests that a
+// concurrent writer's own check-to-write may add beyond ours: the window
+// less the shortest round trip to the registry for every request but one.
+// Writers on similar links pay the network's share alike (its answer to
+// its check and its write travel as our write's answer and read-back do);
+// what is left — the machine's and the registry's waits, one round trip
+// of difference between links — is what a settled read-back must outlast.
+// On loopback that is about the whole window.
+func (j *job) waitOut(window time.Duration, trips int) time.Duration {
+	if j.s.o.ShortestRoundTrip == nil || trips < 2 {
+		return window
+	}
+	rt := j.s.o.ShortestRoundTrip(j.digest.RegistryStr())
+	return max(window-time.Duration(trips-1)*rt, 0)
+}
+
 // settle waits long enough that a concurrent writer whose read preceded
-// our write has written too: about our own write window (its reads and
-// write take as long as ours), with jitter, at least 20ms, unless
-// Options.SettleDelay says otherwise. Two settled read-backs give a
-// stalled writer twice that.
+// our write has written too: about what our own write window had to wait
+// out (waitOut; its requests take as long as ours), with jitter, at least
+// 20ms, unless Options.SettleDelay says otherwise. Two settled read-backs
+// give a stalled writer twice that.
 func (j *job) settle(ctx context.Context, window time.Duration) error {
 	d := j.s.o.SettleDelay
 	if d == 0 {
-		d = window + rand.N(window/2+time.Millisecond)
-		d = min(max(d, 20*time.Millisecond), 2*time.Second)
+		d = settleDelay(window)
 	}
 	return sleep(ctx, d)
+}
+
+// settleDelay is window with up to half of it again as jitter, between
+// 20ms and 2s.
+func settleDelay(window time.Duration) time.Duration {
+	d := window + rand.N(window/2+time.Millisecond)
+	return min(max(d, 20*time.Millisecond), 2*time.Second)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

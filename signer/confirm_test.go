@@ -2,8 +2,11 @@ package signer
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // TestConfirmWaitsForQuiet feeds confirm scripted read-backs: two in a row
@@ -52,4 +55,52 @@ func TestConfirmWaitsForQuiet(t *testing.T) {
 			t.Errorf("confirm = %v, %v after %d read-backs; want true after %d", got, err, used, maxReadBacks)
 		}
 	})
+}
+
+// TestWaitOut checks what a write window leaves for the settle delay to
+// outlast: the window less the shortest round trip for each request but
+// one; all of it without a known round trip or for a single request; never
+// less than nothing. settleDelay then adds up to half of that as jitter,
+// within 20ms and 2s.
+func TestWaitOut(t *testing.T) {
+	ms := time.Millisecond
+	digest, err := name.NewDigest("registry.example:5000/app@sha256:" + strings.Repeat("ab", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name             string
+		window           time.Duration
+		trips            int
+		shortest         func(string) time.Duration
+		want             time.Duration
+		wantMin, wantMax time.Duration // of settleDelay(want)
+	}{
+		{"no round trip known", 88 * ms, 4, nil, 88 * ms, 88 * ms, 133 * ms},
+		{"loopback", 11 * ms, 4, func(string) time.Duration { return 300 * time.Microsecond }, 11*ms - 900*time.Microsecond, 20 * ms, 20 * ms},
+		{"20ms away", 90 * ms, 4, func(string) time.Duration { return 21 * ms }, 27 * ms, 27 * ms, 42 * ms},
+		{"20ms away, busy", 400 * ms, 4, func(string) time.Duration { return 21 * ms }, 337 * ms, 337 * ms, 507 * ms},
+		{"one request", 30 * ms, 1, func(string) time.Duration { return 21 * ms }, 30 * ms, 30 * ms, 46 * ms},
+		{"round trip beyond the window", 30 * ms, 4, func(string) time.Duration { return 21 * ms }, 0, 20 * ms, 20 * ms},
+		{"the round trip of the digest's registry", 90 * ms, 4, func(h string) time.Duration {
+			if h != "registry.example:5000" {
+				return 0
+			}
+			return 21 * ms
+		}, 27 * ms, 27 * ms, 42 * ms},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := &job{s: &Signer{o: Options{ShortestRoundTrip: tt.shortest}}, digest: digest}
+			got := j.waitOut(tt.window, tt.trips)
+			if got != tt.want {
+				t.Fatalf("waitOut(%v, %d) = %v, want %v", tt.window, tt.trips, got, tt.want)
+			}
+			for range 50 {
+				if d := settleDelay(got); d < tt.wantMin || d > tt.wantMax {
+					t.Fatalf("settleDelay(%v) = %v, want within [%v, %v]", got, d, tt.wantMin, tt.wantMax)
+				}
+			}
+		})
+	}
 }

@@ -8,11 +8,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/hallmark-dev/hallmark/internal/faultproxy"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 	"github.com/hallmark-dev/hallmark/verifier"
@@ -116,5 +123,59 @@ func TestE2EKeyless(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestE2EConcurrentSignersOverNetwork runs 10 signers of one digest at once
+// through a proxy that holds every request to the bed's distribution (no
+// referrers API) back 20ms, as a registry across a network, with the
+// registry's shortest round trip known to the signer (as hallmark's
+// commands pass it): the settle delay then leaves out the network's share
+// of the write window, and every signature must still be kept.
+func TestE2EConcurrentSignersOverNetwork(t *testing.T) {
+	const n = 10
+	bed := signertest.RequireBed(t)
+	upstream := bed.Registries[0]
+	p, err := faultproxy.New("http://"+upstream.Host, faultproxy.Options{Delay: func(*http.Request) time.Duration { return 20 * time.Millisecond }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	reg := registry.New(registry.Config{Insecure: []string{host}})
+	for _, mode := range []signer.Mode{signer.ModeLegacy, signer.ModeOCI11} {
+		t.Run(string(mode), func(t *testing.T) {
+			orig := upstream.Image(t, "hallmark-e2e/concurrent-network")
+			d, err := name.NewDigest(host+"/"+orig.RepositoryStr()+"@"+orig.DigestStr(), name.Insecure)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kp := signertest.Keys(t, "a")
+			s, err := signer.New(t.Context(), signer.Options{
+				RemoteOptions: reg.RemoteOptions(t.Context()), ShortestRoundTrip: reg.ShortestRoundTrip,
+				Mode: mode, Key: kp.Private, Password: kp.Password, SkipTlogUpload: true,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			for i := range n {
+				wg.Go(func() {
+					_, errs[i] = s.Sign(t.Context(), d, map[string]string{"writer": fmt.Sprint(i)})
+				})
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			l, r := stored(t, upstream, orig)
+			t.Logf("%d signers in %v (shortest round trip %v): legacy %d, referrers %d", n, time.Since(start).Round(time.Millisecond), reg.ShortestRoundTrip(host), l, r)
+			if mode == signer.ModeLegacy && l != n || mode == signer.ModeOCI11 && r != n {
+				t.Fatalf("lost signatures: legacy %d, referrers %d of %d", l, r, n)
+			}
+		})
 	}
 }

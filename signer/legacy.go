@@ -45,11 +45,15 @@ func (j *job) writeLegacy(ctx context.Context) (*Written, error) {
 		return nil, err
 	}
 	// The first write appends to the manifest just read (its HEAD check
-	// catches a change since); later ones read it again.
-	write := func() (bool, error) {
-		b := base
+	// catches a change since): the config's POST and PUT, the HEAD, the
+	// manifest's PUT. Later ones read it again first.
+	write := func() (int, error) {
+		b, trips := base, 4
+		if base == nil {
+			trips++
+		}
 		base = nil
-		return true, j.appendLegacy(tag, b, sig)
+		return trips, j.appendLegacy(tag, b, sig)
 	}
 	err = j.commit(ctx, w, write, func() (bool, string, error) { return j.hasLegacy(tag, sig) })
 	return w, err

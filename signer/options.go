@@ -114,6 +114,13 @@ type Options struct {
 	// SettleDelay is how long to wait after a write before reading it back
 	// to detect a lost update; 0 picks one from the observed write time.
 	SettleDelay time.Duration
+	// ShortestRoundTrip, when set, returns the shortest time a request to
+	// a registry host has taken (registry.Registry.ShortestRoundTrip). The
+	// picked settle delay then leaves out the network's share of the
+	// write's requests but one: a concurrent writer pays it too on its
+	// way from its check to its write, so only the waits beyond it (a busy
+	// machine, a slow registry) need waiting out.
+	ShortestRoundTrip func(host string) time.Duration
 
 	// httpClient, for tests.
 	httpClient *http.Client

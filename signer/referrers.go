@@ -57,7 +57,7 @@ func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 	}
 	w.Ref = ref.String()
 	desc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: mustHash(ref), Size: int64(len(manifest)), ArtifactType: ArtifactType}
-	put := func() (bool, error) {
+	put := func() (int, error) {
 		// The pusher has ggcr's tag fallback off: indexFallback checks the
 		// index did not change between its read and its write. With the
 		// referrers API the registry lists the manifest itself: no other
@@ -66,15 +66,19 @@ func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 		if noReferrersAPI(err) {
 			// The first update starts from the listing just read (the
 			// fallback index; its check before the write catches a change
-			// since), later ones read it again.
-			base := listing
+			// since): the referrer's PUT, the index's HEAD and PUT. Later
+			// ones read the index again first.
+			base, trips := listing, 3
+			if listing == nil {
+				trips++
+			}
 			listing = nil
-			return true, j.indexFallback(desc, base)
+			return trips, j.indexFallback(desc, base)
 		}
 		if err != nil {
-			return false, fmt.Errorf("writing referrer %s: %w", ref, err)
+			return 0, fmt.Errorf("writing referrer %s: %w", ref, err)
 		}
-		return false, nil
+		return 0, nil
 	}
 	return w, j.commit(ctx, w, put, func() (bool, string, error) { return j.listed(ref) })
 }
