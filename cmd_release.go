@@ -149,15 +149,18 @@ func runRelease(c *cli.Context, cfg *releaseConfig) error {
 	rel := &releaseResult{Image: built.Image.String(), Digest: built.Digest.String(), Tags: built.Tags, Platforms: built.Platforms}
 	subjects := signTargets(built, cfg.recursive)
 
+	// Each digest's verification starts as soon as its signature is
+	// stored, while the signer's read-backs confirm it stayed; its
+	// results are reported in the verify section.
 	end = env.Section(c.App.ErrWriter, "hallmark_sign", "hallmark: sign "+built.Image.String())
-	err = releaseSign(c, rd.signer, subjects, ann, rel)
+	verified, err := releaseSign(c, rd, subjects, ann, rel)
 	end()
 	if err != nil {
 		return err
 	}
 
 	end = env.Section(c.App.ErrWriter, "hallmark_verify", "hallmark: verify "+built.Image.String())
-	err = releaseVerify(c, rd, subjects, rel)
+	err = reportVerified(c, rd, verified, rel)
 	end()
 	if err != nil {
 		return err
@@ -216,21 +219,76 @@ func prepareRelease(ctx context.Context, c *cli.Context, env ci.Env, reg *regist
 }
 
 // releaseSign signs every digest, in parallel (bounded) when --recursive
-// gives several. The report follows the order of the digests.
-func releaseSign(c *cli.Context, s *signer.Signer, subjects []signer.Subject, ann map[string]string, rel *releaseResult) error {
+// gives several, and verifies each as soon as its signature is stored:
+// the verification overlaps the signer's read-backs. A verification that
+// fails while the signer had to write again (a concurrent writer dropped
+// the signature in between) is made once more after signing. The report
+// follows the order of the digests; the verifications' outcomes are
+// returned for reportVerified.
+func releaseSign(c *cli.Context, rd *ready, subjects []signer.Subject, ann map[string]string, rel *releaseResult) ([]verification, error) {
+	s := rd.signer
 	results := make([]*signer.Result, len(subjects))
+	verified := make([]verification, len(subjects))
 	errs := forEach(len(subjects), maxParallel, func(i int) (err error) {
-		results[i], err = s.SignSubject(c.Context, subjects[i], ann)
+		sign := func(stored func()) (*signer.Result, error) {
+			return s.SignSubjectNotify(c.Context, subjects[i], ann, stored)
+		}
+		verify := func() (*verifier.Result, error) { return rd.verifier.Verify(c.Context, subjects[i].Digest) }
+		results[i], verified[i], err = signThenVerify(sign, verify)
 		return err
 	})
 	if err := firstError(errs); err != nil {
-		return stage(exitSign, err)
+		return nil, stage(exitSign, err)
 	}
 	for i, res := range results {
 		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", signSummary(res, s.Identity()))
 		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: subjects[i].Digest.DigestStr(), Mode: string(res.Mode), Annotations: res.Annotations})
 	}
-	return nil
+	return verified, nil
+}
+
+// signThenVerify signs (sign calls stored once the signature is stored)
+// and verifies: from stored on, alongside the signer's read-backs, and
+// once more afterwards if that failed while the signer had to write again
+// (a concurrent writer dropped the signature in between), or if stored was
+// never called. verify is not called when signing fails.
+func signThenVerify(sign func(stored func()) (*signer.Result, error), verify func() (*verifier.Result, error)) (*signer.Result, verification, error) {
+	var v verification
+	done := make(chan struct{})
+	started := false
+	res, err := sign(func() {
+		started = true
+		go func() {
+			defer close(done)
+			v.res, v.err = verify()
+		}()
+	})
+	if started {
+		<-done
+	}
+	if err != nil {
+		return nil, verification{}, err
+	}
+	if !started || v.err != nil && rewritten(res) {
+		v.res, v.err = verify()
+	}
+	return res, v, nil
+}
+
+// verification is one digest's verification outcome.
+type verification struct {
+	res *verifier.Result
+	err error
+}
+
+// rewritten reports whether signing wrote a layout more than once.
+func rewritten(res *signer.Result) bool {
+	for _, w := range res.Layouts {
+		if w.Attempts > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // releasePolicy completes the verification policy: flags given win; a key
@@ -263,19 +321,18 @@ func releasePolicy(env ci.Env, s *signer.Signer, p verifier.Policy) (verifier.Po
 	return p, nil
 }
 
-// releaseVerify verifies every digest's signatures (in parallel, bounded)
-// with the verifier prepared before the push.
-func releaseVerify(c *cli.Context, rd *ready, subjects []signer.Subject, rel *releaseResult) error {
-	results := make([]*verifier.Result, len(subjects))
-	errs := forEach(len(subjects), maxParallel, func(i int) (err error) {
-		results[i], err = rd.verifier.Verify(c.Context, subjects[i].Digest)
-		return err
-	})
+// reportVerified reports the verifications releaseSign made (with the
+// verifier prepared before the push).
+func reportVerified(c *cli.Context, rd *ready, verified []verification, rel *releaseResult) error {
+	errs := make([]error, len(verified))
+	for i, v := range verified {
+		errs[i] = v.err
+	}
 	if err := firstError(errs); err != nil {
 		return stage(exitVerify, fmt.Errorf("signature written but verification failed: %w", err))
 	}
-	for _, res := range results {
-		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", verifySummary(res, rd.policy))
+	for _, v := range verified {
+		fmt.Fprintf(c.App.ErrWriter, "hallmark: %s\n", verifySummary(v.res, rd.policy))
 	}
 	rel.Verified = releaseVerified{Identity: rd.policy.Identity, Issuer: rd.policy.Issuer}
 	if rd.policy.PublicKey != nil {

@@ -128,6 +128,18 @@ func (s *Signer) Sign(ctx context.Context, digest name.Digest, annotations map[s
 
 // SignSubject is Sign for a subject whose descriptor may be known.
 func (s *Signer) SignSubject(ctx context.Context, sub Subject, annotations map[string]string) (*Result, error) {
+	return s.SignSubjectNotify(ctx, sub, annotations, nil)
+}
+
+// SignSubjectNotify is SignSubject that calls stored, when not nil, as soon
+// as the signature is in place in every layout of the mode — written, or an
+// equivalent one found — and before the settled read-backs that confirm a
+// write was not dropped by a concurrent writer: a caller may read the
+// signature from then on (a release verifies it meanwhile). Should a
+// concurrent writer drop it, SignSubjectNotify writes it again before it
+// returns. stored is called at most once, and not when signing fails
+// before the signature is in place.
+func (s *Signer) SignSubjectNotify(ctx context.Context, sub Subject, annotations map[string]string, stored func()) (*Result, error) {
 	digest := sub.Digest
 	payload, err := Payload(digest, annotations)
 	if err != nil {
@@ -135,7 +147,11 @@ func (s *Signer) SignSubject(ctx context.Context, sub Subject, annotations map[s
 	}
 	res := &Result{Digest: digest, Mode: s.o.Mode, Annotations: maps.Clone(annotations), Payload: payload}
 	ropts := slices.Concat(s.o.RemoteOptions, []remote.Option{remote.WithContext(ctx)}, s.reuse)
-	j := &job{s: s, digest: digest, payload: payload, match: s.matcher(digest, annotations), ropts: ropts}
+	j := &job{s: s, digest: digest, payload: payload, match: s.matcher(digest, annotations), ropts: ropts,
+		stored: stored, lastLayout: ModeLegacy}
+	if s.o.Mode.oci11() {
+		j.lastLayout = ModeOCI11
+	}
 	if sub.MediaType != "" {
 		h, err := v1.NewHash(digest.DigestStr())
 		if err != nil {
@@ -159,6 +175,7 @@ func (s *Signer) SignSubject(ctx context.Context, sub Subject, annotations map[s
 		}
 		res.Layouts = append(res.Layouts, *w)
 	}
+	j.notifyStored() // when the last layout already held one
 	if j.sig != nil {
 		res.Signature, _ = j.sig.Base64Signature()
 	}
@@ -191,6 +208,19 @@ type job struct {
 
 	uploaded  chan struct{} // closed when the payload blob is uploaded
 	uploadErr error
+
+	// stored is called once the last layout's write is made (see
+	// SignSubjectNotify), then set to nil.
+	stored     func()
+	lastLayout Mode
+}
+
+// notifyStored calls stored, once.
+func (j *job) notifyStored() {
+	if f := j.stored; f != nil {
+		j.stored = nil
+		f()
+	}
 }
 
 // signature returns the signature to write, making it on first use.

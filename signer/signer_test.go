@@ -408,3 +408,59 @@ func TestFallbackIndexReadOnce(t *testing.T) {
 		t.Errorf("fallback index read %d times before its update, want 1; requests: %q", reads, reg.Served()[before:])
 	}
 }
+
+// TestSignSubjectNotify checks the stored callback: called once per sign,
+// when the signature can already be read in every layout of the mode (the
+// read-backs are yet to come), also when an equivalent signature was
+// already there; not called when signing fails first.
+func TestSignSubjectNotify(t *testing.T) {
+	ann := map[string]string{"tag": "v1"}
+	for _, referrers := range []bool{true, false} {
+		for _, tc := range []struct {
+			mode                      signer.Mode
+			wantLegacy, wantReferrers int
+		}{
+			{signer.ModeLegacy, 1, 0},
+			{signer.ModeOCI11, 0, 1},
+			{signer.ModeBoth, 1, 1},
+		} {
+			t.Run(fmt.Sprintf("%s/%s", signertest.Name(referrers), tc.mode), func(t *testing.T) {
+				reg := signertest.NewRegistry(t, referrers)
+				d := reg.Image(t, "app")
+				s := keyedSigner(t, reg, tc.mode, "a")
+				// The first sign confirms its last write with read-backs
+				// after the notification, unless that was a referrer on a
+				// registry with the referrers API (nothing to read back).
+				readBacks := tc.mode == signer.ModeLegacy || !referrers
+				for i, round := range []string{"first sign", "sign again (already there)"} {
+					calls, atCall := 0, 0
+					_, err := s.SignSubjectNotify(t.Context(), signer.Subject{Digest: d}, ann, func() {
+						calls++
+						if l, r := stored(t, reg, d); l != tc.wantLegacy || r != tc.wantReferrers {
+							t.Errorf("%s: when notified, stored legacy=%d referrers=%d, want %d %d", round, l, r, tc.wantLegacy, tc.wantReferrers)
+						}
+						atCall = len(reg.Served())
+					})
+					if err != nil {
+						t.Fatalf("%s: %v", round, err)
+					}
+					if calls != 1 {
+						t.Errorf("%s: notified %d times, want once", round, calls)
+					}
+					if after := len(reg.Served()); i == 0 && readBacks && after == atCall {
+						t.Errorf("%s: no read-back after the notification (%d requests then, %d at the end)", round, atCall, after)
+					}
+				}
+				ctx, cancel := context.WithCancel(t.Context())
+				cancel()
+				called := false
+				if _, err := s.SignSubjectNotify(ctx, signer.Subject{Digest: reg.Image(t, "other")}, ann, func() { called = true }); err == nil {
+					t.Fatal("signing with a canceled context succeeded")
+				}
+				if called {
+					t.Error("notified although signing failed")
+				}
+			})
+		}
+	}
+}
