@@ -97,6 +97,10 @@ func runSign(c *cli.Context, cfg *signConfig) error {
 	ctx := c.Context
 	opts.RemoteOptions, opts.Logger = reg.RemoteOptions(ctx), logger(c)
 	opts.ShortestRoundTrip = reg.ShortestRoundTrip
+	// The key is decrypted, or the certificate requested, while the
+	// images are looked up.
+	pending := startSigner(ctx, opts)
+	defer pending.stop()
 	subjects := make([]signer.Subject, len(targets))
 	errs := forEach(len(targets), maxParallel, func(i int) (err error) {
 		subjects[i], err = signSubject(c, reg, targets[i].ref)
@@ -105,7 +109,7 @@ func runSign(c *cli.Context, cfg *signConfig) error {
 	if len(targets) == 1 && errs[0] != nil {
 		return stage(exitSign, errs[0])
 	}
-	s, err := signer.New(ctx, opts)
+	s, err := pending.signer(ctx)
 	if err != nil {
 		return signErr(env, err)
 	}

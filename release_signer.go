@@ -12,9 +12,10 @@ import (
 // is requested.
 const certMargin = 3 * time.Minute
 
-// pendingSigner prepares the signer while the build runs — decrypts the
-// key (scrypt, a few hundred milliseconds of CPU) or requests the keyless
-// certificate from Fulcio — taking that off the release's critical path.
+// pendingSigner prepares the signer while other work runs (a release's
+// build, sign's image look-ups) — decrypts the key (scrypt, a few hundred
+// milliseconds of CPU) or requests the keyless certificate from Fulcio —
+// taking that off the critical path.
 type pendingSigner struct {
 	o      signer.Options
 	done   chan struct{}
