@@ -15,6 +15,7 @@ package main
 // HALLMARK_PROFILE_MODE the storage mode (default legacy).
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,17 +34,8 @@ import (
 )
 
 func TestProfileRelease(t *testing.T) {
-	if os.Getenv("HALLMARK_TESTBED") == "" {
-		t.Skip("test bed not up: eval \"$(hack/testbed.sh up)\"")
-	}
-	runs, _ := strconv.Atoi(os.Getenv("HALLMARK_PROFILE_RUNS"))
-	if runs <= 0 {
-		runs = 10
-	}
-	mode := os.Getenv("HALLMARK_PROFILE_MODE")
-	if mode == "" {
-		mode = "legacy"
-	}
+	runs := profileRuns(t)
+	mode := cmp.Or(os.Getenv("HALLMARK_PROFILE_MODE"), "legacy")
 	keyed := os.Getenv("HALLMARK_PROFILE_KEYED") == "1"
 	reg, issuer := os.Getenv("HALLMARK_TEST_REGISTRY_PLAIN"), os.Getenv("HALLMARK_TEST_OIDC_ISSUER")
 	ctxDir := profileContext(t)
@@ -77,6 +69,20 @@ func TestProfileRelease(t *testing.T) {
 		}
 		t.Logf("release %d: %s", i, time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// profileRuns skips without the test bed and returns how many runs
+// HALLMARK_PROFILE_RUNS asks for (default 10).
+func profileRuns(t *testing.T) int {
+	t.Helper()
+	if os.Getenv("HALLMARK_TESTBED") == "" {
+		t.Skip("test bed not up: eval \"$(hack/testbed.sh up)\"")
+	}
+	runs, _ := strconv.Atoi(os.Getenv("HALLMARK_PROFILE_RUNS"))
+	if runs <= 0 {
+		runs = 10
+	}
+	return runs
 }
 
 func profileContext(t *testing.T) string {
@@ -118,21 +124,12 @@ func mintToken(t *testing.T) string {
 //
 //	go test -tags bench -run TestProfileSignMany -count=1 -cpuprofile cpu.out -trace trace.out .
 func TestProfileSignMany(t *testing.T) {
-	if os.Getenv("HALLMARK_TESTBED") == "" {
-		t.Skip("test bed not up: eval \"$(hack/testbed.sh up)\"")
-	}
-	runs, _ := strconv.Atoi(os.Getenv("HALLMARK_PROFILE_RUNS"))
-	if runs <= 0 {
-		runs = 10
-	}
+	runs := profileRuns(t)
 	n, _ := strconv.Atoi(os.Getenv("HALLMARK_PROFILE_DIGESTS"))
 	if n <= 0 {
 		n = 20
 	}
-	mode := os.Getenv("HALLMARK_PROFILE_MODE")
-	if mode == "" {
-		mode = "legacy"
-	}
+	mode := cmp.Or(os.Getenv("HALLMARK_PROFILE_MODE"), "legacy")
 	reg := os.Getenv("HALLMARK_TEST_REGISTRY_PLAIN")
 	args := []string{"sign", "--insecure-registry", reg, "--registry-referrers-mode", mode, "--no-ci-annotations",
 		"--tlog-upload=false", "--fulcio-url", os.Getenv("HALLMARK_TEST_FULCIO_URL"),

@@ -94,17 +94,20 @@ func cosignVerifies(t *testing.T, reg *signertest.Registry, d name.Digest, pub s
 	return err
 }
 
+// modeLayouts are the signatures one sign stores in each layout, per mode.
+var modeLayouts = []struct {
+	mode                      signer.Mode
+	wantLegacy, wantReferrers int
+}{
+	{signer.ModeLegacy, 1, 0},
+	{signer.ModeOCI11, 0, 1},
+	{signer.ModeBoth, 1, 1},
+}
+
 func TestSignLayouts(t *testing.T) {
 	ann := map[string]string{"tag": "v1", "org.opencontainers.image.revision": "abc123"}
 	for _, referrers := range []bool{true, false} {
-		for _, tc := range []struct {
-			mode                      signer.Mode
-			wantLegacy, wantReferrers int
-		}{
-			{signer.ModeLegacy, 1, 0},
-			{signer.ModeOCI11, 0, 1},
-			{signer.ModeBoth, 1, 1},
-		} {
+		for _, tc := range modeLayouts {
 			t.Run(fmt.Sprintf("%s/%s", signertest.Name(referrers), tc.mode), func(t *testing.T) {
 				reg := signertest.NewRegistry(t, referrers)
 				d := reg.Image(t, "app")
@@ -416,14 +419,7 @@ func TestFallbackIndexReadOnce(t *testing.T) {
 func TestSignSubjectNotify(t *testing.T) {
 	ann := map[string]string{"tag": "v1"}
 	for _, referrers := range []bool{true, false} {
-		for _, tc := range []struct {
-			mode                      signer.Mode
-			wantLegacy, wantReferrers int
-		}{
-			{signer.ModeLegacy, 1, 0},
-			{signer.ModeOCI11, 0, 1},
-			{signer.ModeBoth, 1, 1},
-		} {
+		for _, tc := range modeLayouts {
 			t.Run(fmt.Sprintf("%s/%s", signertest.Name(referrers), tc.mode), func(t *testing.T) {
 				reg := signertest.NewRegistry(t, referrers)
 				d := reg.Image(t, "app")
