@@ -3,10 +3,12 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -81,4 +83,65 @@ func TestBuildSecretsTargetAndCache(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBuildRegistryCache exports the build cache to the registry from one
+// buildkitd (--cache-to type=registry) and imports it into the other, the
+// rootless one, which has never run the build (--cache-from
+// type=registry): the RUN step, made unique to this run, comes from the
+// imported cache instead of running.
+func TestBuildRegistryCache(t *testing.T) {
+	b := bed(t)
+	t.Parallel()
+	ctxDir, _ := buildContext(t, b)
+	nonce := fmt.Sprintf("registry-cache-%d", time.Now().UnixNano())
+	df := filepath.Join(t.TempDir(), "Dockerfile")
+	dockerfile := "FROM scratch\nCOPY busybox /bin/busybox\n" +
+		`RUN ["/bin/busybox", "sh", "-c", "echo ` + nonce + ` > /nonce"]` + "\n"
+	if err := os.WriteFile(df, []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo := uniqueRepo(t, b.PlainRegistry())
+	cache := repo + "-cache:main"
+	r := hallmark(t, nil, buildArgs(b, df, ctxDir, "--addr", b.BuildkitUnix(), "--tag", repo+":a",
+		"--cache-to", "type=registry,ref="+cache+",mode=max")...)
+	mustSucceed(t, r)
+	if runStep(r.stderr, nonce) == "" {
+		t.Fatalf("the first build shows no RUN step for %s:\n%s", nonce, r.stderr)
+	}
+	if cached(r.stderr, runStep(r.stderr, nonce)) {
+		t.Fatalf("the first build found the unique RUN step cached:\n%s", r.stderr)
+	}
+	cacheRef, err := name.ParseReference(cache, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Head(cacheRef); err != nil {
+		t.Fatalf("--cache-to type=registry: no cache manifest at %s: %v", cache, err)
+	}
+
+	r = hallmark(t, nil, buildArgs(b, df, ctxDir, "--addr", b.Getenv("HALLMARK_TEST_BUILDKIT_ROOTLESS"), "--tag", repo+":b",
+		"--cache-from", "type=registry,ref="+cache)...)
+	mustSucceed(t, r)
+	if step := runStep(r.stderr, nonce); step == "" || !cached(r.stderr, step) {
+		t.Errorf("--cache-from type=registry on the other buildkitd: the RUN step was not taken from the cache:\n%s", r.stderr)
+	}
+}
+
+// runStep returns the progress vertex ("#7") of the RUN step that
+// mentions marker in plain progress output, or "".
+func runStep(progress, marker string) string {
+	for _, line := range strings.Split(progress, "\n") {
+		if strings.Contains(line, "RUN") && strings.Contains(line, marker) {
+			if v, _, ok := strings.Cut(line, " "); ok && strings.HasPrefix(v, "#") {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// cached reports whether plain progress output says vertex was cached.
+func cached(progress, vertex string) bool {
+	return strings.Contains(progress, "\n"+vertex+" CACHED")
 }
