@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -184,15 +186,41 @@ func platformDigests(idx v1.ImageIndex) ([]PlatformDigest, error) {
 	return out, nil
 }
 
-// cleanError reduces a BuildKit/gRPC error to its innermost message.
+// cleanError reduces a BuildKit/gRPC error to its innermost message, and
+// a failed connection helper's (kubectl or docker exec) to one line.
 func cleanError(err error) string {
 	msg := err.Error()
 	if s, ok := status.FromError(err); ok {
 		msg = s.Message()
 	}
+	if i := strings.Index(msg, `desc = "`); i >= 0 {
+		// gRPC quotes the connection error: the rest is one quoted string.
+		if u, err := strconv.Unquote(strings.TrimSpace(msg[i+len("desc = "):])); err == nil {
+			msg = u
+		}
+	}
 	if i := strings.LastIndex(msg, "desc = "); i >= 0 {
 		msg = msg[i+len("desc = "):]
 	}
 	msg = strings.Trim(strings.TrimSpace(msg), `"`)
-	return strings.TrimPrefix(msg, "transport: Error while dialing: ")
+	msg = strings.TrimPrefix(msg, "transport: Error while dialing: ")
+	if m := helperExit.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("`%s` exited with %s", m[1], m[2])
+		if last := lastLine(m[3]); last != "" {
+			msg += ": " + last
+		}
+	}
+	return msg
+}
+
+// helperExit matches the error of a BuildKit connection helper whose
+// command (kubectl exec, docker exec) failed: the command, how it exited,
+// and its stderr, after a hint about Docker that does not apply to kubectl.
+var helperExit = regexp.MustCompile(`(?s)command \[(.*?)\] has exited with (.*?), make sure the URL is valid, and Docker 18\.09 or later is installed on the remote host: stderr=(.*)$`)
+
+// lastLine is the last non-blank line of s, trimmed: where kubectl and
+// docker say what went wrong.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }

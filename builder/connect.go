@@ -185,10 +185,23 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Builder, error) {
 		if hint := tlsRefusedHint(opts.TLS, err); hint != "" {
 			return nil, fmt.Errorf("cannot reach buildkitd at %s: %s%s", addr, cleanError(err), hint)
 		}
-		return nil, fmt.Errorf("cannot reach buildkitd at %s: %s; start buildkitd there or point --addr / BUILDKIT_HOST at a running one",
-			addr, cleanError(err))
+		return nil, fmt.Errorf("cannot reach buildkitd at %s: %s; %s", addr, cleanError(err), unreachableHint(addr))
 	}
 	return &Builder{c: c, addr: addr}, nil
+}
+
+// unreachableHint says what to check when buildkitd at addr does not
+// answer.
+func unreachableHint(addr string) string {
+	scheme, rest, _ := strings.Cut(addr, "://")
+	target, _, _ := strings.Cut(rest, "?")
+	switch scheme {
+	case "kube-pod":
+		return fmt.Sprintf("check that kubectl reaches the cluster (its context and namespace) and that pod %s runs buildkitd with buildctl in its image", target)
+	case "docker-container":
+		return fmt.Sprintf("check that docker reaches its engine and that container %s runs buildkitd with buildctl in its image", target)
+	}
+	return "start buildkitd there or point --addr / BUILDKIT_HOST at a running one"
 }
 
 // Addr returns the address of the connected buildkitd.

@@ -61,6 +61,12 @@ func TestCleanError(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{`failed to call info: Unavailable: connection error: desc = "transport: Error while dialing: dial unix /x.sock: connect: no such file or directory"`, "dial unix /x.sock: connect: no such file or directory"},
 		{"failed to solve: dockerfile parse error on line 2: unknown instruction: FOO", "failed to solve: dockerfile parse error on line 2: unknown instruction: FOO"},
+		// kubectl's own words, as the kube-pod:// helper reports them (from
+		// a kubectl without a cluster, trimmed to two stderr lines).
+		{`failed to call info: Unavailable: connection error: desc = "error reading server preface: command [kubectl --context= --namespace= exec --container= -i buildkitd-0 -- buildctl dial-stdio] has exited with exit status 1, make sure the URL is valid, and Docker 18.09 or later is installed on the remote host: stderr=E1126 15:13:39.855969   19978 memcache.go:265] \"Unhandled Error\" err=\"couldn't get current server API group list: Get \\\"http://localhost:8080/api?timeout=32s\\\": dial tcp 127.0.0.1:8080: connect: connection refused\"\nThe connection to the server localhost:8080 was refused - did you specify the right host or port?\n"`,
+			"`kubectl --context= --namespace= exec --container= -i buildkitd-0 -- buildctl dial-stdio` exited with exit status 1: The connection to the server localhost:8080 was refused - did you specify the right host or port?"},
+		{`failed to call info: Unavailable: connection error: desc = "error reading server preface: command [docker exec -i sidecar buildctl dial-stdio] has exited with exit status 127, make sure the URL is valid, and Docker 18.09 or later is installed on the remote host: stderr="`,
+			"`docker exec -i sidecar buildctl dial-stdio` exited with exit status 127"},
 	}
 	for _, tt := range tests {
 		if got := cleanError(errors.New(tt.in)); got != tt.want {
