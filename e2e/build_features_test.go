@@ -116,7 +116,7 @@ func TestBuildRegistryCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := remote.Head(cacheRef); err != nil {
+	if _, err := remoteHead(cacheRef); err != nil {
 		t.Fatalf("--cache-to type=registry: no cache manifest at %s: %v", cache, err)
 	}
 

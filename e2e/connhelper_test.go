@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // TestConnectionHelpers builds through kube-pod:// and docker-container://
@@ -75,11 +74,11 @@ func TestConnectionHelpers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			desc, err := remote.Head(ref)
+			pushed, err := remoteHead(ref)
 			if err != nil {
 				t.Fatalf("nothing pushed to %s: %v", tag, err)
 			}
-			if want := ref.Context().Digest(desc.Digest.String()).String(); strings.TrimSpace(r.stdout) != want {
+			if want := ref.Context().Digest(pushed).String(); strings.TrimSpace(r.stdout) != want {
 				t.Errorf("printed %q, the registry has %s", strings.TrimSpace(r.stdout), want)
 			}
 		})
