@@ -3,6 +3,8 @@ package signer
 import (
 	"errors"
 	"fmt"
+
+	"github.com/hallmark-dev/hallmark/layout"
 )
 
 var (
@@ -10,7 +12,7 @@ var (
 	// file (or env:// variable) they name that cannot be read or parsed.
 	ErrConfig = errors.New("invalid signer options")
 	// ErrUnknownMode reports a storage mode that is not one of Modes.
-	ErrUnknownMode = errors.New("unknown registry referrers mode")
+	ErrUnknownMode = layout.ErrUnknownMode
 	// ErrKeyPassword reports that the key could not be decrypted with the
 	// given password.
 	ErrKeyPassword = errors.New("wrong password for the private key")

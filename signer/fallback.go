@@ -4,34 +4,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/hallmark-dev/hallmark/layout"
 )
 
 // errConflict reports that a manifest changed between our read and our
 // write: the write was not made and the read-modify-write starts over.
 var errConflict = errors.New("changed by a concurrent writer")
 
-// FallbackTag returns the referrers tag-schema tag for digest:
-// "sha256-<hex>", whose image index lists the referrers on registries
-// without the referrers API.
-func FallbackTag(digest name.Digest) name.Tag {
-	return digest.Context().Tag(strings.Replace(digest.DigestStr(), ":", "-", 1))
-}
-
-// noReferrersAPI reports ggcr's error for a manifest with a subject put to
-// a registry without the referrers API while its tag fallback is off (the
-// manifest itself is stored).
-func noReferrersAPI(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "does not support the Referrers API")
-}
+// FallbackTag returns the referrers tag-schema tag for digest
+// (layout.FallbackTag).
+func FallbackTag(digest name.Digest) name.Tag { return layout.FallbackTag(digest) }
 
 type rawIndex []byte
 
@@ -88,7 +78,7 @@ func (j *job) fallbackIndex(tag name.Tag, read v1.ImageIndex) (*v1.IndexManifest
 	}
 	got, err := remote.Get(tag, j.ropts...)
 	switch {
-	case isNotFound(err):
+	case layout.IsNotFound(err):
 		return im, nil, nil
 	case err != nil:
 		return nil, nil, fmt.Errorf("reading %s: %w", tag, err)
@@ -104,7 +94,7 @@ func (j *job) fallbackIndex(tag name.Tag, read v1.ImageIndex) (*v1.IndexManifest
 func (j *job) unchanged(tag name.Tag, base *v1.Hash) error {
 	cur, err := remote.Head(tag, j.ropts...)
 	switch {
-	case isNotFound(err):
+	case layout.IsNotFound(err):
 		if base != nil {
 			return errConflict
 		}
@@ -115,9 +105,4 @@ func (j *job) unchanged(tag name.Tag, base *v1.Hash) error {
 		return errConflict
 	}
 	return nil
-}
-
-func isNotFound(err error) bool {
-	var te *transport.Error
-	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -14,13 +13,13 @@ import (
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
+
+	"github.com/hallmark-dev/hallmark/layout"
 )
 
 // SignatureTag returns cosign's legacy signature tag for digest:
-// "sha256-<hex>.sig" in the image's repository.
-func SignatureTag(digest name.Digest) name.Tag {
-	return digest.Context().Tag(strings.Replace(digest.DigestStr(), ":", "-", 1) + ".sig")
-}
+// "sha256-<hex>.sig" in the image's repository (layout.SignatureTag).
+func SignatureTag(digest name.Digest) name.Tag { return layout.SignatureTag(digest) }
 
 // writeLegacy appends the signature to the image under the signature tag,
 // unless an equivalent one is there.
@@ -141,7 +140,7 @@ func hasSignature(sigs []oci.Signature, sig oci.Signature) bool {
 // digest and signature annotation; the state is the manifest's digest.
 func (j *job) hasLegacy(tag name.Tag, sig oci.Signature) (bool, string, error) {
 	desc, err := remote.Get(tag, j.ropts...)
-	if isNotFound(err) {
+	if layout.IsNotFound(err) {
 		return false, "", nil // deleted by someone else: write again
 	}
 	if err != nil {

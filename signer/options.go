@@ -4,51 +4,28 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/hallmark-dev/hallmark/layout"
 )
 
-// Mode says where signatures are stored.
-type Mode string
+// Mode says where simple-signing signatures are stored (layout.Mode).
+type Mode = layout.Mode
 
-// The storage modes, named as cosign's --registry-referrers-mode values
-// (plus "both").
+// The storage modes (see package layout).
 const (
-	// ModeLegacy stores signatures as layers of the image tagged
-	// "sha256-<hex>.sig" in the image's repository (cosign v2's default).
-	ModeLegacy Mode = "legacy"
-	// ModeOCI11 stores each signature as an OCI 1.1 referrer manifest whose
-	// subject is the image; on registries without the referrers API the
-	// "sha256-<hex>" fallback index is maintained too.
-	ModeOCI11 Mode = "oci-1-1"
-	// ModeBoth writes both layouts, for mixed verifier fleets.
-	ModeBoth Mode = "both"
+	ModeLegacy = layout.ModeLegacy
+	ModeOCI11  = layout.ModeOCI11
+	ModeBoth   = layout.ModeBoth
 )
 
 // Modes lists the valid modes, default first.
-var Modes = []Mode{ModeLegacy, ModeOCI11, ModeBoth}
+var Modes = layout.Modes
 
 // ParseMode parses a --registry-referrers-mode value; "" means ModeLegacy.
-func ParseMode(s string) (Mode, error) {
-	if s == "" {
-		return ModeLegacy, nil
-	}
-	for _, m := range Modes {
-		if string(m) == s {
-			return m, nil
-		}
-	}
-	names := make([]string, len(Modes))
-	for i, m := range Modes {
-		names[i] = string(m)
-	}
-	return "", fmt.Errorf("%w %q (want one of %s)", ErrUnknownMode, s, strings.Join(names, ", "))
-}
-
-func (m Mode) legacy() bool { return m == ModeLegacy || m == ModeBoth }
-func (m Mode) oci11() bool  { return m == ModeOCI11 || m == ModeBoth }
+func ParseMode(s string) (Mode, error) { return layout.ParseMode(s) }
 
 // Default service URLs, as cosign's.
 const (

@@ -17,11 +17,13 @@ import (
 	"github.com/sigstore/cosign/v2/pkg/oci/empty"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+
+	"github.com/hallmark-dev/hallmark/layout"
 )
 
 // ArtifactType is the artifactType (and config media type) of the OCI 1.1
 // referrer manifests cosign v2 writes for signatures.
-const ArtifactType = "application/vnd.dev.cosign.artifact.sig.v1+json"
+const ArtifactType = layout.SimpleSigningArtifactType
 
 // writeReferrer stores the signature as an OCI 1.1 referrer of the image,
 // unless an equivalent referrer exists. On registries without the
@@ -63,7 +65,7 @@ func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 		// referrers API the registry lists the manifest itself: no other
 		// writer can drop it, so there is nothing to read back.
 		err := remote.Put(ref, manifest, j.ropts...)
-		if noReferrersAPI(err) {
+		if layout.NoReferrersAPI(err) {
 			// The first update starts from the listing just read (the
 			// fallback index; its check before the write catches a change
 			// since): the referrer's PUT, the index's HEAD and PUT. Later

@@ -149,7 +149,7 @@ func (s *Signer) SignSubjectNotify(ctx context.Context, sub Subject, annotations
 	ropts := slices.Concat(s.o.RemoteOptions, []remote.Option{remote.WithContext(ctx)}, s.reuse)
 	j := &job{s: s, digest: digest, payload: payload, match: s.matcher(digest, annotations), ropts: ropts,
 		stored: stored, lastLayout: ModeLegacy}
-	if s.o.Mode.oci11() {
+	if s.o.Mode.OCI11() {
 		j.lastLayout = ModeOCI11
 	}
 	if sub.MediaType != "" {
@@ -161,14 +161,14 @@ func (s *Signer) SignSubjectNotify(ctx context.Context, sub Subject, annotations
 	}
 	j.startUpload()
 	defer j.payloadUploaded() //nolint:errcheck // a layout that needed it has checked
-	if s.o.Mode.legacy() {
+	if s.o.Mode.Legacy() {
 		w, err := j.writeLegacy(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("signing %s (legacy layout): %w", digest, err)
 		}
 		res.Layouts = append(res.Layouts, *w)
 	}
-	if s.o.Mode.oci11() {
+	if s.o.Mode.OCI11() {
 		w, err := j.writeReferrer(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("signing %s (oci-1-1 layout): %w", digest, err)

@@ -1,36 +1,29 @@
 package verifier
 
 import (
-	"errors"
 	"fmt"
-	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+
+	"github.com/hallmark-dev/hallmark/layout"
 )
 
-// Layout says where a signature was found.
-type Layout string
+// Layout says where a signature was found (layout.Location).
+type Layout = layout.Location
 
-// The layouts searched.
+// The layouts searched (see package layout).
 const (
-	// LayoutLegacy is the "sha256-<hex>.sig" tag cosign v2 writes by default.
-	LayoutLegacy Layout = "legacy"
-	// LayoutReferrers is an OCI 1.1 referrer listed by the referrers API.
-	LayoutReferrers Layout = "oci-1-1"
-	// LayoutFallback is an OCI 1.1 referrer listed in the "sha256-<hex>"
-	// fallback index (registries without the referrers API).
-	LayoutFallback Layout = "oci-1-1-fallback"
+	LayoutLegacy    = layout.LocationLegacy
+	LayoutReferrers = layout.LocationReferrers
+	LayoutFallback  = layout.LocationFallback
 )
 
-// ArtifactType is the artifactType of cosign's signature referrers.
-const ArtifactType = "application/vnd.dev.cosign.artifact.sig.v1+json"
+// ArtifactType is the artifactType of cosign's simple-signing referrers.
+const ArtifactType = layout.SimpleSigningArtifactType
 
 // found is one signature and where it was found.
 type found struct {
@@ -47,8 +40,7 @@ func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found
 	search := func(l Layout) bool { return len(only) == 0 || slices.Contains(only, l) }
 	var all []found
 	if search(LayoutLegacy) {
-		tag := digest.Context().Tag(strings.Replace(digest.DigestStr(), ":", "-", 1) + ".sig")
-		sigs, err := readSignatures(tag, LayoutLegacy, ropts)
+		sigs, err := readSignatures(layout.SignatureTag(digest), LayoutLegacy, ropts)
 		if err != nil {
 			return nil, err
 		}
@@ -73,71 +65,23 @@ type referrer struct {
 	ref    name.Digest
 }
 
-// referrers lists the signature referrers of digest: those the referrers
-// API lists, when the registry has it, and those in the fallback index in
-// any case, since a registry may have gained the API after signatures were
-// indexed there. api and fallback say which of the two to ask.
+// referrers lists the simple-signing referrers of digest: those the
+// referrers API lists, when the registry has it, and those in the
+// fallback index in any case, since a registry may have gained the API
+// after signatures were indexed there. api and fallback say which of the
+// two to ask.
 func referrers(digest name.Digest, ropts []remote.Option, api, fallback bool) ([]referrer, error) {
-	repo := digest.Context()
-	var fromIndex, fromAPI []v1.Descriptor
-	var err error
-	if fallback {
-		if fromIndex, err = fallbackIndex(digest, ropts); err != nil {
-			return nil, err
-		}
+	all, err := layout.ListReferrers(digest, ropts, api, fallback)
+	if err != nil {
+		return nil, err
 	}
-	if api {
-		if fromAPI, err = apiReferrers(digest, ropts); err != nil {
-			return nil, err
-		}
-	}
-	seen := map[v1.Hash]bool{}
 	var out []referrer
-	add := func(descs []v1.Descriptor, l Layout) {
-		for _, d := range descs {
-			if d.ArtifactType == ArtifactType && !seen[d.Digest] {
-				seen[d.Digest] = true
-				out = append(out, referrer{l, repo.Digest(d.Digest.String())})
-			}
+	for _, r := range all {
+		if r.Descriptor.ArtifactType == ArtifactType {
+			out = append(out, referrer{r.Location, digest.Context().Digest(r.Descriptor.Digest.String())})
 		}
 	}
-	add(fromIndex, LayoutFallback)
-	add(fromAPI, LayoutReferrers)
 	return out, nil
-}
-
-// apiReferrers asks the referrers API; nil when the registry has none.
-// The options' puller must have ggcr's tag fallback off.
-func apiReferrers(digest name.Digest, ropts []remote.Option) ([]v1.Descriptor, error) {
-	idx, err := remote.Referrers(digest, ropts...)
-	if err != nil && strings.Contains(err.Error(), "does not support the Referrers API") {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("listing referrers of %s: %w", digest, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("listing referrers of %s: %w", digest, err)
-	}
-	return im.Manifests, nil
-}
-
-// fallbackIndex reads the referrers tag-schema index ("sha256-<hex>").
-func fallbackIndex(digest name.Digest, ropts []remote.Option) ([]v1.Descriptor, error) {
-	tag := digest.Context().Tag(strings.Replace(digest.DigestStr(), ":", "-", 1))
-	idx, err := remote.Index(tag, ropts...)
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading fallback index %s: %w", tag, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading fallback index %s: %w", tag, err)
-	}
-	return im.Manifests, nil
 }
 
 // readSignatures reads the signature layers of a signature manifest; a
@@ -156,9 +100,4 @@ func readSignatures(ref name.Reference, l Layout, ropts []remote.Option) ([]foun
 		out[i] = found{layout: l, ref: ref.String(), index: i, sig: s}
 	}
 	return out, nil
-}
-
-func isNotFound(err error) bool {
-	var te *transport.Error
-	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
 }
