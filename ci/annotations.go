@@ -98,6 +98,9 @@ type AnnotationRequest struct {
 	// Dir is where a generic environment looks for a git checkout (this
 	// directory or a parent); "" means the current directory.
 	Dir string
+	// Warn, when set, is told about provenance left out, e.g. a git remote
+	// with no web URL to record as the source.
+	Warn func(msg string)
 }
 
 // ResolveAnnotations returns the annotations to attach to a signature: the
@@ -122,6 +125,9 @@ func (e Env) ResolveAnnotations(req AnnotationRequest) (map[string]string, error
 			case err != nil:
 				return nil, err
 			default:
+				if co.Remote != "" && co.Source == "" && req.Warn != nil {
+					req.Warn(fmt.Sprintf("git remote %q has no web URL: %s left out", co.Remote, KeySource))
+				}
 				maps.Copy(auto, co.Annotations())
 			}
 		}

@@ -16,8 +16,12 @@ var ErrNoCheckout = errors.New("not a git checkout")
 
 // Checkout is what hallmark reads from a git checkout.
 type Checkout struct {
-	// Source is the URL of remote "origin" (else the first remote), with
+	// Remote is the URL of remote "origin" (else the first remote), with
 	// any credentials removed (StripCredentials); "" without remotes.
+	Remote string
+	// Source is Remote as a web URL (SourceURL): what
+	// org.opencontainers.image.source records. "" when Remote has no web
+	// form (a local path, a file:// URL) or there is no remote.
 	Source string
 	// Revision is the commit HEAD points at; "" on an unborn branch.
 	Revision string
@@ -59,7 +63,9 @@ func ReadCheckout(dir string) (Checkout, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return Checkout{}, fmt.Errorf("reading git config: %w", err)
 	}
-	return Checkout{Source: StripCredentials(remoteURL(cfg)), Revision: rev}, nil
+	remote := StripCredentials(remoteURL(cfg))
+	source, _ := SourceURL(remote)
+	return Checkout{Remote: remote, Source: source, Revision: rev}, nil
 }
 
 // findGitDir returns the git directory for dir or its nearest parent.

@@ -50,7 +50,7 @@ func TestReadCheckout(t *testing.T) {
 		name: "credentials stripped from the origin URL",
 		setup: func(t *testing.T, dir, head string) (string, ci.Checkout) {
 			run(t, dir, "remote", "add", "origin", "https://user:pass@git.example.com/group/project.git")
-			return dir, ci.Checkout{Source: "https://git.example.com/group/project.git", Revision: head}
+			return dir, ci.Checkout{Remote: "https://git.example.com/group/project.git", Source: "https://git.example.com/group/project.git", Revision: head}
 		},
 	}, {
 		name: "origin preferred over the first remote; subdirectory",
@@ -61,7 +61,7 @@ func TestReadCheckout(t *testing.T) {
 			if err := os.MkdirAll(sub, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			return sub, ci.Checkout{Source: "https://gitlab.example.com/g/p.git", Revision: head}
+			return sub, ci.Checkout{Remote: "https://gitlab.example.com/g/p.git", Source: "https://gitlab.example.com/g/p.git", Revision: head}
 		},
 	}, {
 		name: "first remote without origin; packed refs",
@@ -71,7 +71,7 @@ func TestReadCheckout(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, ".git", "refs", "heads", "main")); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("loose ref still present after pack-refs: %v", err)
 			}
-			return dir, ci.Checkout{Source: "git@github.com:org/repo.git", Revision: head}
+			return dir, ci.Checkout{Remote: "git@github.com:org/repo.git", Source: "https://github.com/org/repo.git", Revision: head}
 		},
 	}, {
 		name: "detached HEAD, no remote",
@@ -87,7 +87,7 @@ func TestReadCheckout(t *testing.T) {
 			run(t, dir, "commit", "-q", "--allow-empty", "-m", "second")
 			wt := filepath.Join(t.TempDir(), "wt")
 			run(t, dir, "worktree", "add", "-q", "-b", "other", wt, head)
-			return wt, ci.Checkout{Source: "https://github.com/o/r", Revision: head}
+			return wt, ci.Checkout{Remote: "https://github.com/o/r", Source: "https://github.com/o/r", Revision: head}
 		},
 	}, {
 		name: "unborn branch",
@@ -107,9 +107,9 @@ func TestReadCheckout(t *testing.T) {
 			if got != want {
 				t.Errorf("ReadCheckout = %+v, want %+v", got, want)
 			}
-			if want.Source != "" {
-				if gitURL := run(t, readDir, "remote", "get-url", remoteName(t, readDir)); ci.StripCredentials(gitURL) != got.Source {
-					t.Errorf("git remote get-url = %q, ReadCheckout source %q", gitURL, got.Source)
+			if want.Remote != "" {
+				if gitURL := run(t, readDir, "remote", "get-url", remoteName(t, readDir)); ci.StripCredentials(gitURL) != got.Remote {
+					t.Errorf("git remote get-url = %q, ReadCheckout remote %q", gitURL, got.Remote)
 				}
 			}
 		})
@@ -158,6 +158,25 @@ func TestResolveAnnotationsGeneric(t *testing.T) {
 	}
 	if got["org.opencontainers.image.revision"] != gitLabVars["CI_COMMIT_SHA"] {
 		t.Errorf("GitLab revision = %q, want $CI_COMMIT_SHA", got["org.opencontainers.image.revision"])
+	}
+}
+
+// TestResolveAnnotationsRemoteWithoutURL: a remote that is a local path
+// is no URL for org.opencontainers.image.source: it is left out, and Warn
+// says so.
+func TestResolveAnnotationsRemoteWithoutURL(t *testing.T) {
+	dir, head := gitRepo(t)
+	run(t, dir, "remote", "add", "origin", "/srv/git/app.git")
+	var warnings []string
+	got, err := detect(nil).ResolveAnnotations(ci.AnnotationRequest{Dir: dir, Warn: func(m string) { warnings = append(warnings, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"org.opencontainers.image.revision": head}; !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "/srv/git/app.git") || !strings.Contains(warnings[0], "org.opencontainers.image.source") {
+		t.Errorf("warnings = %q, want one naming the remote and the annotation", warnings)
 	}
 }
 
@@ -217,10 +236,41 @@ func TestReadCheckoutConfigSyntax(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (ci.Checkout{Source: "https://o.example/g/p.git", Revision: head}); got != want {
+	if want := (ci.Checkout{Remote: "https://o.example/g/p.git", Source: "https://o.example/g/p.git", Revision: head}); got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 	if u := run(t, dir, "remote", "get-url", "origin"); u != "https://tok@o.example/g/p.git" {
 		t.Errorf("fixture not read by git as intended: %q", u)
+	}
+}
+
+func TestSourceURL(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"https://host.example/g/p.git", "https://host.example/g/p.git", true},
+		{"http://h:8080/x", "http://h:8080/x", true},
+		{"git@gitlab.example.com:group/app.git", "https://gitlab.example.com/group/app.git", true},
+		{"git@github.com:org/repo", "https://github.com/org/repo", true},
+		{"host.example:group/app.git", "https://host.example/group/app.git", true},
+		{"ssh://git@host.example:2222/g/p.git", "https://host.example/g/p.git", true},
+		{"ssh://host.example/g/p.git", "https://host.example/g/p.git", true},
+		{"git+ssh://git@host.example/g/p", "https://host.example/g/p", true},
+		{"git://host.example/g/p.git", "https://host.example/g/p.git", true},
+		{"ssh://git@[2001:db8::1]:22/g/p.git", "https://[2001:db8::1]/g/p.git", true},
+		{"/srv/git/repo.git", "", false},
+		{"../relative/repo", "", false},
+		{"file:///srv/git/repo.git", "", false},
+		{"https:///nohost", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, ok := ci.SourceURL(tt.in)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("SourceURL(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			}
+		})
 	}
 }

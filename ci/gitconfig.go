@@ -3,6 +3,7 @@ package ci
 import (
 	"bufio"
 	"bytes"
+	"net"
 	"strings"
 )
 
@@ -119,4 +120,53 @@ func StripCredentials(remote string) string {
 		}
 	}
 	return scheme + "://" + host
+}
+
+// SourceURL returns the web (https) URL of a git remote, for
+// org.opencontainers.image.source, which is a URL people and tools open:
+// http(s) remotes as they are (credentials already stripped), ssh://,
+// git+ssh://, git:// and scp-like (git@host:group/app.git) remotes as
+// https://host/group/app.git (an ssh port is not the web server's, so it
+// is dropped). false for a local path, a file:// URL or anything else
+// without a host.
+func SourceURL(remote string) (string, bool) {
+	scheme, rest, ok := strings.Cut(remote, "://")
+	if !ok {
+		// scp-like: [user@]host:path, where host has no '/' before the ':'.
+		host, path, ok := strings.Cut(remote, ":")
+		if !ok || host == "" || path == "" || strings.Contains(host, "/") || strings.HasPrefix(path, "//") {
+			return "", false
+		}
+		if at := strings.LastIndex(host, "@"); at >= 0 {
+			host = host[at+1:]
+		}
+		if host == "" {
+			return "", false
+		}
+		return "https://" + host + "/" + strings.TrimPrefix(path, "/"), true
+	}
+	switch strings.ToLower(scheme) {
+	case "http", "https":
+		if host, _, _ := strings.Cut(rest, "/"); host == "" {
+			return "", false
+		}
+		return remote, true
+	case "ssh", "git+ssh", "ssh+git", "git":
+		hostport, path, _ := strings.Cut(rest, "/")
+		if at := strings.LastIndex(hostport, "@"); at >= 0 {
+			hostport = hostport[at+1:]
+		}
+		host := hostport
+		if h, _, err := net.SplitHostPort(hostport); err == nil {
+			host = h
+		}
+		if host == "" {
+			return "", false
+		}
+		if strings.Contains(host, ":") { // an IPv6 literal
+			host = "[" + host + "]"
+		}
+		return "https://" + host + "/" + path, true
+	}
+	return "", false
 }
