@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -65,8 +65,7 @@ func TestAnnotationsUsageErrors(t *testing.T) {
 	} {
 		t.Run(strings.Join(args[1:], " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			app := newApp()
-			app.Writer, app.ErrWriter = &stdout, &stderr
+			app := newApp(&stdout, &stderr)
 			err := app.Run(append([]string{"hallmark"}, args...))
 			var msg bytes.Buffer
 			if code := report(&msg, err, nil); code != exitUsage {

@@ -1,13 +1,13 @@
 //go:build bench
 
-package main
+package cli
 
 // TestProfileRelease runs `hallmark release` in this process against the
 // test bed, over and over, so that go test's profiles show where a release
 // spends its CPU and memory (hack/bench measures it as a separate process):
 //
 //	eval "$(hack/testbed.sh env)"
-//	go test -tags bench -run TestProfileRelease -count=1 -cpuprofile cpu.out -memprofile mem.out .
+//	go test -tags bench -run TestProfileRelease -count=1 -cpuprofile cpu.out -memprofile mem.out ./internal/cli
 //	go tool pprof -top cpu.out
 //
 // HALLMARK_PROFILE_RUNS sets the number of releases (default 10),
@@ -89,8 +89,8 @@ func profileContext(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	for from, to := range map[string]string{
-		"testdata/build/hello.txt": "hello.txt", "testdata/build/.dockerignore": ".dockerignore",
-		"Dockerfile.test": "Dockerfile.test", os.Getenv("HALLMARK_TEST_BUSYBOX"): "busybox",
+		"../../testdata/build/hello.txt": "hello.txt", "../../testdata/build/.dockerignore": ".dockerignore",
+		"../../Dockerfile.test": "Dockerfile.test", os.Getenv("HALLMARK_TEST_BUSYBOX"): "busybox",
 	} {
 		b, err := os.ReadFile(from)
 		if err != nil {
@@ -122,7 +122,7 @@ func mintToken(t *testing.T) string {
 // on fresh images, so that the profiles show how signing many digests
 // spends its time:
 //
-//	go test -tags bench -run TestProfileSignMany -count=1 -cpuprofile cpu.out -trace trace.out .
+//	go test -tags bench -run TestProfileSignMany -count=1 -cpuprofile cpu.out -trace trace.out ./internal/cli
 func TestProfileSignMany(t *testing.T) {
 	runs := profileRuns(t)
 	n, _ := strconv.Atoi(os.Getenv("HALLMARK_PROFILE_DIGESTS"))

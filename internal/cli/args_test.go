@@ -1,12 +1,13 @@
-package main
+package cli
 
 import (
+	"io"
 	"slices"
 	"testing"
 )
 
 func TestInterspersed(t *testing.T) {
-	app := newApp()
+	app := newApp(io.Discard, io.Discard)
 	tests := []struct {
 		name string
 		in   []string

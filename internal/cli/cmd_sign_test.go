@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -18,8 +18,7 @@ import (
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	app := newApp()
-	app.Writer, app.ErrWriter = &stdout, &stderr
+	app := newApp(&stdout, &stderr)
 	err := app.RunContext(context.Background(), append([]string{"hallmark"}, args...))
 	code := report(&stderr, err, nil)
 	return code, stdout.String(), stderr.String()
