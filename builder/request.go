@@ -22,6 +22,9 @@ import (
 	"github.com/tonistiigi/fsutil"
 )
 
+// ErrNoTag is returned for a request without a tag to push.
+var ErrNoTag = errors.New("no image tag")
+
 // frontend is BuildKit's built-in Dockerfile frontend.
 const frontend = "dockerfile.v0"
 
@@ -99,7 +102,7 @@ func (r Request) Validate() error {
 		return fmt.Errorf("Dockerfile %q not found: give its path with -f", filepath.Join(dir, file))
 	}
 	if len(r.Tags) == 0 {
-		return errors.New("no image tag: give at least one --tag REGISTRY/REPOSITORY:TAG")
+		return ErrNoTag
 	}
 	if !r.Insecure {
 		for _, t := range r.Tags {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/registry"
+	"github.com/hallmark-dev/hallmark/signer"
 )
 
 // Status is the outcome of one check.
@@ -121,14 +122,11 @@ type Options struct {
 	// to; "" skips the registry checks.
 	Image string
 
-	// Key is a private key reference as in signer.Options; KeyPassword
-	// decrypts it. A key means the signature is not keyless.
-	Key         string
-	KeyPassword []byte
-	// IdentityToken is the raw OIDC ID token for keyless signing, and
-	// TokenAudience the audience it must carry ("" is "sigstore").
-	IdentityToken string
-	TokenAudience string
+	// Signer are the options a release would sign with: its Key (and
+	// Password), or its IdentityToken (TokenAudience, FulcioURL), and its
+	// TimestampServerURL ("" skips the TSA check). A key means the
+	// signature is not keyless.
+	Signer signer.Options
 	// TokenErr is why the token could not be obtained (an unreadable
 	// token file, a failed GitHub Actions token request); the signing
 	// check fails with it.
@@ -137,12 +135,6 @@ type Options struct {
 	// a hint covering GitLab, GitHub Actions and a key.
 	TokenHint string
 
-	// FulcioURL is the Fulcio a keyless release uses; "" is
-	// signer.DefaultFulcioURL.
-	FulcioURL string
-	// TSAURL is the timestamp authority's URL, ending in
-	// /api/v1/timestamp; "" skips the TSA check.
-	TSAURL string
 	// HTTPClient is used for Fulcio and the TSA; nil is a client with
 	// Timeout.
 	HTTPClient *http.Client

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/doctor"
+	"github.com/hallmark-dev/hallmark/signer"
 )
 
 // tokenSignature is the signature part of every test token.
@@ -120,8 +121,8 @@ func noSecret(t *testing.T, r doctor.Report, secrets ...string) {
 // fast without the network, for tests about other checks.
 func offline(t *testing.T) doctor.Options {
 	return doctor.Options{
-		Buildkit:  builderAt("unix://" + t.TempDir() + "/none.sock"),
-		FulcioURL: "http://127.0.0.1:1", Timeout: 5 * time.Second,
+		Buildkit: builderAt("unix://" + t.TempDir() + "/none.sock"),
+		Signer:   signer.Options{FulcioURL: "http://127.0.0.1:1"}, Timeout: 5 * time.Second,
 	}
 }
 

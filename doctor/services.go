@@ -20,10 +20,10 @@ const tsaPath = "/api/v1/timestamp"
 // Fulcio.
 func checkFulcio(ctx context.Context, o Options) Check {
 	c := newCheck(CheckFulcio, StageSign)
-	if o.Key != "" {
+	if o.Signer.Key != "" {
 		return c.skip("signing with a key: Fulcio is not used")
 	}
-	base := strings.TrimRight(o.FulcioURL, "/")
+	base := strings.TrimRight(o.Signer.FulcioURL, "/")
 	if base == "" {
 		base = signer.DefaultFulcioURL
 	}
@@ -39,10 +39,10 @@ func checkFulcio(ctx context.Context, o Options) Check {
 // is configured.
 func checkTSA(ctx context.Context, o Options) Check {
 	c := newCheck(CheckTSA, StageSign)
-	if o.TSAURL == "" {
+	if o.Signer.TimestampServerURL == "" {
 		return c.skip("no timestamp authority configured (--timestamp-server-url)")
 	}
-	tsa := strings.TrimRight(o.TSAURL, "/")
+	tsa := strings.TrimRight(o.Signer.TimestampServerURL, "/")
 	c.Facts["url"] = tsa
 	if !strings.HasSuffix(tsa, tsaPath) {
 		return c.fail("timestamp authority URL "+tsa+" does not end in "+tsaPath,

@@ -42,7 +42,7 @@ func TestFulcio(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			o := offline(t)
-			o.FulcioURL = tc.url
+			o.Signer.FulcioURL = tc.url
 			r := doctor.Run(t.Context(), o)
 			wantCheck(t, mustCheck(t, r, doctor.CheckFulcio), tc.status, []string{tc.detail})
 		})
@@ -65,7 +65,7 @@ func TestTSA(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			o := offline(t)
-			o.TSAURL = tc.url
+			o.Signer.TimestampServerURL = tc.url
 			r := doctor.Run(t.Context(), o)
 			wantCheck(t, mustCheck(t, r, doctor.CheckTSA), tc.status, []string{tc.detail}, tc.hint)
 		})
@@ -81,7 +81,7 @@ func TestServiceTimeout(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	o := offline(t)
-	o.FulcioURL, o.Timeout = slow.URL, 200*time.Millisecond
+	o.Signer.FulcioURL, o.Timeout = slow.URL, 200*time.Millisecond
 	start := time.Now()
 	r := doctor.Run(t.Context(), o)
 	wantCheck(t, mustCheck(t, r, doctor.CheckFulcio), doctor.StatusFail, []string{"deadline exceeded"})

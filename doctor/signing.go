@@ -29,12 +29,12 @@ func checkSigning(ctx context.Context, o Options) Check {
 		hint = defaultTokenHint
 	}
 	switch {
-	case o.Key != "":
+	case o.Signer.Key != "":
 		return checkKey(ctx, o, c)
 	case o.TokenErr != nil:
 		c.Facts["mode"] = "keyless"
 		return c.fail("getting the OIDC identity token: "+oneLine(o.TokenErr), hint)
-	case strings.TrimSpace(o.IdentityToken) == "":
+	case strings.TrimSpace(o.Signer.IdentityToken) == "":
 		return c.fail("no signing key and no OIDC identity token", hint)
 	}
 	c.Facts["mode"] = "keyless"
@@ -43,10 +43,10 @@ func checkSigning(ctx context.Context, o Options) Check {
 
 // checkKey loads the key as the signer would, decrypting it.
 func checkKey(ctx context.Context, o Options, c Check) Check {
-	c.Facts["mode"], c.Facts["key"] = "key", o.Key
+	c.Facts["mode"], c.Facts["key"] = "key", o.Signer.Key
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	s, err := signer.New(ctx, signer.Options{Key: o.Key, Password: o.KeyPassword})
+	s, err := signer.New(ctx, signer.Options{Key: o.Signer.Key, Password: o.Signer.Password})
 	if err != nil {
 		hint := "give --key a readable cosign.key file, env://VAR or a KMS URI"
 		if errors.Is(err, signer.ErrKeyPassword) {
@@ -57,18 +57,18 @@ func checkKey(ctx context.Context, o Options, c Check) Check {
 	if pk, err := s.PublicKey(); err == nil {
 		c.Facts["keyType"] = fmt.Sprintf("%T", pk)
 	}
-	return c.ok("key " + o.Key + " loads")
+	return c.ok("key " + o.Signer.Key + " loads")
 }
 
 // checkToken reads the token's claims and refuses it as the signer would:
 // malformed, for another audience, expired or expiring within
 // MinTokenLifetime, without a usable subject.
 func checkToken(o Options, c Check, hint string, now time.Time) Check {
-	aud := o.TokenAudience
+	aud := o.Signer.TokenAudience
 	if aud == "" {
 		aud = signer.DefaultTokenAudience
 	}
-	info, err := signer.InspectToken(o.IdentityToken)
+	info, err := signer.InspectToken(o.Signer.IdentityToken)
 	if err != nil {
 		return c.fail(err.Error(), "the token must be a JWT (header.claims.signature) from the CI's OIDC provider; "+hint)
 	}
@@ -86,7 +86,7 @@ func checkToken(o Options, c Check, hint string, now time.Time) Check {
 		return c.fail(fmt.Sprintf("OIDC token from %s expires at %s, in %s: too soon to build and then sign", info.Issuer, info.Expiry.Format(time.RFC3339), left.Round(time.Second)),
 			"use a fresh token: "+hint)
 	}
-	if err := signer.CheckToken(o.IdentityToken, aud); err != nil {
+	if err := signer.CheckToken(o.Signer.IdentityToken, aud); err != nil {
 		return c.fail(err.Error(), hint)
 	}
 	identity := info.Identity

@@ -46,7 +46,7 @@ func TestSigningToken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			o := offline(t)
-			o.IdentityToken = tc.token
+			o.Signer.IdentityToken = tc.token
 			r := doctor.Run(t.Context(), o)
 			c := mustCheck(t, r, doctor.CheckSigning)
 			wantCheck(t, c, tc.status, tc.detail, tc.hint)
@@ -104,8 +104,8 @@ func TestSigningKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			o := offline(t)
-			o.Key, o.KeyPassword = tc.key, []byte(tc.password)
-			o.IdentityToken = jwt(t, gitlabClaims(time.Hour)) // a key wins, as in release
+			o.Signer.Key, o.Signer.Password = tc.key, []byte(tc.password)
+			o.Signer.IdentityToken = jwt(t, gitlabClaims(time.Hour)) // a key wins, as in release
 			r := doctor.Run(t.Context(), o)
 			c := mustCheck(t, r, doctor.CheckSigning)
 			wantCheck(t, c, tc.status, tc.detail, tc.hint)
@@ -115,7 +115,7 @@ func TestSigningKey(t *testing.T) {
 			if f := mustCheck(t, r, doctor.CheckFulcio); f.Status != doctor.StatusSkip {
 				t.Errorf("fulcio: status %s, want skip when signing with a key", f.Status)
 			}
-			noSecret(t, r, password, o.IdentityToken)
+			noSecret(t, r, password, o.Signer.IdentityToken)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hallmark-dev/hallmark/ci"
 	"github.com/hallmark-dev/hallmark/internal/version"
 )
 
@@ -30,22 +30,51 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return report(stderr, err, received())
 }
 
+// env is what every command shares: where output goes, the global flags
+// and the CI environment.
+type env struct {
+	stdout, stderr io.Writer
+	debug          bool
+	ci             ci.Env
+}
+
+// logger returns the logger library packages receive: debug details with
+// --debug, warnings otherwise, always on stderr.
+func (e *env) logger() *slog.Logger {
+	level := slog.LevelWarn
+	if e.debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// command is a hallmark command and the flag groups it is made of.
+type command struct {
+	*cli.Command
+	groups []flagGroup
+}
+
+// commands returns hallmark's commands with their flag groups bound to e.
+func commands(e *env) []command {
+	return []command{
+		buildCommand(e),
+		signCommand(e),
+		verifyCommand(e),
+		releaseCommand(e),
+		doctorCommand(e),
+		annotationsCommand(e),
+		versionCommand(e),
+	}
+}
+
 func newApp(stdout, stderr io.Writer) *cli.App {
+	e := &env{stdout: stdout, stderr: stderr, ci: ci.Detect(os.Getenv)}
 	app := &cli.App{
 		Name:    "hallmark",
 		Usage:   "build, push, sign and verify container images without a Docker daemon",
 		Version: version.String(),
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "debug", Usage: "log debug details to stderr", EnvVars: []string{"HALLMARK_DEBUG"}},
-		},
-		Commands: []*cli.Command{
-			buildCommand(),
-			signCommand(),
-			verifyCommand(),
-			releaseCommand(),
-			doctorCommand(),
-			annotationsCommand(),
-			versionCommand(),
+			&cli.BoolFlag{Name: "debug", Usage: "log debug details to stderr", EnvVars: []string{"HALLMARK_DEBUG"}, Destination: &e.debug},
 		},
 		HideHelpCommand:        true,
 		EnableBashCompletion:   false,
@@ -55,98 +84,30 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Writer:                 stdout,
 		ErrWriter:              stderr,
 		UseShortOptionHandling: true,
-		// Values such as build args and annotations may hold commas; flags
-		// whose values cannot (tags, platforms, hosts) split them explicitly.
+		// Repeatable flags split their values themselves (listFlag).
 		DisableSliceFlagSeparator: true,
 	}
-	// urfave/cli does not pass the app's usage-error handler down.
-	for _, cmd := range app.Commands {
-		if cmd.OnUsageError == nil {
-			cmd.OnUsageError = onUsageError
-		}
+	for _, cmd := range commands(e) {
+		cmd.Flags = groupFlags(cmd.groups...)
+		// urfave/cli does not pass the app's usage-error handler down.
+		cmd.OnUsageError = onUsageError
+		app.Commands = append(app.Commands, cmd.Command)
 	}
 	return app
 }
 
-func versionCommand() *cli.Command {
-	return &cli.Command{
+func versionCommand(e *env) command {
+	return command{Command: &cli.Command{
 		Name:  "version",
 		Usage: "print hallmark's version",
-		Action: func(c *cli.Context) error {
-			_, err := fmt.Fprintln(c.App.Writer, version.String())
+		Action: func(*cli.Context) error {
+			_, err := fmt.Fprintln(e.stdout, version.String())
 			return err
 		},
-	}
-}
-
-// logger returns the logger library packages receive: debug details with
-// --debug, warnings otherwise, always on stderr.
-func logger(c *cli.Context) *slog.Logger {
-	level := slog.LevelWarn
-	if c.Bool("debug") {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
-}
-
-// Exit codes, one per stage, documented in README.md.
-const (
-	exitOK      = 0
-	exitFailure = 1 // an error outside the stages below
-	exitUsage   = 2 // bad flags, arguments or environment
-	exitBuild   = 3 // build or push
-	exitSign    = 4 // signing
-	exitVerify  = 5 // verification
-	exitSIGINT  = 130
-	exitSIGTERM = 143
-)
-
-// stageError carries the exit code of the stage that failed.
-type stageError struct {
-	code int
-	err  error
-}
-
-func (e *stageError) Error() string { return e.err.Error() }
-func (e *stageError) Unwrap() error { return e.err }
-
-func usageErr(format string, a ...any) error {
-	return &stageError{code: exitUsage, err: fmt.Errorf(format, a...)}
-}
-
-func stage(code int, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &stageError{code: code, err: err}
-}
-
-func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return &stageError{code: exitUsage, err: fmt.Errorf("%w (see --help)", err)}
+	}}
 }
 
 func commandNotFound(c *cli.Context, name string) {
 	fmt.Fprintf(c.App.ErrWriter, "error: unknown command %q (see hallmark --help)\n", name)
 	os.Exit(exitUsage)
-}
-
-// report prints err as one line on w and returns the process exit code.
-func report(w io.Writer, err error, sig os.Signal) int {
-	if err == nil && sig == nil {
-		return exitOK
-	}
-	switch sig {
-	case os.Interrupt:
-		fmt.Fprintln(w, "error: interrupted (SIGINT)")
-		return exitSIGINT
-	case syscall.SIGTERM:
-		fmt.Fprintln(w, "error: terminated (SIGTERM)")
-		return exitSIGTERM
-	}
-	fmt.Fprintf(w, "error: %s\n", oneLine(err.Error()))
-	var se *stageError
-	if errors.As(err, &se) {
-		return se.code
-	}
-	return exitFailure
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/hallmark-dev/hallmark/ci"
 )
 
@@ -21,25 +19,25 @@ func TestPrintAnnotations(t *testing.T) {
 	})
 	tests := []struct {
 		name string
-		cfg  annotationsConfig
+		cmd  annotationsCmd
 		want map[string]string
 	}{
-		{"CI defaults", annotationsConfig{}, map[string]string{
+		{"CI defaults", annotationsCmd{}, map[string]string{
 			"com.gitlab.ci.commit.sha": "abc", "com.gitlab.ci.user.name": "J D", "tag": "ab",
 			"org.opencontainers.image.revision": "abc", "org.opencontainers.image.source": "https://gitlab.example.com/g/p?a&b",
 		}},
-		{"explicit wins", annotationsConfig{tag: "v1", annotations: annotationOptions{explicit: *cli.NewStringSlice("tag=x", "k=v=w")}},
+		{"explicit wins", annotationsCmd{tag: signTagGroup{tag: "v1"}, annotations: annotationsGroup{explicit: []string{"tag=x", "k=v=w"}}},
 			map[string]string{
 				"com.gitlab.ci.commit.sha": "abc", "com.gitlab.ci.user.name": "J D", "tag": "x", "k": "v=w",
 				"org.opencontainers.image.revision": "abc", "org.opencontainers.image.source": "https://gitlab.example.com/g/p?a&b",
 			}},
-		{"no CI annotations", annotationsConfig{annotations: annotationOptions{noCI: true, explicit: *cli.NewStringSlice("a=b")}},
+		{"no CI annotations", annotationsCmd{annotations: annotationsGroup{noCI: true, explicit: []string{"a=b"}}},
 			map[string]string{"a": "b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			if err := printAnnotations(&out, gitlab, tt.cfg); err != nil {
+			if err := tt.cmd.print(&out, gitlab); err != nil {
 				t.Fatal(err)
 			}
 			var got map[string]string

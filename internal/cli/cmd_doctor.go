@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -16,101 +15,105 @@ import (
 
 	"github.com/hallmark-dev/hallmark/ci"
 	"github.com/hallmark-dev/hallmark/doctor"
+	"github.com/hallmark-dev/hallmark/release"
 )
 
-// doctorConfig is the doctor command's own flags; the sign flags bind to
-// a signConfig.
-type doctorConfig struct {
-	image, output string
-	timeout       time.Duration
-	sign          signConfig
+// doctorGroup is doctor's own flags.
+type doctorGroup struct {
+	output  string
+	timeout time.Duration
 }
 
-// doctorSignFlags are the sign flags that say how a release would sign.
-var doctorSignFlags = []string{
-	"key", "key-password", "identity-token", "identity-token-file", "sigstore-id-token",
-	"actions-id-token-request-url", "actions-id-token-request-token",
-	"fulcio-url", "timestamp-server-url", "sigstore-ca-cert",
-}
+func (*doctorGroup) title() string { return "doctor" }
 
-func doctorCommand() *cli.Command {
-	var cfg doctorConfig
-	own := []cli.Flag{
-		&cli.StringFlag{Name: "image", Usage: "image `REPOSITORY` a release would push to (default: $CI_REGISTRY_IMAGE on GitLab, ghcr.io/$GITHUB_REPOSITORY on GitHub Actions)", EnvVars: []string{"HALLMARK_IMAGE"}, Destination: &cfg.image},
-		&cli.StringFlag{Name: "output", Value: "table", Usage: "`FORMAT`: table (on stderr only) or json (the table on stderr, the report as JSON on stdout)", EnvVars: []string{"HALLMARK_DOCTOR_OUTPUT"}, Destination: &cfg.output},
-		&cli.DurationFlag{Name: "timeout", Value: doctor.DefaultTimeout, Usage: "bound each check by `DURATION`", EnvVars: []string{"HALLMARK_DOCTOR_TIMEOUT"}, Destination: &cfg.timeout},
+func (g *doctorGroup) flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "output", Value: "table", Usage: "`FORMAT`: table (on stderr only) or json (the table on stderr, the report as JSON on stdout)", EnvVars: []string{"HALLMARK_DOCTOR_OUTPUT"}, Destination: &g.output},
+		&cli.DurationFlag{Name: "timeout", Value: doctor.DefaultTimeout, Usage: "bound each check by `DURATION`", EnvVars: []string{"HALLMARK_DOCTOR_TIMEOUT"}, Destination: &g.timeout},
 	}
-	signF := slices.DeleteFunc(signFlags(&cfg.sign), func(f cli.Flag) bool { return !slices.Contains(doctorSignFlags, f.Names()[0]) })
-	return &cli.Command{
-		Name:  "doctor",
-		Usage: "check that a release would work here: buildkitd, the registry, the signing key or OIDC token, Fulcio and the TSA",
-		Description: "Checks, concurrently and each with a short timeout: buildkitd (reachable, version, address), the image's\n" +
-			"registry (reachable, push access and where the credentials come from, the OCI 1.1 referrers API), the key or\n" +
-			"OIDC token a release would sign with (audience, expiry, the identity it will produce), Fulcio (keyless) and the\n" +
-			"timestamp authority. Prints a table on stderr (--output json: the report as JSON on stdout too). Never prints a\n" +
-			"secret. Exit codes: 0 all checks pass (warnings allowed), 3 a build or push would fail, 4 signing would fail, 2 usage.",
-		Flags: slices.Concat(own, buildkitFlags(), signF, registryFlags()),
-		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usageErr("doctor takes no arguments, got %q", c.Args().First())
-			}
-			return runDoctor(c, &cfg)
+}
+
+// doctorCmd is hallmark doctor's flags: those of release that say where
+// it builds, pushes and how it signs.
+type doctorCmd struct {
+	doctor      doctorGroup
+	image       imageGroup
+	connect     connectGroup
+	key         keyGroup
+	keyless     keylessGroup
+	tsa         tsaGroup
+	servicesTLS servicesTLSGroup
+	registry    registryGroup
+}
+
+func doctorCommand(e *env) command {
+	var cmd doctorCmd
+	return command{
+		Command: &cli.Command{
+			Name:  "doctor",
+			Usage: "check that a release would work here: buildkitd, the registry, the signing key or OIDC token, Fulcio and the TSA",
+			Description: "Checks, concurrently and each with a short timeout: buildkitd (reachable, version, address), the image's\n" +
+				"registry (reachable, push access and where the credentials come from, the OCI 1.1 referrers API), the key or\n" +
+				"OIDC token a release would sign with (audience, expiry, the identity it will produce), Fulcio (keyless) and the\n" +
+				"timestamp authority. Prints a table on stderr (--output json: the report as JSON on stdout too). Never prints a\n" +
+				"secret. Exit codes: 0 all checks pass (warnings allowed), 3 a build or push would fail, 4 signing would fail, 2 usage.",
+			Action: func(c *cli.Context) error {
+				if c.NArg() > 0 {
+					return usageErr("doctor takes no arguments, got %q", c.Args().First())
+				}
+				return cmd.run(c, e)
+			},
 		},
+		groups: []flagGroup{&cmd.doctor, &cmd.image, &cmd.connect, &cmd.key, &cmd.keyless, &cmd.tsa, &cmd.servicesTLS, &cmd.registry},
 	}
 }
 
-func runDoctor(c *cli.Context, cfg *doctorConfig) error {
-	if cfg.output != "table" && cfg.output != "json" {
-		return usageErr("--output: want table or json, got %q", cfg.output)
+func (cmd *doctorCmd) run(c *cli.Context, e *env) error {
+	if o := cmd.doctor.output; o != "table" && o != "json" {
+		return usageErr("--output: want table or json, got %q", o)
 	}
-	opts, err := doctorOptions(c, cfg)
+	opts, err := cmd.options(c, e)
 	if err != nil {
 		return err
 	}
 	report := doctor.Run(c.Context, opts)
-	writeDoctorTable(c.App.ErrWriter, report)
-	if cfg.output == "json" {
+	writeDoctorTable(e.stderr, report)
+	if cmd.doctor.output == "json" {
 		b, err := json.MarshalIndent(report, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encoding the report: %w", err)
 		}
-		if _, err := fmt.Fprintf(c.App.Writer, "%s\n", b); err != nil {
+		if _, err := fmt.Fprintf(e.stdout, "%s\n", b); err != nil {
 			return err
 		}
 	}
 	return doctorErr(report)
 }
 
-// doctorOptions translates the flags and the CI environment into the
-// checks' options. A token that cannot be obtained is a failed check, not
-// a usage error.
-func doctorOptions(c *cli.Context, cfg *doctorConfig) (doctor.Options, error) {
-	env := ciEnv()
-	reg := newRegistry(c)
-	image := cfg.image
-	if image == "" {
-		image = env.DefaultImage()
-	}
+// options translates the flags and the CI environment into the checks'
+// options, with the signer options a release would use. A token that
+// cannot be obtained is a failed check, not a usage error.
+func (cmd *doctorCmd) options(c *cli.Context, e *env) (doctor.Options, error) {
+	reg := cmd.registry.registry(e)
+	image := cmd.image.repository(e.ci)
 	if image != "" {
 		if _, err := reg.ParseRepository(image); err != nil {
 			return doctor.Options{}, usageErr("--image: %w", err)
 		}
 	}
-	hc, err := serviceHTTPClient(cfg.sign.serviceCA, cfg.timeout)
+	hc, err := serviceHTTPClient(cmd.servicesTLS.caCert, cmd.doctor.timeout)
 	if err != nil {
 		return doctor.Options{}, usageErr("--sigstore-ca-cert: %w", err)
 	}
-	so, tokenErr := cfg.sign.signerOptions(c.Context)
+	so, tokenErr := signerOptions(c.Context, e, reg, &cmd.key, &cmd.keyless, &cmd.tsa, &cmd.servicesTLS)
 	o := doctor.Options{
-		Buildkit: bindBuildConfig(c, ".").connect,
+		Buildkit: cmd.connect.options(),
 		Registry: reg, Image: image,
-		Key: so.Key, KeyPassword: so.Password,
-		IdentityToken: so.IdentityToken, TokenErr: tokenErr,
-		FulcioURL: so.FulcioURL, TSAURL: so.TimestampServerURL,
-		HTTPClient: hc, Timeout: cfg.timeout,
+		Signer: so, TokenErr: tokenErr,
+		HTTPClient: hc, Timeout: cmd.doctor.timeout,
 	}
-	if env.Provider != ci.Generic {
-		o.TokenHint = env.OIDC().Hint
+	if e.ci.Provider != ci.Generic {
+		o.TokenHint = e.ci.OIDC().Hint
 	}
 	return o, nil
 }
@@ -147,11 +150,11 @@ func doctorErr(r doctor.Report) error {
 	for i, f := range failed {
 		parts[i] = f.Name + ": " + f.Detail
 	}
-	code := exitSign
+	s := release.StageSign
 	if failed[0].Stage == doctor.StageBuild {
-		code = exitBuild
+		s = release.StageBuild
 	}
-	return stage(code, fmt.Errorf("a release would fail: %s", strings.Join(parts, "; ")))
+	return inStage(s, fmt.Errorf("a release would fail: %s", strings.Join(parts, "; ")))
 }
 
 // writeDoctorTable writes the report as aligned columns (check, status,

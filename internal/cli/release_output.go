@@ -6,10 +6,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/hallmark-dev/hallmark/builder"
-	"github.com/hallmark-dev/hallmark/ci"
+	"github.com/hallmark-dev/hallmark/release"
 )
 
 // releaseResult is what release prints on stdout and writes to
@@ -35,21 +33,36 @@ type releaseVerified struct {
 	Key      string `json:"key,omitempty"`
 }
 
-// writeReleaseOutputs prints the result and writes the files CI asked for.
-func writeReleaseOutputs(c *cli.Context, env ci.Env, cfg *releaseConfig, rel *releaseResult) error {
+// newReleaseResult is the JSON of what release.Run did.
+func newReleaseResult(res *release.Result) *releaseResult {
+	b := res.Build
+	rel := &releaseResult{Image: b.Image.String(), Digest: b.Digest.String(), Tags: b.Tags, Platforms: b.Platforms}
 	if rel.Platforms == nil {
 		rel.Platforms = []builder.PlatformDigest{}
 	}
-	if mf := c.String("metadata-file"); mf != "" {
+	for _, s := range res.Signatures {
+		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: s.Digest.DigestStr(), Mode: string(s.Mode), Annotations: s.Annotations})
+	}
+	rel.Verified = releaseVerified{Identity: res.Policy.Identity, Issuer: res.Policy.Issuer}
+	if res.Policy.PublicKey != nil {
+		rel.Verified.Key = "signer's public key"
+	}
+	return rel
+}
+
+// writeOutputs prints the result and writes the files CI asked for.
+func (cmd *releaseCmd) writeOutputs(e *env, rel *releaseResult) error {
+	if mf := cmd.output.metadataFile; mf != "" {
 		if err := writeJSONFile(mf, rel); err != nil {
 			return err
 		}
 	}
-	if cfg.dotenv != "" {
-		if err := writeFileAtomic(cfg.dotenv, []byte(dotenv(rel))); err != nil {
+	if f := cmd.release.dotenv; f != "" {
+		if err := writeFileAtomic(f, []byte(dotenv(rel))); err != nil {
 			return err
 		}
 	}
+	env := e.ci
 	if p := env.GitHubOutput(); p != "" {
 		if err := appendFile(p, githubOutputs(rel)); err != nil {
 			return err
@@ -64,7 +77,7 @@ func writeReleaseOutputs(c *cli.Context, env ci.Env, cfg *releaseConfig, rel *re
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "%s\n", out)
+	_, err = fmt.Fprintf(e.stdout, "%s\n", out)
 	return err
 }
 

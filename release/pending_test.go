@@ -1,10 +1,11 @@
-package cli
+package release
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
@@ -17,9 +18,9 @@ func TestPendingSigner(t *testing.T) {
 		IdentityToken: ss.Token("g/p", "sigstore", time.Now().Add(time.Hour)), FulcioURL: ss.FulcioURL,
 		InsecureSkipSCT: true, SkipTlogUpload: true,
 	}
-	p := startSigner(context.Background(), opts)
-	s, err := p.signer(context.Background())
-	p.stop()
+	p := StartSigner(context.Background(), opts)
+	s, err := p.Signer(context.Background())
+	p.Stop()
 	if err != nil || s == nil {
 		t.Fatalf("signer: %v", err)
 	}
@@ -29,9 +30,9 @@ func TestPendingSigner(t *testing.T) {
 
 	// Certificates that expire in 2 minutes: one more request after the wait.
 	ss.CertNotBefore = func() time.Time { return time.Now().Add(-8 * time.Minute) }
-	p = startSigner(context.Background(), opts)
-	s, err = p.signer(context.Background())
-	p.stop()
+	p = StartSigner(context.Background(), opts)
+	s, err = p.Signer(context.Background())
+	p.Stop()
 	if err != nil || s == nil {
 		t.Fatalf("signer: %v", err)
 	}
@@ -40,10 +41,10 @@ func TestPendingSigner(t *testing.T) {
 	}
 
 	// A Fulcio failure is reported when the signer is needed.
-	opts.FulcioURL = closedPort(t)
-	p = startSigner(context.Background(), opts)
-	defer p.stop()
-	if _, err := p.signer(context.Background()); err == nil {
+	opts.FulcioURL = testutil.ClosedURL(t)
+	p = StartSigner(context.Background(), opts)
+	defer p.Stop()
+	if _, err := p.Signer(context.Background()); err == nil {
 		t.Error("unreachable Fulcio: no error")
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package release
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 // is requested.
 const certMargin = 3 * time.Minute
 
-// pendingSigner prepares the signer while other work runs (a release's
-// build, sign's image look-ups) — decrypts the key (scrypt, a few hundred
-// milliseconds of CPU) or requests the keyless certificate from Fulcio —
-// taking that off the critical path.
-type pendingSigner struct {
+// PendingSigner prepares a signer while other work runs (a release's
+// build, hallmark sign's image look-ups) — decrypts the key (scrypt, a few
+// hundred milliseconds of CPU) or requests the keyless certificate from
+// Fulcio — taking that off the critical path.
+type PendingSigner struct {
 	o      signer.Options
 	done   chan struct{}
 	s      *signer.Signer
@@ -24,10 +24,10 @@ type pendingSigner struct {
 	cancel context.CancelFunc
 }
 
-// startSigner starts preparing the signer; stop must be called.
-func startSigner(ctx context.Context, o signer.Options) *pendingSigner {
+// StartSigner starts preparing the signer for o; Stop must be called.
+func StartSigner(ctx context.Context, o signer.Options) *PendingSigner {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &pendingSigner{o: o, done: make(chan struct{}), cancel: cancel}
+	p := &PendingSigner{o: o, done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(p.done)
 		p.s, p.err = signer.New(ctx, o)
@@ -35,10 +35,10 @@ func startSigner(ctx context.Context, o signer.Options) *pendingSigner {
 	return p
 }
 
-// signer waits for the signer and returns it, or one with a new
+// Signer waits for the signer and returns it, or one with a new
 // certificate when the one requested would expire too soon. Errors are as
 // signer.New's. It may be called more than once.
-func (p *pendingSigner) signer(ctx context.Context) (*signer.Signer, error) {
+func (p *PendingSigner) Signer(ctx context.Context) (*signer.Signer, error) {
 	select {
 	case <-p.done:
 	case <-ctx.Done():
@@ -60,5 +60,5 @@ func (p *pendingSigner) signer(ctx context.Context) (*signer.Signer, error) {
 	return p.s, nil
 }
 
-// stop cancels a request still running (the build failed).
-func (p *pendingSigner) stop() { p.cancel() }
+// Stop cancels a request still running (the build failed).
+func (p *PendingSigner) Stop() { p.cancel() }

@@ -1,4 +1,4 @@
-package cli
+package parallel
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 
 func TestForEach(t *testing.T) {
 	var running, peak atomic.Int32
-	errs := forEach(20, 3, func(i int) error {
+	errs := ForEach(20, 3, func(i int) error {
 		n := running.Add(1)
 		defer running.Add(-1)
 		for {
@@ -39,13 +39,13 @@ func TestForEach(t *testing.T) {
 
 func TestFirstError(t *testing.T) {
 	a, b := errors.New("a"), errors.New("b")
-	if err := firstError([]error{nil, nil}); err != nil {
+	if err := FirstError([]error{nil, nil}); err != nil {
 		t.Errorf("no failures: %v", err)
 	}
-	if err := firstError([]error{nil, a, nil}); err != a {
+	if err := FirstError([]error{nil, a, nil}); err != a {
 		t.Errorf("one failure: %v, want a itself", err)
 	}
-	if err := firstError([]error{nil, a, b}); !errors.Is(err, a) || err.Error() != "a (and 1 more of 3)" {
+	if err := FirstError([]error{nil, a, b}); !errors.Is(err, a) || err.Error() != "a (and 1 more of 3)" {
 		t.Errorf("two failures: %v", err)
 	}
 }

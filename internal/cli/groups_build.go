@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/internal/version"
+	"github.com/hallmark-dev/hallmark/registry"
+)
+
+// connectGroup says how to reach buildkitd.
+type connectGroup struct {
+	addr, runtimeDir              string
+	caCert, cert, key, serverName string
+	insecureTCP                   bool
+}
+
+func (*connectGroup) title() string { return "buildkitd connection" }
+
+func (g *connectGroup) flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "addr", Usage: "buildkitd `ADDRESS` (unix://, tcp://, kube-pod://, docker-container://); default: $XDG_RUNTIME_DIR/buildkit/buildkitd.sock, then /run/buildkit/buildkitd.sock", EnvVars: []string{"BUILDKIT_HOST", "HALLMARK_ADDR"}, Destination: &g.addr},
+		&cli.StringFlag{Name: "xdg-runtime-dir", Hidden: true, EnvVars: []string{"XDG_RUNTIME_DIR"}, Destination: &g.runtimeDir},
+		&cli.StringFlag{Name: "tlscacert", Usage: "CA certificate `FILE` for a tcp:// buildkitd", EnvVars: []string{"HALLMARK_TLSCACERT"}, Destination: &g.caCert},
+		&cli.StringFlag{Name: "tlscert", Usage: "client certificate `FILE` for a tcp:// buildkitd", EnvVars: []string{"HALLMARK_TLSCERT"}, Destination: &g.cert},
+		&cli.StringFlag{Name: "tlskey", Usage: "client key `FILE` for a tcp:// buildkitd", EnvVars: []string{"HALLMARK_TLSKEY"}, Destination: &g.key},
+		&cli.StringFlag{Name: "tlsservername", Usage: "`NAME` expected in buildkitd's certificate (default: the address's host)", EnvVars: []string{"HALLMARK_TLSSERVERNAME"}, Destination: &g.serverName},
+		&cli.BoolFlag{Name: "insecure-buildkit-tcp", Usage: "allow a tcp:// buildkitd without TLS", EnvVars: []string{"HALLMARK_INSECURE_BUILDKIT_TCP"}, Destination: &g.insecureTCP},
+	}
+}
+
+func (g *connectGroup) options() builder.ConnectOptions {
+	return builder.ConnectOptions{
+		Addr:             g.addr,
+		RuntimeDir:       g.runtimeDir,
+		TLS:              builder.TLS{CACert: g.caCert, Cert: g.cert, Key: g.key, ServerName: g.serverName},
+		AllowInsecureTCP: g.insecureTCP,
+	}
+}
+
+// buildGroup describes the build and the tags it pushes.
+type buildGroup struct {
+	file, target, progress           string
+	tags, platforms                  []string
+	buildArgs, labels, annotations   []string
+	secrets, ssh, cacheFrom, cacheTo []string
+	noCache                          bool
+}
+
+func (*buildGroup) title() string { return "build" }
+
+func (g *buildGroup) flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "Dockerfile `PATH` (default: CONTEXT_DIR/Dockerfile)", EnvVars: []string{"HALLMARK_FILE"}, Destination: &g.file},
+		newListFlag(&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "push to `REGISTRY/REPO:TAG` (repeatable or comma-separated; release: a TAG for --image); the variable holds one or more per line", EnvVars: []string{"HALLMARK_TAG"}}, true, &g.tags),
+		newListFlag(&cli.StringSliceFlag{Name: "build-arg", Usage: "build argument `KEY=VALUE` (repeatable); the variable holds one per line", EnvVars: []string{"HALLMARK_BUILD_ARG"}}, false, &g.buildArgs),
+		&cli.StringFlag{Name: "target", Usage: "build `STAGE` (default: the last)", EnvVars: []string{"HALLMARK_TARGET"}, Destination: &g.target},
+		newListFlag(&cli.StringSliceFlag{Name: "platform", Usage: "target `OS/ARCH` (repeatable or comma-separated; several make an index); the variable holds one or more per line", EnvVars: []string{"HALLMARK_PLATFORM"}}, true, &g.platforms),
+		newListFlag(&cli.StringSliceFlag{Name: "label", Usage: "image label `KEY=VALUE` (repeatable); the variable holds one per line", EnvVars: []string{"HALLMARK_LABEL"}}, false, &g.labels),
+		newListFlag(&cli.StringSliceFlag{Name: "annotation", Usage: "OCI annotation `[manifest:|index:]KEY=VALUE` on the pushed manifest/index (repeatable); the variable holds one per line", EnvVars: []string{"HALLMARK_ANNOTATION"}}, false, &g.annotations),
+		newListFlag(&cli.StringSliceFlag{Name: "secret", Usage: "build secret `id=ID,src=PATH|env=VAR` (repeatable); the variable holds one per line", EnvVars: []string{"HALLMARK_SECRET"}}, false, &g.secrets),
+		newListFlag(&cli.StringSliceFlag{Name: "ssh", Usage: "ssh agent socket or keys to forward: `default|ID=PATH` (repeatable); the variable holds one per line", EnvVars: []string{"HALLMARK_SSH"}}, false, &g.ssh),
+		&cli.BoolFlag{Name: "no-cache", Usage: "do not use the build cache", EnvVars: []string{"HALLMARK_NO_CACHE"}, Destination: &g.noCache},
+		newListFlag(&cli.StringSliceFlag{Name: "cache-from", Usage: "import build cache: `type=registry,ref=REPO:TAG|type=local,src=DIR` (repeatable); the variable holds one per line", EnvVars: []string{"HALLMARK_CACHE_FROM"}}, false, &g.cacheFrom),
+		newListFlag(&cli.StringSliceFlag{Name: "cache-to", Usage: "export build cache: `type=registry,ref=REPO:TAG|type=local,dest=DIR` (repeatable); the variable holds one per line", EnvVars: []string{"HALLMARK_CACHE_TO"}}, false, &g.cacheTo),
+		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress output on stderr: `auto|tty|plain|rawjson|quiet`", EnvVars: []string{"HALLMARK_PROGRESS"}, Destination: &g.progress},
+	}
+}
+
+// request is the build of contextDir, with progress on progressOut; the
+// tags are completed by release.Build.
+func (g *buildGroup) request(contextDir string, e *env) builder.Request {
+	return builder.Request{
+		ContextDir:  contextDir,
+		Dockerfile:  g.file,
+		BuildArgs:   g.buildArgs,
+		Target:      g.target,
+		Platforms:   g.platforms,
+		Labels:      g.labels,
+		Annotations: g.annotations,
+		Secrets:     g.secrets,
+		SSH:         g.ssh,
+		NoCache:     g.noCache,
+		CacheFrom:   g.cacheFrom,
+		CacheTo:     g.cacheTo,
+		Progress:    g.progress,
+		ProgressOut: e.stderr,
+	}
+}
+
+// outputGroup names the files a command writes its result to.
+type outputGroup struct {
+	metadataFile string
+}
+
+func (*outputGroup) title() string { return "output" }
+
+func (g *outputGroup) flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "metadata-file", Usage: "write the result as JSON to `FILE`", EnvVars: []string{"HALLMARK_METADATA_FILE"}, Destination: &g.metadataFile},
+	}
+}
+
+// registryGroup is what every command that talks to registries has.
+type registryGroup struct {
+	insecure []string
+}
+
+func (*registryGroup) title() string { return "registry" }
+
+func (g *registryGroup) flags() []cli.Flag {
+	return []cli.Flag{
+		newListFlag(&cli.StringSliceFlag{
+			Name:    "insecure-registry",
+			Usage:   "registry `HOST[:PORT]` that may be reached over plain HTTP (repeatable or comma-separated; only for local/test registries); the variable holds one or more per line",
+			EnvVars: []string{"HALLMARK_INSECURE_REGISTRY"},
+		}, true, &g.insecure),
+	}
+}
+
+// registry is the registry access shared by a command's stages, with the
+// CI environment's credentials.
+func (g *registryGroup) registry(e *env) *registry.Registry {
+	return registry.New(registry.Config{
+		Insecure:    g.insecure,
+		Credentials: e.ci.Credentials(),
+		UserAgent:   version.UserAgent(),
+		Logger:      e.logger(),
+	})
+}

@@ -1,0 +1,73 @@
+package release
+
+import (
+	"log/slog"
+
+	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/ci"
+	"github.com/hallmark-dev/hallmark/signer"
+	"github.com/hallmark-dev/hallmark/verifier"
+)
+
+// Options are one release.
+type Options struct {
+	// Build is the build and push; its Request.BeforeExport is Run's.
+	Build BuildOptions
+	// Signer configures the signer, prepared while the build runs. Its
+	// RemoteOptions, Logger and ShortestRoundTrip should come from
+	// Build.Registry.
+	Signer signer.Options
+	// Annotations are attached to every signature.
+	Annotations map[string]string
+	// Recursive also signs and verifies each platform manifest of a
+	// multi-platform index.
+	Recursive bool
+	// Policy is the verification policy as given; Run completes it (see
+	// CompletePolicy).
+	Policy verifier.Policy
+	// JobIdentity is the CI job's own keyless identity (ci.Env.Policy),
+	// expected of a keyless signature where Policy does not say; nil
+	// outside CI, where the signing certificate's identity is expected.
+	JobIdentity *ci.Policy
+	// Trust is what verification trusts.
+	Trust verifier.Trust
+	// Logger receives details at debug level; nil logs nothing.
+	Logger *slog.Logger
+	// Observer is told when stages start and end and what each signed and
+	// verified; nil observes nothing.
+	Observer Observer
+}
+
+// Observer follows a release. Signed and Verified are called in the order
+// of the digests, once all of them are signed (verified), within their
+// stage.
+type Observer interface {
+	// Stage is called when stage s starts, with a title naming what it
+	// works on; the returned function when it ends.
+	Stage(s Stage, title string) (end func())
+	// Signed reports one digest's signature, made by identity.
+	Signed(res *signer.Result, identity string)
+	// Verified reports one digest's verification with policy.
+	Verified(res *verifier.Result, policy verifier.Policy)
+}
+
+// Result is what a release did.
+type Result struct {
+	// Build is what was pushed.
+	Build *builder.Result
+	// Signatures are the digests signed, the pushed one first, then with
+	// Recursive each platform's manifest.
+	Signatures []*signer.Result
+	// Verifications are their verifications, in the same order.
+	Verifications []*verifier.Result
+	// Policy is the completed policy the signatures were verified with.
+	Policy verifier.Policy
+	// Identity is the signer's identity (key or certificate subject).
+	Identity string
+}
+
+type noObserver struct{}
+
+func (noObserver) Stage(Stage, string) func()                 { return func() {} }
+func (noObserver) Signed(*signer.Result, string)              {}
+func (noObserver) Verified(*verifier.Result, verifier.Policy) {}

@@ -1,0 +1,51 @@
+package release
+
+import (
+	"github.com/hallmark-dev/hallmark/ci"
+	"github.com/hallmark-dev/hallmark/signer"
+	"github.com/hallmark-dev/hallmark/verifier"
+)
+
+// CompletePolicy completes the verification policy p of a release signed
+// by s: what p gives wins; a key release verifies with the signer's public
+// key; keyless with the CI job's identity and issuer (job, when not nil),
+// or else those in the signing certificate — each of the two where p does
+// not give it, so that overriding one keeps the other.
+func CompletePolicy(p verifier.Policy, s *signer.Signer, job *ci.Policy) (verifier.Policy, error) {
+	hasIdentity := p.Identity != "" || p.IdentityRegexp != ""
+	hasIssuer := p.Issuer != "" || p.IssuerRegexp != ""
+	if subject, issuer, ok := s.CertificateIdentity(); ok {
+		if job != nil {
+			subject, issuer = job.Identity, job.Issuer
+		}
+		if !hasIdentity {
+			p.Identity = subject
+		}
+		if !hasIssuer {
+			p.Issuer = issuer
+		}
+		return p, nil
+	}
+	if hasIdentity || hasIssuer {
+		return p, nil
+	}
+	pk, err := s.PublicKey()
+	if err != nil {
+		return p, err
+	}
+	p.PublicKey = pk
+	return p, nil
+}
+
+// WrittenLayouts are the layouts signing in mode writes, the only ones a
+// release's verification needs to look at (hallmark verify on its own
+// searches every layout).
+func WrittenLayouts(mode signer.Mode) []verifier.Layout {
+	switch mode {
+	case signer.ModeLegacy, "":
+		return []verifier.Layout{verifier.LayoutLegacy}
+	case signer.ModeOCI11:
+		return []verifier.Layout{verifier.LayoutReferrers, verifier.LayoutFallback}
+	}
+	return nil // both: every layout
+}

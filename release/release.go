@@ -1,0 +1,120 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hallmark-dev/hallmark/internal/parallel"
+	"github.com/hallmark-dev/hallmark/signer"
+	"github.com/hallmark-dev/hallmark/verifier"
+)
+
+// Run builds and pushes the image, signs the pushed digest (and with
+// Recursive each platform's manifest) and verifies the signatures.
+//
+// Keyless, the identity token is checked before anything else. The signer
+// is prepared while the build runs; the push waits until it is ready and
+// the verifier loaded, and does not happen when either fails. Each
+// digest's verification starts as soon as its signature is stored.
+// Errors are *Error, tagged with the stage that failed.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	obs := o.Observer
+	if obs == nil {
+		obs = noObserver{}
+	}
+	if o.Signer.Key == "" {
+		if err := signer.CheckToken(o.Signer.IdentityToken, o.Signer.TokenAudience); err != nil {
+			return nil, StageError(StageSign, err)
+		}
+	}
+
+	pending := StartSigner(ctx, o.Signer)
+	defer pending.Stop()
+	var rd *readyToSign
+	var prepareErr error
+	build := o.Build
+	build.Request.BeforeExport = func(exportCtx context.Context) error {
+		rd, prepareErr = prepare(ctx, exportCtx, o, pending)
+		return prepareErr
+	}
+	end := obs.Stage(StageBuild, "build and push "+strings.Join(build.Tags, ", "))
+	built, err := buildStage(ctx, build)
+	end()
+	if prepareErr != nil {
+		return nil, prepareErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Build: built, Policy: rd.policy, Identity: rd.signer.Identity()}
+
+	subjects := Subjects(built, o.Recursive)
+	end = obs.Stage(StageSign, "sign "+built.Image.String())
+	var verified []verification
+	res.Signatures, verified, err = signAll(ctx, rd, subjects, o.Annotations)
+	for _, s := range res.Signatures {
+		obs.Signed(s, res.Identity)
+	}
+	end()
+	if err != nil {
+		return nil, err
+	}
+
+	end = obs.Stage(StageVerify, "verify "+built.Image.String())
+	res.Verifications, err = verifiedAll(verified)
+	for _, v := range res.Verifications {
+		obs.Verified(v, rd.policy)
+	}
+	end()
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// buildStage is Build; tests stand in for buildkitd here.
+var buildStage = Build
+
+// readyToSign is what a release needs before it pushes: the signer, and
+// the verifier of its signatures with the policy it checks.
+type readyToSign struct {
+	signer   *signer.Signer
+	verifier *verifier.Verifier
+	policy   verifier.Policy
+}
+
+// prepare waits (within waitCtx) for the signer pending prepares and loads
+// the verifier for the policy completed from it.
+func prepare(ctx, waitCtx context.Context, o Options, pending *PendingSigner) (*readyToSign, error) {
+	s, err := pending.Signer(waitCtx)
+	if err != nil {
+		return nil, StageError(StageSign, err)
+	}
+	p, err := CompletePolicy(o.Policy, s, o.JobIdentity)
+	if err != nil {
+		return nil, StageError(StageVerify, err)
+	}
+	v, err := verifier.New(ctx, verifier.Options{
+		RemoteOptions: o.Build.Registry.RemoteOptions(ctx), Logger: o.Logger, Policy: p, Trust: o.Trust,
+		Layouts: WrittenLayouts(o.Signer.Mode),
+	})
+	if err != nil {
+		return nil, StageError(StageVerify, err)
+	}
+	return &readyToSign{signer: s, verifier: v, policy: p}, nil
+}
+
+// verifiedAll returns the verifications' results, or the first failure
+// (saying how many failed) as a StageVerify error.
+func verifiedAll(verified []verification) ([]*verifier.Result, error) {
+	out := make([]*verifier.Result, len(verified))
+	errs := make([]error, len(verified))
+	for i, v := range verified {
+		out[i], errs[i] = v.res, v.err
+	}
+	if err := parallel.FirstError(errs); err != nil {
+		return nil, StageError(StageVerify, fmt.Errorf("signature written but verification failed: %w", err))
+	}
+	return out, nil
+}
