@@ -4,3 +4,5 @@
 // calls (builder, registry, ci, signer, verifier, doctor, release) never
 // print and never name a flag.
 package cli
+
+//go:generate go run ./gendocs ../../docs/flags.md
