@@ -73,7 +73,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	}
 	display, err := progressui.NewDisplay(out, mode)
 	if err != nil {
-		return nil, fmt.Errorf("invalid --progress %q: want auto, tty, plain, rawjson or quiet", req.Progress)
+		return nil, fmt.Errorf("invalid {builder.Request.Progress} %q: want auto, tty, plain, rawjson or quiet", req.Progress)
 	}
 
 	ch := make(chan *client.SolveStatus)

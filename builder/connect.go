@@ -75,7 +75,7 @@ func ResolveAddress(opts ConnectOptions) (string, error) {
 			return a, nil
 		}
 	}
-	return "", fmt.Errorf("%w at %s: start buildkitd (rootless: rootlesskit buildkitd) or set --addr / BUILDKIT_HOST",
+	return "", fmt.Errorf("%w at %s: start buildkitd (rootless: rootlesskit buildkitd) or set {builder.ConnectOptions.Addr}",
 		ErrNoBuildkitd, strings.Join(tried, " or "))
 }
 
@@ -96,9 +96,9 @@ func clientOptions(addr string, t TLS, allowInsecureTCP bool) ([]client.ClientOp
 		if allowInsecureTCP {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("buildkitd address %s is tcp without TLS: give --tlscacert, --tlscert and --tlskey (or --insecure-buildkit-tcp to allow plain tcp)", addr)
+		return nil, fmt.Errorf("buildkitd address %s is tcp without TLS: give {builder.TLS.CACert}, {builder.TLS.Cert} and {builder.TLS.Key} (or {builder.ConnectOptions.AllowInsecureTCP} to allow plain tcp)", addr)
 	}
-	for flag, path := range map[string]string{"--tlscacert": t.CACert, "--tlscert": t.Cert, "--tlskey": t.Key} {
+	for flag, path := range map[string]string{"{builder.TLS.CACert}": t.CACert, "{builder.TLS.Cert}": t.Cert, "{builder.TLS.Key}": t.Key} {
 		if path == "" {
 			return nil, fmt.Errorf("mutual TLS to %s needs %s", addr, flag)
 		}
@@ -121,13 +121,13 @@ func clientOptions(addr string, t TLS, allowInsecureTCP bool) ([]client.ClientOp
 func checkTLSFiles(t TLS) error {
 	ca, err := os.ReadFile(t.CACert)
 	if err != nil {
-		return fmt.Errorf("TLS file for --tlscacert: %w", err)
+		return fmt.Errorf("TLS file for {builder.TLS.CACert}: %w", err)
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(ca) {
-		return fmt.Errorf("--tlscacert %s holds no PEM certificate", t.CACert)
+		return fmt.Errorf("{builder.TLS.CACert} %s holds no PEM certificate", t.CACert)
 	}
 	if _, err := tls.LoadX509KeyPair(t.Cert, t.Key); err != nil {
-		return fmt.Errorf("--tlscert %s and --tlskey %s: %w", t.Cert, t.Key, err)
+		return fmt.Errorf("{builder.TLS.Cert} %s and {builder.TLS.Key} %s: %w", t.Cert, t.Key, err)
 	}
 	return nil
 }
@@ -141,7 +141,7 @@ func tlsRefusedHint(t TLS, err error) string {
 		strings.Contains(msg, "certificate required") || strings.Contains(msg, "unknown certificate authority")) {
 		return ""
 	}
-	return fmt.Sprintf(" (buildkitd closed the TLS connection: is --tlscert %s signed by a CA it trusts?)", t.Cert)
+	return fmt.Sprintf(" (buildkitd closed the TLS connection: is {builder.TLS.Cert} %s signed by a CA it trusts?)", t.Cert)
 }
 
 // Validate checks the address and TLS settings without dialing.
@@ -201,7 +201,7 @@ func unreachableHint(addr string) string {
 	case "docker-container":
 		return fmt.Sprintf("check that docker reaches its engine and that container %s runs buildkitd with buildctl in its image", target)
 	}
-	return "start buildkitd there or point --addr / BUILDKIT_HOST at a running one"
+	return "start buildkitd there or point {builder.ConnectOptions.Addr} at a running one"
 }
 
 // Addr returns the address of the connected buildkitd.

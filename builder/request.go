@@ -99,7 +99,7 @@ func (r Request) Validate() error {
 	}
 	dir, file := r.dockerfileLocation()
 	if st, err := os.Stat(filepath.Join(dir, file)); err != nil || st.IsDir() {
-		return fmt.Errorf("Dockerfile %q not found: give its path with -f", filepath.Join(dir, file))
+		return fmt.Errorf("Dockerfile %q not found: give its path with {builder.Request.Dockerfile}", filepath.Join(dir, file))
 	}
 	if len(r.Tags) == 0 {
 		return ErrNoTag
@@ -108,18 +108,18 @@ func (r Request) Validate() error {
 		for _, t := range r.Tags {
 			if loopback(t.RegistryStr()) {
 				return fmt.Errorf("buildkitd pushes to a loopback registry (%s) over plain HTTP whatever TLS it offers: "+
-					"allow that with --insecure-registry %s", t.RegistryStr(), t.RegistryStr())
+					"allow that with {builder.Request.Insecure} %s", t.RegistryStr(), t.RegistryStr())
 			}
 		}
 	}
 	switch r.Progress {
 	case "", "auto", "tty", "plain", "rawjson", "quiet":
 	default:
-		return fmt.Errorf("invalid --progress %q: want auto, tty, plain, rawjson or quiet", r.Progress)
+		return fmt.Errorf("invalid {builder.Request.Progress} %q: want auto, tty, plain, rawjson or quiet", r.Progress)
 	}
 	for _, p := range r.Platforms {
 		if _, err := platforms.Parse(p); err != nil {
-			return fmt.Errorf("invalid --platform %q: %w", p, err)
+			return fmt.Errorf("invalid {builder.Request.Platforms} %q: %w", p, err)
 		}
 	}
 	for _, kvs := range [][]string{r.BuildArgs, r.Labels} {
@@ -127,7 +127,7 @@ func (r Request) Validate() error {
 			return err
 		}
 	}
-	for flag, entries := range map[string][]string{"--cache-from": r.CacheFrom, "--cache-to": r.CacheTo} {
+	for flag, entries := range map[string][]string{"{builder.Request.CacheFrom}": r.CacheFrom, "{builder.Request.CacheTo}": r.CacheTo} {
 		for _, e := range entries {
 			if !strings.HasPrefix(e, "type=") && !strings.Contains(e, ",type=") {
 				return fmt.Errorf("invalid %s %q: want type=registry,ref=REPO:TAG or type=local,...", flag, e)
@@ -221,11 +221,11 @@ func (r Request) solveOpt() (client.SolveOpt, error) {
 	}
 	cacheImports, err := bkbuild.ParseImportCache(r.CacheFrom)
 	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("invalid --cache-from: %w", err)
+		return client.SolveOpt{}, fmt.Errorf("invalid {builder.Request.CacheFrom}: %w", err)
 	}
 	cacheExports, err := bkbuild.ParseExportCache(r.CacheTo)
 	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("invalid --cache-to: %w", err)
+		return client.SolveOpt{}, fmt.Errorf("invalid {builder.Request.CacheTo}: %w", err)
 	}
 	return client.SolveOpt{
 		Frontend:      frontend,
@@ -243,18 +243,18 @@ func (r Request) attachables() ([]session.Attachable, error) {
 	if len(r.Secrets) > 0 {
 		sp, err := bkbuild.ParseSecret(r.Secrets)
 		if err != nil {
-			return nil, fmt.Errorf("invalid --secret: %w", err)
+			return nil, fmt.Errorf("invalid {builder.Request.Secrets}: %w", err)
 		}
 		attach = append(attach, sp)
 	}
 	if len(r.SSH) > 0 {
 		configs, err := bkbuild.ParseSSH(r.SSH)
 		if err != nil {
-			return nil, fmt.Errorf("invalid --ssh: %w", err)
+			return nil, fmt.Errorf("invalid {builder.Request.SSH}: %w", err)
 		}
 		sp, err := sshprovider.NewSSHAgentProvider(configs)
 		if err != nil {
-			return nil, fmt.Errorf("--ssh: %w", err)
+			return nil, fmt.Errorf("{builder.Request.SSH}: %w", err)
 		}
 		attach = append(attach, sp)
 	}
@@ -289,7 +289,7 @@ func annotationAttrs(anns []string, multiPlatform bool) (map[string]string, erro
 		}
 		kv, err := keyValues([]string{a})
 		if err != nil {
-			return nil, fmt.Errorf("invalid --annotation: %w", err)
+			return nil, fmt.Errorf("invalid {builder.Request.Annotations}: %w", err)
 		}
 		for k, v := range kv {
 			for _, lvl := range levels {

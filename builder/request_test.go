@@ -88,13 +88,13 @@ func TestValidate(t *testing.T) {
 		{"missing context", Request{ContextDir: filepath.Join(dir, "nope"), Tags: tags}, "is not a directory"},
 		{"missing dockerfile", Request{ContextDir: dir, Dockerfile: filepath.Join(dir, "Nope"), Tags: tags}, "Dockerfile"},
 		{"no tags", Request{ContextDir: dir}, "no image tag"},
-		{"bad platform", Request{ContextDir: dir, Tags: tags, Platforms: []string{"linux/amd64/v2/x"}}, "invalid --platform"},
+		{"bad platform", Request{ContextDir: dir, Tags: tags, Platforms: []string{"linux/amd64/v2/x"}}, "invalid {builder.Request.Platforms}"},
 		{"bad build arg", Request{ContextDir: dir, Tags: tags, BuildArgs: []string{"NOVALUE"}}, "KEY=VALUE"},
 		{"empty label key", Request{ContextDir: dir, Tags: tags, Labels: []string{"=v"}}, "KEY=VALUE"},
-		{"bad annotation", Request{ContextDir: dir, Tags: tags, Annotations: []string{"index:novalue"}}, "invalid --annotation"},
-		{"cache-from without type", Request{ContextDir: dir, Tags: tags, CacheFrom: []string{"ref=x"}}, "invalid --cache-from"},
-		{"cache-to without type", Request{ContextDir: dir, Tags: tags, CacheTo: []string{"reg.example/cache"}}, "invalid --cache-to"},
-		{"loopback registry not insecure", Request{ContextDir: dir, Tags: []name.Tag{mustTag(t, "127.0.0.1:5000/a:1")}}, "--insecure-registry 127.0.0.1:5000"},
+		{"bad annotation", Request{ContextDir: dir, Tags: tags, Annotations: []string{"index:novalue"}}, "invalid {builder.Request.Annotations}"},
+		{"cache-from without type", Request{ContextDir: dir, Tags: tags, CacheFrom: []string{"ref=x"}}, "invalid {builder.Request.CacheFrom}"},
+		{"cache-to without type", Request{ContextDir: dir, Tags: tags, CacheTo: []string{"reg.example/cache"}}, "invalid {builder.Request.CacheTo}"},
+		{"loopback registry not insecure", Request{ContextDir: dir, Tags: []name.Tag{mustTag(t, "127.0.0.1:5000/a:1")}}, "{builder.Request.Insecure} 127.0.0.1:5000"},
 		{"localhost registry not insecure", Request{ContextDir: dir, Tags: []name.Tag{mustTag(t, "localhost/a:1")}}, "plain HTTP"},
 		{"loopback registry insecure", Request{ContextDir: dir, Tags: []name.Tag{mustTag(t, "127.0.0.1:5000/a:1")}, Insecure: true}, ""},
 	}
@@ -132,8 +132,8 @@ func TestSolveOptRejectsBadSecretAndCache(t *testing.T) {
 		req     Request
 		wantErr string
 	}{
-		{"secret without id", Request{ContextDir: dir, Secrets: []string{"src=/etc/hostname,foo=bar"}}, "--secret"},
-		{"cache-to unknown key", Request{ContextDir: dir, CacheTo: []string{"type=registry,ref"}}, "--cache-to"},
+		{"secret without id", Request{ContextDir: dir, Secrets: []string{"src=/etc/hostname,foo=bar"}}, "{builder.Request.Secrets}"},
+		{"cache-to unknown key", Request{ContextDir: dir, CacheTo: []string{"type=registry,ref"}}, "{builder.Request.CacheTo}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

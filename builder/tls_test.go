@@ -64,7 +64,7 @@ func TestTLSRefusedHint(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"refused client certificate", tlsOpts, errors.New("failed to call info: Unavailable: write tcp 1->2: write: " + syscall.EPIPE.Error()), "--tlscert client.pem"},
+		{"refused client certificate", tlsOpts, errors.New("failed to call info: Unavailable: write tcp 1->2: write: " + syscall.EPIPE.Error()), "{builder.TLS.Cert} client.pem"},
 		{"reset", tlsOpts, errors.New("read: connection reset by peer"), "signed by a CA it trusts"},
 		{"no TLS", TLS{}, errors.New("write: broken pipe"), ""},
 		{"another error", tlsOpts, errors.New("connection refused"), ""},

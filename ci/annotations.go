@@ -144,7 +144,7 @@ func Merge(automatic, explicit map[string]string) map[string]string {
 	return out
 }
 
-// ParseAnnotations parses "key=value" strings, as given to -a/--annotations.
+// ParseAnnotations parses "key=value" strings, one per annotation.
 // The value may be empty or contain '='; the key may not be empty and the
 // '=' is required. A repeated key keeps its last value. Errors wrap
 // ErrAnnotation and quote the offending argument.

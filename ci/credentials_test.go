@@ -133,7 +133,7 @@ func TestOIDC(t *testing.T) {
 			[]string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"}, false, "id-token: write"},
 		{"github with SIGSTORE_ID_TOKEN", detect(gitHubVars, map[string]string{"SIGSTORE_ID_TOKEN": "eyJ.secret.token"}),
 			[]string{"SIGSTORE_ID_TOKEN"}, true, ""},
-		{"generic", detect(nil), []string{"SIGSTORE_ID_TOKEN"}, false, "--identity-token"},
+		{"generic", detect(nil), []string{"SIGSTORE_ID_TOKEN"}, false, "{signer.Options.IdentityToken}"},
 		{"generic with token", detect(map[string]string{"SIGSTORE_ID_TOKEN": "eyJ.secret.token"}), []string{"SIGSTORE_ID_TOKEN"}, true, ""},
 	}
 	for _, tt := range tests {

@@ -35,16 +35,16 @@ func (e Env) OIDC() TokenSource {
 	}
 	switch e.Provider {
 	case GitLab:
-		sigstore.Hint = "add `id_tokens: {SIGSTORE_ID_TOKEN: {aud: sigstore}}` to the job, or pass --key"
+		sigstore.Hint = "add `id_tokens: {SIGSTORE_ID_TOKEN: {aud: sigstore}}` to the job, or pass {signer.Options.Key}"
 		return sigstore
 	case GitHubActions:
 		gh := TokenSource{Variables: []string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"}}
 		gh.Present = e.get("ACTIONS_ID_TOKEN_REQUEST_URL") != "" && e.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN") != ""
 		if !gh.Present {
-			gh.Hint = "grant the job `permissions: id-token: write`, or pass --key"
+			gh.Hint = "grant the job `permissions: id-token: write`, or pass {signer.Options.Key}"
 		}
 		return gh
 	}
-	sigstore.Hint = "set SIGSTORE_ID_TOKEN, pass --identity-token or --identity-token-file, or pass --key"
+	sigstore.Hint = "set SIGSTORE_ID_TOKEN, pass {signer.Options.IdentityToken}, or pass {signer.Options.Key}"
 	return sigstore
 }

@@ -40,7 +40,7 @@ func checkBuildkitd(ctx context.Context, o Options) Check {
 	}
 	v := info.BuildkitVersion
 	c.Facts["version"], c.Facts["package"], c.Facts["revision"] = v.Version, v.Package, v.Revision
-	how := "from --addr / BUILDKIT_HOST"
+	how := "from {builder.ConnectOptions.Addr}"
 	if discovered {
 		how = "found at a default socket"
 	}
@@ -51,7 +51,7 @@ func checkBuildkitd(ctx context.Context, o Options) Check {
 // rootless setups first; notFound means no default socket exists.
 func buildkitdHint(o builder.ConnectOptions, notFound bool) string {
 	if strings.HasPrefix(o.Addr, "tcp://") {
-		return "check that buildkitd listens on " + o.Addr + " and that --tlscacert, --tlscert and --tlskey match its certificates"
+		return "check that buildkitd listens on " + o.Addr + " and that {builder.TLS.CACert}, {builder.TLS.Cert} and {builder.TLS.Key} match its certificates"
 	}
 	rootless := "rootless: start `rootlesskit buildkitd` as this user; it listens on "
 	if o.RuntimeDir != "" {
@@ -59,7 +59,7 @@ func buildkitdHint(o builder.ConnectOptions, notFound bool) string {
 	} else {
 		rootless += "$XDG_RUNTIME_DIR/buildkit/buildkitd.sock (XDG_RUNTIME_DIR is not set here, so that socket is not looked for)"
 	}
-	hint := rootless + "; rootful: " + builder.RootfulSocket + "; elsewhere: set BUILDKIT_HOST or --addr (unix://, tcp://, kube-pod://, docker-container://)"
+	hint := rootless + "; rootful: " + builder.RootfulSocket + "; elsewhere: set {builder.ConnectOptions.Addr} (unix://, tcp://, kube-pod://, docker-container://)"
 	if !notFound && o.Addr != "" {
 		hint = "is buildkitd running at " + o.Addr + "? " + hint
 	}

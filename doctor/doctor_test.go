@@ -24,11 +24,11 @@ func TestBuildkitdUnreachable(t *testing.T) {
 		hint   []string
 	}{
 		{"no socket at the address", builder.ConnectOptions{Addr: "unix://" + filepath.Join(runtimeDir, "nope.sock")},
-			[]string{"cannot reach buildkitd at unix://"}, []string{"rootlesskit buildkitd", "BUILDKIT_HOST", "XDG_RUNTIME_DIR"}},
+			[]string{"cannot reach buildkitd at unix://"}, []string{"rootlesskit buildkitd", "{builder.ConnectOptions.Addr}", "XDG_RUNTIME_DIR"}},
 		{"no default socket", builder.ConnectOptions{RuntimeDir: runtimeDir},
 			[]string{"no buildkitd found", filepath.Join(runtimeDir, "buildkit", "buildkitd.sock")},
-			[]string{"rootlesskit buildkitd", filepath.Join(runtimeDir, "buildkit", "buildkitd.sock"), "BUILDKIT_HOST"}},
-		{"tcp without TLS", builder.ConnectOptions{Addr: "tcp://127.0.0.1:1"}, []string{"tcp without TLS"}, []string{"--tlscacert"}},
+			[]string{"rootlesskit buildkitd", filepath.Join(runtimeDir, "buildkit", "buildkitd.sock"), "{builder.ConnectOptions.Addr}"}},
+		{"tcp without TLS", builder.ConnectOptions{Addr: "tcp://127.0.0.1:1"}, []string{"tcp without TLS"}, []string{"{builder.TLS.CACert}"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.opts.Addr == "" {

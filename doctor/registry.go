@@ -26,12 +26,12 @@ const probeDigest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495
 func checkRegistry(ctx context.Context, o Options) []Check {
 	reach, push, refs := newCheck(CheckRegistry, StageBuild), newCheck(CheckPush, StageBuild), newCheck(CheckReferrers, StageBuild)
 	if o.Image == "" {
-		const why = "no image repository: give --image REGISTRY/REPOSITORY (in GitLab CI $CI_REGISTRY_IMAGE, on GitHub Actions ghcr.io/$GITHUB_REPOSITORY is the default)"
+		const why = "no image repository: give {doctor.Options.Image} REGISTRY/REPOSITORY (in GitLab CI $CI_REGISTRY_IMAGE, on GitHub Actions ghcr.io/$GITHUB_REPOSITORY is the default)"
 		return []Check{reach.skip(why), push.skip("no image repository"), refs.skip("no image repository")}
 	}
 	repo, err := o.Registry.ParseRepository(o.Image)
 	if err != nil {
-		return []Check{reach.fail(err.Error(), "give --image as REGISTRY/REPOSITORY, without a tag"),
+		return []Check{reach.fail(err.Error(), "give {doctor.Options.Image} as REGISTRY/REPOSITORY, without a tag"),
 			push.skip("no valid image repository"), refs.skip("no valid image repository")}
 	}
 	host := repo.RegistryStr()
@@ -147,7 +147,7 @@ func checkReferrers(ctx context.Context, o Options, client *http.Client, base st
 			return c.ok("OCI 1.1 referrers API supported")
 		}
 		c.Facts["supported"] = "false"
-		return c.warn("the referrers endpoint answered 200 without an OCI image index", "OCI 1.1 signatures (--registry-referrers-mode oci-1-1) may not be found by verifiers")
+		return c.warn("the referrers endpoint answered 200 without an OCI image index", "OCI 1.1 signatures ({signer.Options.Mode} oci-1-1) may not be found by verifiers")
 	case http.StatusNotFound:
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		if registryErrorCode(body) == "NAME_UNKNOWN" {
@@ -194,7 +194,7 @@ func credentialsHint(host, source string) string {
 
 func reachHint(o Options, host string) string {
 	if !o.Registry.IsInsecure(host) {
-		return "check the host name and the network; a registry without TLS must be named with --insecure-registry " + host
+		return "check the host name and the network; a registry without TLS must be named with {registry.Config.Insecure} " + host
 	}
 	return "check the host name and the network"
 }

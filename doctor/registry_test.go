@@ -110,9 +110,9 @@ func TestRegistryUnreachableOrMissing(t *testing.T) {
 		detail      []string
 		hint        string
 	}{
-		{"no image", "", nil, doctor.StatusSkip, []string{"no image repository", "--image"}, ""},
+		{"no image", "", nil, doctor.StatusSkip, []string{"no image repository", "{doctor.Options.Image}"}, ""},
 		{"nothing listening", "127.0.0.1:1/group/app", []string{"127.0.0.1:1"}, doctor.StatusFail, []string{"cannot reach 127.0.0.1:1"}, "network"},
-		{"plain HTTP not allowed", "127.0.0.1:1/group/app", nil, doctor.StatusFail, []string{"cannot reach 127.0.0.1:1"}, "--insecure-registry 127.0.0.1:1"},
+		{"plain HTTP not allowed", "127.0.0.1:1/group/app", nil, doctor.StatusFail, []string{"cannot reach 127.0.0.1:1"}, "{registry.Config.Insecure} 127.0.0.1:1"},
 		{"bad repository", "127.0.0.1:1/Group/App:tag", nil, doctor.StatusFail, []string{"invalid repository"}, "REGISTRY/REPOSITORY"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

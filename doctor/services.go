@@ -30,7 +30,7 @@ func checkFulcio(ctx context.Context, o Options) Check {
 	c.Facts["url"] = base
 	if err := get(ctx, o, base+"/api/v2/trustBundle"); err != nil {
 		return c.fail("Fulcio at "+base+": "+err.Error(),
-			"check --fulcio-url (the server's base URL) and the network; for a private CA pass --sigstore-ca-cert")
+			"check {signer.Options.FulcioURL} (the server's base URL) and the network; for a private CA pass {signer.Options.ServiceCACert}")
 	}
 	return c.ok("Fulcio at " + base + " serves its trust bundle")
 }
@@ -40,17 +40,17 @@ func checkFulcio(ctx context.Context, o Options) Check {
 func checkTSA(ctx context.Context, o Options) Check {
 	c := newCheck(CheckTSA, StageSign)
 	if o.Signer.TimestampServerURL == "" {
-		return c.skip("no timestamp authority configured (--timestamp-server-url)")
+		return c.skip("no timestamp authority configured ({signer.Options.TimestampServerURL})")
 	}
 	tsa := strings.TrimRight(o.Signer.TimestampServerURL, "/")
 	c.Facts["url"] = tsa
 	if !strings.HasSuffix(tsa, tsaPath) {
 		return c.fail("timestamp authority URL "+tsa+" does not end in "+tsaPath,
-			"give --timestamp-server-url as the timestamp endpoint, e.g. "+strings.TrimSuffix(tsa, "/api/v1")+tsaPath)
+			"give {signer.Options.TimestampServerURL} as the timestamp endpoint, e.g. "+strings.TrimSuffix(tsa, "/api/v1")+tsaPath)
 	}
 	if err := get(ctx, o, tsa+"/certchain"); err != nil {
 		return c.fail("timestamp authority at "+tsa+": "+err.Error(),
-			"check --timestamp-server-url and the network; for a private CA pass --sigstore-ca-cert")
+			"check {signer.Options.TimestampServerURL} and the network; for a private CA pass {signer.Options.ServiceCACert}")
 	}
 	return c.ok("timestamp authority at " + tsa + " serves its certificate chain")
 }

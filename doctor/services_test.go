@@ -60,7 +60,7 @@ func TestTSA(t *testing.T) {
 		{"not configured", "", doctor.StatusSkip, "no timestamp authority", ""},
 		{"reachable", up + "/api/v1/timestamp", doctor.StatusOK, "serves its certificate chain", ""},
 		{"base URL only", up, doctor.StatusFail, "does not end in /api/v1/timestamp", up + "/api/v1/timestamp"},
-		{"not a TSA", standIn(t, http.StatusNotFound) + "/api/v1/timestamp", doctor.StatusFail, "404 Not Found", "--timestamp-server-url"},
+		{"not a TSA", standIn(t, http.StatusNotFound) + "/api/v1/timestamp", doctor.StatusFail, "404 Not Found", "{signer.Options.TimestampServerURL}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -18,7 +18,7 @@ const MinTokenLifetime = time.Minute
 
 // defaultTokenHint says how to provide signing material anywhere.
 const defaultTokenHint = "keyless: set SIGSTORE_ID_TOKEN (GitLab CI: `id_tokens: {SIGSTORE_ID_TOKEN: {aud: sigstore}}` in the job; " +
-	"GitHub Actions: `permissions: id-token: write`), or pass --identity-token / --identity-token-file; with a key: --key"
+	"GitHub Actions: `permissions: id-token: write`), or pass {signer.Options.IdentityToken}; with a key: {signer.Options.Key}"
 
 // checkSigning checks the key or the identity token a release would sign
 // with; a key wins, as in release.
@@ -48,7 +48,7 @@ func checkKey(ctx context.Context, o Options, c Check) Check {
 	defer cancel()
 	s, err := signer.New(ctx, signer.Options{Key: o.Signer.Key, Password: o.Signer.Password})
 	if err != nil {
-		hint := "give --key a readable cosign.key file, env://VAR or a KMS URI"
+		hint := "give {signer.Options.Key} a readable cosign.key file, env://VAR or a KMS URI"
 		if errors.Is(err, signer.ErrKeyPassword) {
 			hint = "set COSIGN_PASSWORD to the key's password"
 		}

@@ -65,11 +65,11 @@ func TestSigningMissingMaterial(t *testing.T) {
 	t.Run("nothing", func(t *testing.T) {
 		r := doctor.Run(t.Context(), offline(t))
 		wantCheck(t, mustCheck(t, r, doctor.CheckSigning), doctor.StatusFail, []string{"no signing key and no OIDC identity token"},
-			"SIGSTORE_ID_TOKEN", "aud: sigstore", "id-token: write", "--key")
+			"SIGSTORE_ID_TOKEN", "aud: sigstore", "id-token: write", "{signer.Options.Key}")
 	})
 	t.Run("environment hint", func(t *testing.T) {
 		o := offline(t)
-		o.TokenHint = "grant the job `permissions: id-token: write`, or pass --key"
+		o.TokenHint = "grant the job `permissions: id-token: write`, or pass {signer.Options.Key}"
 		r := doctor.Run(t.Context(), o)
 		wantCheck(t, mustCheck(t, r, doctor.CheckSigning), doctor.StatusFail, nil, o.TokenHint)
 	})
@@ -99,7 +99,7 @@ func TestSigningKey(t *testing.T) {
 	}{
 		{"loads", key, password, doctor.StatusOK, []string{"key " + key + " loads"}, ""},
 		{"wrong password", key, "wrong", doctor.StatusFail, []string{"wrong password"}, "COSIGN_PASSWORD"},
-		{"missing", key + ".missing", password, doctor.StatusFail, []string{"loading key", "cosign.key.missing"}, "--key"},
+		{"missing", key + ".missing", password, doctor.StatusFail, []string{"loading key", "cosign.key.missing"}, "{signer.Options.Key}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

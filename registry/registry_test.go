@@ -147,7 +147,7 @@ func TestRemoteOptionsReachRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = remote.Head(tag2, strict.RemoteOptions(t.Context())...)
-	if err == nil || !strings.Contains(err.Error(), "--insecure-registry "+host) {
-		t.Fatalf("plain HTTP to a registry not named insecure: err = %v, want refusal naming --insecure-registry", err)
+	if err == nil || !strings.Contains(err.Error(), "{registry.Config.Insecure} "+host) {
+		t.Fatalf("plain HTTP to a registry not named insecure: err = %v, want refusal naming registry.Config.Insecure", err)
 	}
 }

@@ -18,7 +18,7 @@ type tlsOnly struct {
 
 func (t tlsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !slices.Contains(t.insecure, req.URL.Host) {
-		return nil, fmt.Errorf("plain HTTP to %s refused: use TLS, or name the registry with --insecure-registry %s", req.URL.Host, req.URL.Host)
+		return nil, fmt.Errorf("plain HTTP to %s refused: use TLS, or name the registry with {registry.Config.Insecure} %s", req.URL.Host, req.URL.Host)
 	}
 	return t.next.RoundTrip(req)
 }

@@ -66,7 +66,7 @@ func keylessSigner(ctx context.Context, o *Options, hc *http.Client) (*certified
 		return c, nil
 	}
 	if err := verifyCertificateSCT(ctx, o.TrustedRoot, c, sct); err != nil {
-		return nil, fmt.Errorf("verifying the SCT of the Fulcio certificate (use --insecure-skip-verify for a Fulcio without a CT log): %w", err)
+		return nil, fmt.Errorf("verifying the SCT of the Fulcio certificate (use {signer.Options.InsecureSkipSCT} for a Fulcio without a CT log): %w", err)
 	}
 	return c, nil
 }

@@ -14,7 +14,7 @@ var (
 	ErrNoSignatures = errors.New("no signatures")
 	// ErrNoPolicy reports a verification request with neither a key nor
 	// both an identity and an issuer, which cosign refuses too.
-	ErrNoPolicy = errors.New("no verification policy: need --key, or --certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp)")
+	ErrNoPolicy = errors.New("no verification policy: need {verifier.Policy.Key}, or {verifier.Policy.Identity}(-regexp) and {verifier.Policy.Issuer}(-regexp)")
 	// ErrPolicy reports an inconsistent or malformed policy.
 	ErrPolicy = errors.New("invalid verification policy")
 	// ErrLoad reports a key, certificate, CA or trusted root file (or

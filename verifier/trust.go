@@ -60,7 +60,7 @@ func checkOpts(ctx context.Context, p *Policy, t *Trust) (*cosign.CheckOpts, err
 func loadRoots(co *cosign.CheckOpts, p *Policy, t *Trust) error {
 	switch {
 	case t.TrustedRoot != "" && (t.CARoots != "" || t.CAIntermediates != ""):
-		return loadErr(errors.New("give Fulcio's roots either in the trusted root (--trusted-root) or as --ca-roots/--ca-intermediates, not both"))
+		return loadErr(errors.New("give Fulcio's roots either in the trusted root ({verifier.Trust.TrustedRoot}) or as {verifier.Trust.CARoots}/{verifier.Trust.CAIntermediates}, not both"))
 	case t.TrustedRoot != "":
 		tr, err := root.NewTrustedRootFromPath(t.TrustedRoot)
 		if err != nil {
@@ -81,11 +81,11 @@ func loadRoots(co *cosign.CheckOpts, p *Policy, t *Trust) error {
 	case p.keyless() && t.TimestampCertChain == "":
 		tm, err := cosign.TrustedRoot()
 		if err != nil {
-			return fmt.Errorf("getting the Sigstore trusted root (give --trusted-root or --ca-roots offline): %w", err)
+			return fmt.Errorf("getting the Sigstore trusted root (give {verifier.Trust.TrustedRoot} or {verifier.Trust.CARoots} offline): %w", err)
 		}
 		co.TrustedMaterial = tm
 	case p.keyless():
-		return errors.New("keyless verification needs Fulcio roots: give --trusted-root or --ca-roots")
+		return errors.New("keyless verification needs Fulcio roots: give {verifier.Trust.TrustedRoot} or {verifier.Trust.CARoots}")
 	}
 	return nil
 }
@@ -122,13 +122,13 @@ func loadLogs(ctx context.Context, co *cosign.CheckOpts, p *Policy, t *Trust) er
 		}
 		if co.TrustedMaterial == nil {
 			if co.RekorPubKeys, err = cosign.GetRekorPubs(ctx); err != nil {
-				return fmt.Errorf("getting Rekor public keys (--insecure-ignore-tlog skips the log check): %w", err)
+				return fmt.Errorf("getting Rekor public keys ({verifier.Trust.IgnoreTlog} skips the log check): %w", err)
 			}
 		}
 	}
 	if p.keyless() && !t.IgnoreSCT && co.TrustedMaterial == nil {
 		if co.CTLogPubKeys, err = cosign.GetCTLogPubs(ctx); err != nil {
-			return fmt.Errorf("getting CT log public keys (--insecure-ignore-sct skips the SCT check): %w", err)
+			return fmt.Errorf("getting CT log public keys ({verifier.Trust.IgnoreSCT} skips the SCT check): %w", err)
 		}
 	}
 	return nil

@@ -77,6 +77,9 @@ func (cmd *doctorCmd) run(c *cli.Context, e *env) error {
 		return err
 	}
 	report := doctor.Run(c.Context, opts)
+	for i, check := range report.Checks {
+		report.Checks[i].Detail, report.Checks[i].Hint = renderOptions(check.Detail), renderOptions(check.Hint)
+	}
 	writeDoctorTable(e.stderr, report)
 	if cmd.doctor.output == "json" {
 		b, err := json.MarshalIndent(report, "", "  ")

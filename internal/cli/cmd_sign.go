@@ -124,7 +124,7 @@ func reportSigned(e *env, identity string, targets []signTarget, results []*sign
 		if errs[i] != nil {
 			failed = append(failed, errs[i])
 			if len(targets) > 1 {
-				fmt.Fprintf(e.stderr, "hallmark: not signed: %s: %s\n", targets[i].ref, oneLine(errs[i].Error()))
+				fmt.Fprintf(e.stderr, "hallmark: not signed: %s: %s\n", targets[i].ref, oneLine(renderOptions(errs[i].Error())))
 			}
 			continue
 		}

@@ -46,7 +46,8 @@ func onUsageError(_ *cli.Context, err error, _ bool) error {
 	return usageErr("%w (see --help)", err)
 }
 
-// report prints err as one line on w and returns the process exit code.
+// report prints err as one line on w, with the flags that set the options
+// it refers to, and returns the process exit code.
 func report(w io.Writer, err error, sig os.Signal) int {
 	if err == nil && sig == nil {
 		return exitOK
@@ -59,7 +60,7 @@ func report(w io.Writer, err error, sig os.Signal) int {
 		fmt.Fprintln(w, "error: terminated (SIGTERM)")
 		return exitSIGTERM
 	}
-	fmt.Fprintf(w, "error: %s\n", oneLine(message(err)))
+	fmt.Fprintf(w, "error: %s\n", oneLine(renderOptions(message(err))))
 	return exitCode(err)
 }
 
