@@ -3,13 +3,14 @@ package depcheck
 import (
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // libraries are hallmark's library packages, relative to the module root.
 // Those not written yet are skipped.
-var libraries = []string{"ci", "builder", "registry", "signer", "verifier", "doctor", "internal/version"}
+var libraries = []string{"ci", "builder", "registry", "signer", "verifier", "doctor", "release", "internal/parallel", "internal/version"}
 
 // forbidden are import path prefixes no library may depend on, directly or
 // indirectly.
@@ -84,4 +85,56 @@ func stderr(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+const module = "github.com/hallmark-dev/hallmark"
+
+// cliImports are the module's packages the CLI (internal/cli) may import:
+// the libraries' public packages and the internal helpers made for it.
+var cliImports = []string{"builder", "ci", "doctor", "registry", "release", "signer", "verifier", "internal/parallel", "internal/version"}
+
+// imports returns, for each package of the module (tests left out), its
+// direct imports.
+func imports(t *testing.T) map[string][]string {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "go", "list", "-e", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "./...")
+	cmd.Dir = moduleRoot(t)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr(err))
+	}
+	m := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if fields := strings.Fields(line); len(fields) > 0 {
+			m[fields[0]] = fields[1:]
+		}
+	}
+	return m
+}
+
+// TestOnlyTheCLIImportsCLIFramework: internal/cli is the one package of
+// the module that imports urfave/cli.
+func TestOnlyTheCLIImportsCLIFramework(t *testing.T) {
+	for pkg, imps := range imports(t) {
+		for _, imp := range imps {
+			if isForbidden(imp) && pkg != module+"/internal/cli" {
+				t.Errorf("%s imports %s; only internal/cli may", pkg, imp)
+			}
+		}
+	}
+}
+
+// TestCLIUsesPublicAPIs: the CLI imports the module's libraries through
+// their public packages only (no test helpers, no other internals).
+func TestCLIUsesPublicAPIs(t *testing.T) {
+	imps, ok := imports(t)[module+"/internal/cli"]
+	if !ok {
+		t.Fatal("no package internal/cli")
+	}
+	for _, imp := range imps {
+		rel, ok := strings.CutPrefix(imp, module+"/")
+		if ok && !slices.Contains(cliImports, rel) {
+			t.Errorf("internal/cli imports %s; the CLI may import only %v", imp, cliImports)
+		}
+	}
 }

@@ -1,4 +1,6 @@
-// Package depcheck holds no code: its test asserts that hallmark's library
-// packages do not depend on the CLI framework, which belongs to package
-// main only (as go-containerregistry's cmd/crane/depcheck_test.go does).
+// Package depcheck holds no code: its tests assert that hallmark's library
+// packages (the release pipeline included) do not depend on the CLI
+// framework, that internal/cli is the only package importing it, and that
+// the CLI uses the libraries through their public packages only (as
+// go-containerregistry's cmd/crane/depcheck_test.go does).
 package depcheck
