@@ -92,13 +92,14 @@ func (r Request) dockerfileLocation() (dir, file string) {
 // Validate checks the request's paths and values before anything is sent.
 func (r Request) Validate() error {
 	if r.ContextDir == "" {
-		return errors.New("no build context: give a directory, e.g. .")
+		return errors.New("no build context: give a directory (. for the current one)")
 	}
 	if st, err := os.Stat(r.ContextDir); err != nil || !st.IsDir() {
 		return fmt.Errorf("build context %q is not a directory", r.ContextDir)
 	}
 	dir, file := r.dockerfileLocation()
 	if st, err := os.Stat(filepath.Join(dir, file)); err != nil || st.IsDir() {
+		//lint:ignore ST1005 Dockerfile is a name
 		return fmt.Errorf("Dockerfile %q not found: give its path with {builder.Request.Dockerfile}", filepath.Join(dir, file))
 	}
 	if len(r.Tags) == 0 {
@@ -130,7 +131,7 @@ func (r Request) Validate() error {
 	for flag, entries := range map[string][]string{"{builder.Request.CacheFrom}": r.CacheFrom, "{builder.Request.CacheTo}": r.CacheTo} {
 		for _, e := range entries {
 			if !strings.HasPrefix(e, "type=") && !strings.Contains(e, ",type=") {
-				return fmt.Errorf("invalid %s %q: want type=registry,ref=REPO:TAG or type=local,...", flag, e)
+				return fmt.Errorf("invalid %s %q: want type=registry,ref=REPO:TAG or type=local,src=DIR|dest=DIR", flag, e)
 			}
 		}
 	}
@@ -213,7 +214,7 @@ func (r Request) solveOpt() (client.SolveOpt, error) {
 	}
 	dfFS, err := fsutil.NewFS(dfDir)
 	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("Dockerfile directory %q: %w", dfDir, err)
+		return client.SolveOpt{}, fmt.Errorf("reading the Dockerfile's directory %q: %w", dfDir, err)
 	}
 	attach, err := r.attachables()
 	if err != nil {

@@ -96,15 +96,6 @@ func (d *daemon) kill() {
 	<-d.done
 }
 
-// tail returns the end of the daemon's log, for failure messages.
-func (d *daemon) tail() string {
-	b, _ := os.ReadFile(d.log)
-	if len(b) > 3000 {
-		b = b[len(b)-3000:]
-	}
-	return string(b)
-}
-
 // privateBuildkitd starts a buildkitd of the bed's binary with its own
 // root, socket and (native) snapshotter, and returns its address.
 func privateBuildkitd(t *testing.T, b testbed) (string, *daemon) {

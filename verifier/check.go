@@ -27,6 +27,21 @@ type checker struct {
 	policy *Policy
 	co     *cosign.CheckOpts
 	digest v1.Hash
+	// identityRe and issuerRe are the policy's regexps, compiled once per
+	// verification (the policy was validated: they compile); nil when the
+	// policy gives none.
+	identityRe, issuerRe *regexp.Regexp
+}
+
+func newChecker(p *Policy, co *cosign.CheckOpts, digest v1.Hash) *checker {
+	c := &checker{policy: p, co: co, digest: digest}
+	if p.IdentityRegexp != "" {
+		c.identityRe, _ = regexp.Compile(p.IdentityRegexp)
+	}
+	if p.IssuerRegexp != "" {
+		c.issuerRe, _ = regexp.Compile(p.IssuerRegexp)
+	}
+	return c
 }
 
 // check returns whether a transparency-log bundle verified, or why sig
@@ -110,22 +125,21 @@ func (c *checker) checkSigner(sig oci.Signature, p *payload.SimpleContainerImage
 func (c *checker) checkIdentity(cert *x509.Certificate) *CheckError {
 	p := c.policy
 	issuer := (&cosign.CertExtensions{Cert: cert}).GetIssuer()
-	if !matches(p.Issuer, p.IssuerRegexp, []string{issuer}) {
+	if !matches(p.Issuer, c.issuerRe, []string{issuer}) {
 		return &CheckError{Check: CheckIssuer, Want: want(p.Issuer, p.IssuerRegexp), Got: issuer}
 	}
 	sans := cryptoutils.GetSubjectAlternateNames(cert)
-	if !matches(p.Identity, p.IdentityRegexp, sans) {
+	if !matches(p.Identity, c.identityRe, sans) {
 		return &CheckError{Check: CheckIdentity, Want: want(p.Identity, p.IdentityRegexp), Got: strings.Join(sans, ", ")}
 	}
 	return nil
 }
 
-func matches(exact, re string, got []string) bool {
+func matches(exact string, re *regexp.Regexp, got []string) bool {
 	if exact != "" {
 		return slices.Contains(got, exact)
 	}
-	r, err := regexp.Compile(re)
-	return err == nil && slices.ContainsFunc(got, r.MatchString)
+	return re != nil && slices.ContainsFunc(got, re.MatchString)
 }
 
 func want(exact, re string) string {

@@ -101,7 +101,7 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (*Result, err
 		return nil, fmt.Errorf("%w for %s", ErrNoSignatures, digest)
 	}
 	res := &Result{Digest: digest}
-	c := &checker{policy: &opts.Policy, co: &co, digest: h}
+	c := newChecker(&opts.Policy, &co, h)
 	for _, f := range sigs {
 		bundle, cerr := c.check(ctx, f.sig)
 		if cerr != nil {
