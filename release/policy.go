@@ -2,6 +2,7 @@ package release
 
 import (
 	"github.com/hallmark-dev/hallmark/ci"
+	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
@@ -37,15 +38,12 @@ func CompletePolicy(p verifier.Policy, s *signer.Signer, job *ci.Policy) (verifi
 	return p, nil
 }
 
-// WrittenLayouts are the layouts signing in mode writes, the only ones a
+// writtenLayouts are the layouts signing in mode writes, the only ones a
 // release's verification needs to look at (hallmark verify on its own
 // searches every layout).
-func WrittenLayouts(mode signer.Mode) []verifier.Layout {
-	switch mode {
-	case signer.ModeLegacy, "":
-		return []verifier.Layout{verifier.LayoutLegacy}
-	case signer.ModeOCI11:
-		return []verifier.Layout{verifier.LayoutReferrers, verifier.LayoutFallback}
+func writtenLayouts(mode signer.Mode) []verifier.Layout {
+	if mode == "" {
+		mode = layout.ModeLegacy
 	}
-	return nil // both: every layout
+	return mode.Locations()
 }

@@ -97,7 +97,7 @@ func prepare(ctx, waitCtx context.Context, o Options, pending *PendingSigner) (*
 	}
 	v, err := verifier.New(ctx, verifier.Options{
 		RemoteOptions: o.Build.Registry.RemoteOptions(ctx), Logger: o.Logger, Policy: p, Trust: o.Trust,
-		Layouts: WrittenLayouts(o.Signer.Mode),
+		Layouts: writtenLayouts(o.Signer.Mode),
 	})
 	if err != nil {
 		return nil, StageError(StageVerify, err)

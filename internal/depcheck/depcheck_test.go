@@ -10,7 +10,7 @@ import (
 
 // libraries are hallmark's library packages, relative to the module root.
 // Those not written yet are skipped.
-var libraries = []string{"ci", "builder", "registry", "signer", "verifier", "doctor", "release", "internal/parallel", "internal/version"}
+var libraries = []string{"ci", "builder", "registry", "signer", "verifier", "doctor", "layout", "release", "internal/parallel", "internal/version"}
 
 // forbidden are import path prefixes no library may depend on, directly or
 // indirectly.
