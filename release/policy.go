@@ -9,15 +9,15 @@ import (
 
 // CompletePolicy completes the verification policy p of a release signed
 // by s: what p gives wins; a key release verifies with the signer's public
-// key; keyless with the CI job's identity and issuer (job, when not nil),
+// key; keyless with the CI job's identity and issuer (jobIdentity, when not nil),
 // or else those in the signing certificate — each of the two where p does
 // not give it, so that overriding one keeps the other.
-func CompletePolicy(p verifier.Policy, s *signer.Signer, job *ci.Policy) (verifier.Policy, error) {
+func CompletePolicy(p verifier.Policy, s *signer.Signer, jobIdentity *ci.Policy) (verifier.Policy, error) {
 	hasIdentity := p.Identity != "" || p.IdentityRegexp != ""
 	hasIssuer := p.Issuer != "" || p.IssuerRegexp != ""
 	if subject, issuer, ok := s.CertificateIdentity(); ok {
-		if job != nil {
-			subject, issuer = job.Identity, job.Issuer
+		if jobIdentity != nil {
+			subject, issuer = jobIdentity.Identity, jobIdentity.Issuer
 		}
 		if !hasIdentity {
 			p.Identity = subject

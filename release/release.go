@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -31,11 +32,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	pending := StartSigner(ctx, o.Signer)
 	defer pending.Stop()
-	var rd *readyToSign
+	var setup *signingSetup
 	var prepareErr error
 	build := o.Build
 	build.Request.BeforeExport = func(exportCtx context.Context) error {
-		rd, prepareErr = prepare(ctx, exportCtx, o, pending)
+		setup, prepareErr = prepare(ctx, exportCtx, o, pending)
 		return prepareErr
 	}
 	end := obs.Stage(StageBuild, "build and push "+strings.Join(build.Tags, ", "))
@@ -47,12 +48,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Build: built, Policy: rd.policy, Identity: rd.signer.Identity()}
+	if setup == nil {
+		return nil, StageError(StageBuild, errors.New("the build exported without calling BeforeExport"))
+	}
+	res := &Result{Build: built, Policy: setup.policy, Identity: setup.signer.Identity()}
 
 	subjects := Subjects(built, o.Recursive)
 	end = obs.Stage(StageSign, "sign "+built.Image.String())
 	var verified []verification
-	res.Signatures, verified, err = signAll(ctx, rd, subjects, o.Annotations)
+	res.Signatures, verified, err = signAll(ctx, setup, subjects, o.Annotations)
 	for _, s := range res.Signatures {
 		obs.Signed(s, res.Identity)
 	}
@@ -64,7 +68,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	end = obs.Stage(StageVerify, "verify "+built.Image.String())
 	res.Verifications, err = verifiedAll(verified)
 	for _, v := range res.Verifications {
-		obs.Verified(v, rd.policy)
+		obs.Verified(v, setup.policy)
 	}
 	end()
 	if err != nil {
@@ -76,9 +80,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // buildStage is Build; tests stand in for buildkitd here.
 var buildStage = Build
 
-// readyToSign is what a release needs before it pushes: the signer, and
+// signingSetup is what a release needs before it pushes: the signer, and
 // the verifier of its signatures with the policy it checks.
-type readyToSign struct {
+type signingSetup struct {
 	signer   *signer.Signer
 	verifier *verifier.Verifier
 	policy   verifier.Policy
@@ -86,7 +90,7 @@ type readyToSign struct {
 
 // prepare waits (within waitCtx) for the signer pending prepares and loads
 // the verifier for the policy completed from it.
-func prepare(ctx, waitCtx context.Context, o Options, pending *PendingSigner) (*readyToSign, error) {
+func prepare(ctx, waitCtx context.Context, o Options, pending *PendingSigner) (*signingSetup, error) {
 	s, err := pending.Signer(waitCtx)
 	if err != nil {
 		return nil, StageError(StageSign, err)
@@ -102,7 +106,7 @@ func prepare(ctx, waitCtx context.Context, o Options, pending *PendingSigner) (*
 	if err != nil {
 		return nil, StageError(StageVerify, err)
 	}
-	return &readyToSign{signer: s, verifier: v, policy: p}, nil
+	return &signingSetup{signer: s, verifier: v, policy: p}, nil
 }
 
 // verifiedAll returns the verifications' results, or the first failure

@@ -28,14 +28,14 @@ func Subjects(built *builder.Result, recursive bool) []signer.Subject {
 // signAll signs every subject, in parallel (bounded), and verifies each as
 // soon as its signature is stored (signThenVerify). The results follow the
 // order of the subjects; a signing failure is a StageSign error.
-func signAll(ctx context.Context, rd *readyToSign, subjects []signer.Subject, ann map[string]string) ([]*signer.Result, []verification, error) {
+func signAll(ctx context.Context, setup *signingSetup, subjects []signer.Subject, ann map[string]string) ([]*signer.Result, []verification, error) {
 	results := make([]*signer.Result, len(subjects))
 	verified := make([]verification, len(subjects))
 	errs := parallel.ForEach(len(subjects), parallel.Max, func(i int) (err error) {
 		sign := func(stored func()) (*signer.Result, error) {
-			return rd.signer.SignSubjectNotify(ctx, subjects[i], ann, stored)
+			return setup.signer.SignSubjectNotify(ctx, subjects[i], ann, stored)
 		}
-		verify := func() (*verifier.Result, error) { return rd.verifier.Verify(ctx, subjects[i].Digest) }
+		verify := func() (*verifier.Result, error) { return setup.verifier.Verify(ctx, subjects[i].Digest) }
 		results[i], verified[i], err = signThenVerify(sign, verify)
 		return err
 	})
