@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 )
 
 func TestDefaultAddresses(t *testing.T) {
@@ -46,8 +48,8 @@ func TestResolveAddress(t *testing.T) {
 
 func TestConnectOptionsValidate(t *testing.T) {
 	dir := t.TempDir()
-	ca, cert, key := writeTLSFiles(t, dir, "client")
-	_, otherCert, otherKey := writeTLSFiles(t, dir, "other")
+	ca, cert, key := testutil.ClientCertificate(t, dir, "client")
+	_, otherCert, otherKey := testutil.ClientCertificate(t, dir, "other")
 	garbage := filepath.Join(dir, "garbage.pem")
 	if err := os.WriteFile(garbage, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)

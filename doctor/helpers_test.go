@@ -12,11 +12,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/doctor"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/signer"
 )
 
@@ -61,17 +60,11 @@ func newRegistry(t *testing.T, referrers bool) string {
 // pushRandom pushes a small random image to ref, so its repository exists.
 func pushRandom(t *testing.T, ref string) {
 	t.Helper()
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
+	testutil.PushRandom(t, r)
 }
 
 // mustCheck returns the named check or fails the test.

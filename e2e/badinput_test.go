@@ -1,18 +1,12 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 )
 
 // exitFailure is the exit code of an error outside the stages.
@@ -54,7 +48,7 @@ func TestBadInput(t *testing.T) {
 	emptyDockerfile := write("Dockerfile.empty", "# nothing\n")
 	missingCopy := write("Dockerfile.missing", "FROM scratch\nCOPY no-such-file.txt /\n")
 	failingRun := write("Dockerfile.fails", "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"false\"]\n")
-	otherCert, otherKey := selfSignedPair(t, dir)
+	_, otherCert, otherKey := testutil.ClientCertificate(t, dir, "impostor") // a CA buildkitd does not trust
 	noSub := b.Token(t, "project_path=group/app&omit=sub")
 	sign, trust := b.Sigstore()
 	identity := []string{"--certificate-identity", b.Issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main", "--certificate-oidc-issuer", b.Issuer()}
@@ -146,33 +140,4 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Logf("%d malformed inputs tried here (besides TestBuildBadInput's, TestReleaseBadInput's and the CLI unit tests')", len(tests))
 	assertNothingSigned(t, repo, digest)
-}
-
-// selfSignedPair writes a self-signed client certificate and its key (a
-// CA buildkitd does not trust) and returns their paths.
-func selfSignedPair(t *testing.T, dir string) (cert, key string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(42), Subject: pkix.Name{CommonName: "impostor"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, key = filepath.Join(dir, "impostor.crt"), filepath.Join(dir, "impostor.key")
-	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
 }

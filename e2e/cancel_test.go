@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
@@ -110,15 +111,7 @@ func TestCancelDuringSign(t *testing.T) {
 			if tt.proxy == "fulcio" {
 				upstream = b.Getenv("HALLMARK_TEST_FULCIO_URL")
 			}
-			p, err := faultproxy.New(upstream, faultproxy.Options{Delay: tt.hold.hold(time.Minute)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr, stop, err := p.Serve()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stop()
+			p, addr, stop := testutil.FaultProxy(t, upstream, faultproxy.Options{Delay: tt.hold.hold(time.Minute)})
 			imageReg, fulcio := reg, b.Getenv("HALLMARK_TEST_FULCIO_URL")
 			if tt.proxy == "registry" {
 				imageReg = addr

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
 
@@ -54,17 +54,11 @@ func (d doctorJSON) check(t *testing.T, name string) (status, detail string, fac
 func pushedRepo(t *testing.T, reg string) string {
 	t.Helper()
 	repo := uniqueRepo(t, reg)
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ref, err := name.ParseReference(repo+":v1", name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(ref, img, remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
+	testutil.PushRandom(t, ref, remote.WithContext(t.Context()))
 	return repo
 }
 

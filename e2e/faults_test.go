@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
@@ -41,15 +42,7 @@ func TestReleaseUnderFaults(t *testing.T) {
 	proxies := make([]*faultproxy.Proxy, len(regs))
 	addrs := make([]string, len(regs))
 	for i, reg := range regs {
-		p, err := faultproxy.New("http://"+reg, faultproxy.Options{Rate: faultRate, Seed: uint64(20260505 + i), Faults: faultKinds})
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr, stop, err := p.Serve()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(stop)
+		p, addr, _ := testutil.FaultProxy(t, "http://"+reg, faultproxy.Options{Rate: faultRate, Seed: uint64(20260505 + i), Faults: faultKinds})
 		proxies[i], addrs[i] = p, addr
 	}
 	ctxDir, df := buildContext(t, b)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 )
 
 // keyedRelease returns release arguments signing with a fresh key
@@ -71,15 +72,7 @@ func TestKillRegistryDuringPush(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			pr := startPrivateRegistry(t)
-			p, err := faultproxy.New("http://"+pr.addr, faultproxy.Options{Delay: tt.hold.hold(time.Minute)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			proxy, stop, err := p.Serve()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stop()
+			p, proxy, stop := testutil.FaultProxy(t, "http://"+pr.addr, faultproxy.Options{Delay: tt.hold.hold(time.Minute)})
 			ctxDir, df := buildContext(t, b)
 			repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
 			args, env := keyedRelease(t, b.BuildkitUnix(), proxy, ctxDir, proxy+"/"+repoPath, "-f", df)
@@ -144,21 +137,14 @@ func TestSigningServiceDown(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			url, hold := "http://"+freeAddr(t), match(nil)
+			url, hold := "http://"+testutil.ClosedAddr(t), match(nil)
 			var p *faultproxy.Proxy
 			stop := func() {}
 			if tt.upstream != "" {
 				hold = func(method, path, _ string) bool { return method == http.MethodPost && path == tt.path }
-				var err error
-				if p, err = faultproxy.New(tt.upstream, faultproxy.Options{Delay: hold.hold(time.Minute)}); err != nil {
-					t.Fatal(err)
-				}
-				addr, s, err := p.Serve()
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s()
-				url, stop = "http://"+addr, s
+				var addr string
+				p, addr, stop = testutil.FaultProxy(t, tt.upstream, faultproxy.Options{Delay: hold.hold(time.Minute)})
+				url = "http://" + addr
 			}
 			if tt.service == "timestamp authority" {
 				url += "/api/v1/timestamp"

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,19 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/hallmark-dev/hallmark/internal/e2etest"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 )
-
-// freeAddr returns a 127.0.0.1 address nothing listens on (just now).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
 
 // waitFor polls cond every 50ms until it holds or timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
@@ -147,7 +135,7 @@ type privateRegistry struct {
 
 func startPrivateRegistry(t *testing.T) *privateRegistry {
 	t.Helper()
-	r := &privateRegistry{addr: freeAddr(t), dir: t.TempDir()}
+	r := &privateRegistry{addr: testutil.ClosedAddr(t), dir: t.TempDir()}
 	r.start(t)
 	return r
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 )
 
 // Distinctive secret values: none may ever be printed or written.
@@ -134,7 +135,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{name: "sign, expired token", fails: true, env: job("SIGSTORE_ID_TOKEN=" + expired), args: append(append([]string{"sign", "--insecure-registry", reg}, sign...), ref)},
 		{name: "sign, malformed token flag", fails: true, env: job(), args: append(append([]string{"sign", "--insecure-registry", reg, "--identity-token", secretMalformedToken}, sign...), ref)},
 		{name: "release, Fulcio down", fails: true, env: job(), args: append(append(append([]string{"release", "--context", ctxDir}, build...), sign...),
-			"--fulcio-url", "http://"+freeAddr(t), "--insecure-ignore-tlog", "--insecure-ignore-sct")},
+			"--fulcio-url", "http://"+testutil.ClosedAddr(t), "--insecure-ignore-tlog", "--insecure-ignore-sct")},
 		{name: "verify, another identity", fails: true, env: job(), args: append(append([]string{"verify", "--insecure-registry", reg}, trust...),
 			"--certificate-identity", "https://gitlab.example.com/x//.gitlab-ci.yml@refs/heads/main", "--certificate-oidc-issuer", b.Issuer(), ref)},
 		{name: "doctor, expired token and wrong key password", fails: true, env: job("SIGSTORE_ID_TOKEN="+expired, "COSIGN_PASSWORD="+secretWrongKeyPassword),

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hallmark-dev/hallmark/internal/e2etest"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
 
@@ -83,7 +84,7 @@ func TestKubernetesPodBuildkitdFlags(t *testing.T) {
 	})
 	materialize(t, l.pod, l.buildkitd, secrets, filepath.Join(root, "buildkitd"))
 	materialize(t, l.pod, l.hallmark, secrets, filepath.Join(root, "hallmark"))
-	port := freePort(t)
+	port := testutil.FreePort(t)
 
 	sock := "unix://" + filepath.Join(root, "buildkitd.sock")
 	var args []string
@@ -165,17 +166,6 @@ func materialize(t *testing.T, p pod, c container, secrets map[string]map[string
 			}
 		}
 	}
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
 }
 
 // startBuildkitd runs buildkitd until the test ends, once buildctl sees it

@@ -10,8 +10,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 )
 
 func TestParse(t *testing.T) {
@@ -126,16 +127,9 @@ func TestRemoteOptionsReachRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img, r.RemoteOptions(t.Context())...); err != nil {
-		t.Fatalf("push: %v", err)
-	}
-	want, _ := img.Digest()
+	want := testutil.PushRandom(t, tag, r.RemoteOptions(t.Context())...)
 	desc, err := remote.Head(tag, r.RemoteOptions(t.Context())...)
-	if err != nil || desc.Digest != want {
+	if err != nil || desc.Digest.String() != want.DigestStr() {
 		t.Fatalf("head = %v, %v; want %s", desc, err, want)
 	}
 

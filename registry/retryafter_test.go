@@ -12,8 +12,9 @@ import (
 	"time"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -155,13 +156,7 @@ func TestRemoteOptionsHonourRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img, r.RemoteOptions(t.Context())...); err != nil {
-		t.Fatalf("push: %v", err)
-	}
+	testutil.PushRandom(t, tag, r.RemoteOptions(t.Context())...)
 	if _, err := remote.Head(tag, r.RemoteOptions(t.Context())...); err != nil {
 		t.Fatalf("head: %v", err)
 	}

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 )
 
 // TestShortestRoundTrip pushes and reads an image through a proxy that
@@ -46,13 +46,7 @@ func TestShortestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img, err := random.Image(64, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := remote.Write(tag, img, r.RemoteOptions(t.Context())...); err != nil {
-				t.Fatal(err)
-			}
+			testutil.PushRandom(t, tag, r.RemoteOptions(t.Context())...)
 			if _, err := remote.Head(tag, r.RemoteOptions(t.Context())...); err != nil {
 				t.Fatal(err)
 			}

@@ -27,9 +27,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
 
@@ -160,22 +159,11 @@ func pushRandom(t *testing.T, repo string, n int) []string {
 	t.Helper()
 	var out []string
 	for i := range n {
-		img, err := random.Image(1024, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
 		tag, err := name.NewTag(fmt.Sprintf("%s:img-%d", repo, i), name.Insecure)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := remote.Write(tag, img); err != nil {
-			t.Fatal(err)
-		}
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, tag.Context().Digest(d.String()).String())
+		out = append(out, testutil.PushRandom(t, tag).String())
 	}
 	return out
 }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
 
@@ -32,16 +32,6 @@ func noCI(t *testing.T) {
 		t.Setenv(k, "") // restored after the test
 		os.Unsetenv(k)
 	}
-}
-
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return "http://" + l.Addr().String()
 }
 
 func TestSignVerifyKeyedCLI(t *testing.T) {
@@ -106,9 +96,9 @@ func TestSignBadInput(t *testing.T) {
 		{"expired token", map[string]string{"SIGSTORE_ID_TOKEN": expired}, append(keyless, d), exitUsage, "expired OIDC identity token"},
 		{"wrong audience", nil, append([]string{"--identity-token", wrongAud}, append(keyless, d)...), exitUsage, "wrong audience"},
 		{"malformed token", nil, append([]string{"--identity-token", "abc.def"}, append(keyless, d)...), exitUsage, "malformed OIDC identity token"},
-		{"unreachable fulcio", nil, append([]string{"--identity-token", valid, "--fulcio-url", closedPort(t)}, append(keyless[2:], d)...), exitSign, "fulcio at http://127.0.0.1"},
+		{"unreachable fulcio", nil, append([]string{"--identity-token", valid, "--fulcio-url", testutil.ClosedURL(t)}, append(keyless[2:], d)...), exitSign, "fulcio at http://127.0.0.1"},
 		{"unreachable tsa", map[string]string{"COSIGN_PASSWORD": string(kp.Password)},
-			[]string{"--key", kp.Private, "--tlog-upload=false", "--timestamp-server-url", closedPort(t), "--insecure-registry", reg.Host, d}, exitSign, "timestamp authority at"},
+			[]string{"--key", kp.Private, "--tlog-upload=false", "--timestamp-server-url", testutil.ClosedURL(t), "--insecure-registry", reg.Host, d}, exitSign, "timestamp authority at"},
 		{"no argument", nil, []string{"--key", kp.Private}, exitUsage, "one image reference"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
