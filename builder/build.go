@@ -54,11 +54,10 @@ type Result struct {
 	ExporterResponse map[string]string `json:"exporterResponse"`
 }
 
-// Build runs the request on buildkitd and returns the pushed digest.
+// Build runs req on buildkitd and returns the pushed digest. req must be
+// one Validate accepted: callers validate once, before connecting, and
+// Build does not check it again.
 func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
 	opt, err := req.solveOpt()
 	if err != nil {
 		return nil, err

@@ -89,7 +89,8 @@ func (r Request) dockerfileLocation() (dir, file string) {
 	return filepath.Dir(df), filepath.Base(df)
 }
 
-// Validate checks the request's paths and values before anything is sent.
+// Validate checks the request's paths and values before anything is sent;
+// Build expects a request Validate accepted.
 func (r Request) Validate() error {
 	if r.ContextDir == "" {
 		return errors.New("no build context: give a directory (. for the current one)")
