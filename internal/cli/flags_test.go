@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/hallmark-dev/hallmark/signer"
 )
 
 // parseGroups parses args as a command made of groups would.
@@ -124,5 +126,32 @@ func TestVerifyAnnotationsFromEnv(t *testing.T) {
 		var b bytes.Buffer
 		_ = json.NewEncoder(&b).Encode(policy.Annotations)
 		t.Errorf("annotations %s, want tag=v1 and team=core", b.String())
+	}
+}
+
+// TestStorageSwitch: a boolean storage option is one storageSwitches
+// entry: its flag and variable reach the signer options.
+func TestStorageSwitch(t *testing.T) {
+	saved := storageSwitches
+	t.Cleanup(func() { storageSwitches = saved })
+	storageSwitches = append(slices.Clone(saved), struct {
+		name, env, usage string
+		set              func(o *signer.Options, on bool)
+	}{"test-switch", "HALLMARK_TEST_SWITCH", "a test switch", func(o *signer.Options, on bool) { o.SkipTlogUpload = on }})
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want bool
+	}{{"", nil, false}, {"", []string{"--test-switch"}, true}, {"true", nil, true}, {"true", []string{"--test-switch=false"}, false}} {
+		t.Setenv("HALLMARK_TEST_SWITCH", tc.env)
+		var g storageGroup
+		parseGroups(t, []flagGroup{&g}, tc.args...)
+		var o signer.Options
+		if err := g.applySigner(t.Context(), &o); err != nil {
+			t.Fatal(err)
+		}
+		if o.SkipTlogUpload != tc.want || o.Mode != signer.ModeLegacy {
+			t.Errorf("env %q, args %q: set %v, mode %q; want %v, legacy", tc.env, tc.args, o.SkipTlogUpload, o.Mode, tc.want)
+		}
 	}
 }

@@ -207,17 +207,34 @@ func (g *trustedRootGroup) applySigner(_ context.Context, o *signer.Options) err
 	return nil
 }
 
-// storageGroup says how signatures are stored in the registry.
+// storageGroup says how and in which format signatures are stored in the
+// registry.
 type storageGroup struct {
 	mode string
+	on   []bool // storageSwitches' values, in order
 }
+
+// storageSwitches are the boolean storage and format options: each is a
+// flag, its variable, its usage and the signer option it sets. A new one
+// is one entry here.
+var storageSwitches = []struct {
+	name, env, usage string
+	set              func(o *signer.Options, on bool)
+}{}
 
 func (*storageGroup) title() string { return "storage/format" }
 
 func (g *storageGroup) flags() []cli.Flag {
-	return []cli.Flag{
+	if g.on == nil {
+		g.on = make([]bool, len(storageSwitches))
+	}
+	flags := []cli.Flag{
 		&cli.StringFlag{Name: "registry-referrers-mode", Value: string(signer.ModeLegacy), Usage: "store the signature as `MODE`: legacy (the .sig tag), oci-1-1 (an OCI 1.1 referrer) or both", EnvVars: []string{"HALLMARK_REGISTRY_REFERRERS_MODE"}, Destination: &g.mode},
 	}
+	for i, s := range storageSwitches {
+		flags = append(flags, &cli.BoolFlag{Name: s.name, Usage: s.usage, EnvVars: []string{s.env}, Destination: &g.on[i]})
+	}
+	return flags
 }
 
 func (g *storageGroup) applySigner(_ context.Context, o *signer.Options) error {
@@ -226,6 +243,9 @@ func (g *storageGroup) applySigner(_ context.Context, o *signer.Options) error {
 		return usageErr("--registry-referrers-mode: %w", err)
 	}
 	o.Mode = mode
+	for i, s := range storageSwitches {
+		s.set(o, g.on[i])
+	}
 	return nil
 }
 
