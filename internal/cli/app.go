@@ -96,17 +96,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return app
 }
 
-func versionCommand(e *env) command {
-	return command{Command: &cli.Command{
-		Name:  "version",
-		Usage: "print hallmark's version",
-		Action: func(*cli.Context) error {
-			_, err := fmt.Fprintln(e.stdout, version.String())
-			return err
-		},
-	}}
-}
-
 func commandNotFound(c *cli.Context, name string) {
 	fmt.Fprintf(c.App.ErrWriter, "error: unknown command %q (see hallmark --help)\n", name)
 	os.Exit(exitUsage)
