@@ -130,10 +130,10 @@ func TestBadInput(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				r := hallmark(t, tt.env, tt.args...)
-				t.Logf("exit %d: %s", r.code, lastLine(r.stderr))
+				t.Logf("exit %d: %s", r.Code, lastLine(r.Stderr))
 				assertOneLineError(t, r, tt.code, tt.says...)
-				if r.stdout != "" {
-					t.Errorf("stdout must be empty on failure, got %q", r.stdout)
+				if r.Stdout != "" {
+					t.Errorf("stdout must be empty on failure, got %q", r.Stdout)
 				}
 			})
 		}

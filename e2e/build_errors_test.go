@@ -59,8 +59,8 @@ func TestBuildBadInput(t *testing.T) {
 			args := append([]string{"build", "--progress", "quiet", "--insecure-registry", b.PlainRegistry()}, tt.args...)
 			r := hallmark(t, nil, args...)
 			assertOneLineError(t, r, tt.code, tt.fragments...)
-			if r.stdout != "" {
-				t.Errorf("stdout must be empty on failure, got %q", r.stdout)
+			if r.Stdout != "" {
+				t.Errorf("stdout must be empty on failure, got %q", r.Stdout)
 			}
 		})
 	}
@@ -94,16 +94,16 @@ func TestBuildPushRefused(t *testing.T) {
 
 	r := hallmark(t, gitlab(bad), args...)
 	assertOneLineError(t, r, exitBuild, host, "CI_REGISTRY_USER/CI_REGISTRY_PASSWORD")
-	if strings.Contains(r.stdout+r.stderr, bad) {
+	if strings.Contains(r.Stdout+r.Stderr, bad) {
 		t.Errorf("the registry password appears in the output:\n%s", r)
 	}
 
 	r = hallmark(t, gitlab(good), args...)
 	mustSucceed(t, r)
-	if !strings.HasPrefix(r.stdout, host+"/group/app@sha256:") {
-		t.Errorf("stdout = %q", r.stdout)
+	if !strings.HasPrefix(r.Stdout, host+"/group/app@sha256:") {
+		t.Errorf("stdout = %q", r.Stdout)
 	}
-	if strings.Contains(r.stdout+r.stderr, good) {
+	if strings.Contains(r.Stdout+r.Stderr, good) {
 		t.Errorf("the registry password appears in the output:\n%s", r)
 	}
 }

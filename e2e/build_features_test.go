@@ -52,10 +52,10 @@ func TestBuildSecretsTargetAndCache(t *testing.T) {
 				"--tag", repo+":s", "--target", "secret", "--secret", src, "--no-cache",
 				"--cache-to", "type=local,dest="+cacheDir)...)
 			mustSucceed(t, r)
-			if strings.Contains(r.stdout+r.stderr, secret) {
+			if strings.Contains(r.Stdout+r.Stderr, secret) {
 				t.Error("the build secret appears in hallmark's output")
 			}
-			ref, err := name.NewDigest(strings.TrimSpace(r.stdout), name.Insecure)
+			ref, err := name.NewDigest(strings.TrimSpace(r.Stdout), name.Insecure)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,8 +78,8 @@ func TestBuildSecretsTargetAndCache(t *testing.T) {
 			r = hallmark(t, []string{"HALLMARK_E2E_SECRET=" + secret}, buildArgs(b, df, ctxDir, "--addr", b.BuildkitUnix(),
 				"--tag", repo+":s2", "--target", "secret", "--secret", src, "--cache-from", "type=local,src="+cacheDir)...)
 			mustSucceed(t, r)
-			if !strings.Contains(r.stderr, "importing cache manifest from local:") {
-				t.Errorf("--cache-from type=local: no cache import in the build's progress:\n%s", r.stderr)
+			if !strings.Contains(r.Stderr, "importing cache manifest from local:") {
+				t.Errorf("--cache-from type=local: no cache import in the build's progress:\n%s", r.Stderr)
 			}
 		})
 	}
@@ -106,11 +106,11 @@ func TestBuildRegistryCache(t *testing.T) {
 	r := hallmark(t, nil, buildArgs(b, df, ctxDir, "--addr", b.BuildkitUnix(), "--tag", repo+":a",
 		"--cache-to", "type=registry,ref="+cache+",mode=max")...)
 	mustSucceed(t, r)
-	if runStep(r.stderr, nonce) == "" {
-		t.Fatalf("the first build shows no RUN step for %s:\n%s", nonce, r.stderr)
+	if runStep(r.Stderr, nonce) == "" {
+		t.Fatalf("the first build shows no RUN step for %s:\n%s", nonce, r.Stderr)
 	}
-	if cached(r.stderr, runStep(r.stderr, nonce)) {
-		t.Fatalf("the first build found the unique RUN step cached:\n%s", r.stderr)
+	if cached(r.Stderr, runStep(r.Stderr, nonce)) {
+		t.Fatalf("the first build found the unique RUN step cached:\n%s", r.Stderr)
 	}
 	cacheRef, err := name.ParseReference(cache, name.Insecure)
 	if err != nil {
@@ -123,8 +123,8 @@ func TestBuildRegistryCache(t *testing.T) {
 	r = hallmark(t, nil, buildArgs(b, df, ctxDir, "--addr", b.Getenv("HALLMARK_TEST_BUILDKIT_ROOTLESS"), "--tag", repo+":b",
 		"--cache-from", "type=registry,ref="+cache)...)
 	mustSucceed(t, r)
-	if step := runStep(r.stderr, nonce); step == "" || !cached(r.stderr, step) {
-		t.Errorf("--cache-from type=registry on the other buildkitd: the RUN step was not taken from the cache:\n%s", r.stderr)
+	if step := runStep(r.Stderr, nonce); step == "" || !cached(r.Stderr, step) {
+		t.Errorf("--cache-from type=registry on the other buildkitd: the RUN step was not taken from the cache:\n%s", r.Stderr)
 	}
 }
 

@@ -44,9 +44,9 @@ func TestBuildPushesAndPrintsDigest(t *testing.T) {
 				r := hallmark(t, nil, buildArgs(b, df, ctxDir, args...)...)
 				mustSucceed(t, r)
 
-				lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+				lines := strings.Split(strings.TrimRight(r.Stdout, "\n"), "\n")
 				if len(lines) != 1 || !strings.HasPrefix(lines[0], repo+"@sha256:") {
-					t.Fatalf("stdout = %q, want exactly one line %s@sha256:...", r.stdout, repo)
+					t.Fatalf("stdout = %q, want exactly one line %s@sha256:...", r.Stdout, repo)
 				}
 				pinned, err := name.NewDigest(lines[0], name.Insecure)
 				if err != nil {
@@ -65,8 +65,8 @@ func TestBuildPushesAndPrintsDigest(t *testing.T) {
 						t.Errorf("registry serves %s for %s, hallmark printed %s", desc.Digest, tag, pinned.DigestStr())
 					}
 				}
-				if !strings.Contains(r.stderr, "exporting") {
-					t.Errorf("no BuildKit progress on stderr:\n%s", r.stderr)
+				if !strings.Contains(r.Stderr, "exporting") {
+					t.Errorf("no BuildKit progress on stderr:\n%s", r.Stderr)
 				}
 
 				var md struct {
@@ -122,9 +122,9 @@ func TestBuildMultiPlatform(t *testing.T) {
 	r := hallmark(t, nil, buildArgs(b, df, ctxDir, "--addr", b.BuildkitUnix(), "--tag", repo+":multi",
 		"--platform", "linux/amd64,linux/386", "--metadata-file", meta)...)
 	mustSucceed(t, r)
-	pinned, err := name.NewDigest(strings.TrimSpace(r.stdout), name.Insecure)
+	pinned, err := name.NewDigest(strings.TrimSpace(r.Stdout), name.Insecure)
 	if err != nil {
-		t.Fatalf("stdout %q: %v", r.stdout, err)
+		t.Fatalf("stdout %q: %v", r.Stdout, err)
 	}
 	idx, err := remote.Index(pinned)
 	if err != nil {

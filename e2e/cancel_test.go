@@ -52,13 +52,13 @@ func TestCancelDuringBuild(t *testing.T) {
 			r := h.wait(t, time.Minute)
 			took := time.Since(sent)
 			waitFor(t, 20*time.Second, "buildkitd to stop the cancelled RUN step", func() bool { return len(processesWith(marker)) == 0 })
-			t.Logf("%s during the build: exit %d after %v, RUN step gone %v after the signal", want.name, r.code, took.Round(time.Millisecond), time.Since(sent).Round(time.Millisecond))
+			t.Logf("%s during the build: exit %d after %v, RUN step gone %v after the signal", want.name, r.Code, took.Round(time.Millisecond), time.Since(sent).Round(time.Millisecond))
 			assertOneLineError(t, r, want.code, "("+want.name+")")
 			if took > promptly {
 				t.Errorf("hallmark took %v to exit after %s", took, want.name)
 			}
-			if r.stdout != "" {
-				t.Errorf("stdout must be empty when interrupted, got %q", r.stdout)
+			if r.Stdout != "" {
+				t.Errorf("stdout must be empty when interrupted, got %q", r.Stdout)
 			}
 			ref, err := name.ParseReference(repo+":v1", name.Insecure)
 			if err != nil {
@@ -135,7 +135,7 @@ func TestCancelDuringSign(t *testing.T) {
 			}
 			r := h.wait(t, time.Minute)
 			took := time.Since(sent)
-			t.Logf("%s: exit %d after %v: %s", tt.name, r.code, took.Round(time.Millisecond), lastLine(r.stderr))
+			t.Logf("%s: exit %d after %v: %s", tt.name, r.Code, took.Round(time.Millisecond), lastLine(r.Stderr))
 			assertOneLineError(t, r, want.code, "("+want.name+")")
 			if took > promptly {
 				t.Errorf("hallmark took %v to exit after %s", took, want.name)

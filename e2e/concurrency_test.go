@@ -46,7 +46,7 @@ func TestConcurrentSignCLI(t *testing.T) {
 			wg.Wait()
 			took := time.Since(start)
 			for i, r := range results {
-				if r.code != 0 {
+				if r.Code != 0 {
 					t.Errorf("hallmark sign %d failed:\n%s", i, r)
 				}
 			}
@@ -56,7 +56,7 @@ func TestConcurrentSignCLI(t *testing.T) {
 				t.Errorf("hallmark kept the signatures of writers %v only, want all %d", kept, n)
 				for i, r := range results {
 					if !slices.Contains(kept, i) {
-						t.Logf("writer %d, whose signature is missing, reported: %s", i, r.stderr)
+						t.Logf("writer %d, whose signature is missing, reported: %s", i, r.Stderr)
 					}
 				}
 			}

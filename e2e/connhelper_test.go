@@ -67,8 +67,8 @@ func TestConnectionHelpers(t *testing.T) {
 			fr := hallmark(t, env, buildArgs(b, df, ctxDir, "--addr", tt.addr, "--tag", tag)...)
 			assertOneLineError(t, fr, 3, "cannot reach buildkitd at "+tt.addr, "`"+tt.tool+" ",
 				"exited with exit status 1: The connection to the server localhost:8080 was refused", "check that "+tt.tool)
-			if strings.Contains(fr.stderr, "Docker 18.09") || strings.Contains(fr.stderr, "memcache") {
-				t.Errorf("the error keeps the helper's noise:\n%s", fr.stderr)
+			if strings.Contains(fr.Stderr, "Docker 18.09") || strings.Contains(fr.Stderr, "memcache") {
+				t.Errorf("the error keeps the helper's noise:\n%s", fr.Stderr)
 			}
 			ref, err := name.NewTag(tag, name.Insecure)
 			if err != nil {
@@ -78,8 +78,8 @@ func TestConnectionHelpers(t *testing.T) {
 			if err != nil {
 				t.Fatalf("nothing pushed to %s: %v", tag, err)
 			}
-			if want := ref.Context().Digest(pushed).String(); strings.TrimSpace(r.stdout) != want {
-				t.Errorf("printed %q, the registry has %s", strings.TrimSpace(r.stdout), want)
+			if want := ref.Context().Digest(pushed).String(); strings.TrimSpace(r.Stdout) != want {
+				t.Errorf("printed %q, the registry has %s", strings.TrimSpace(r.Stdout), want)
 			}
 		})
 	}

@@ -31,7 +31,7 @@ type doctorJSON struct {
 func parseDoctor(t *testing.T, r result) doctorJSON {
 	t.Helper()
 	var d doctorJSON
-	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &d); err != nil {
 		t.Fatalf("doctor stdout is not its JSON report: %v\n%s", err, r)
 	}
 	return d
@@ -120,11 +120,11 @@ func TestDoctorHealthy(t *testing.T) {
 				t.Errorf("fulcio %s, want skip when signing with a key", status)
 			}
 			for _, h := range []string{"CHECK", "STATUS", "DETAIL", "referrers", "buildkitd"} {
-				if !strings.Contains(r.stderr, h) {
-					t.Errorf("stderr table lacks %q:\n%s", h, r.stderr)
+				if !strings.Contains(r.Stderr, h) {
+					t.Errorf("stderr table lacks %q:\n%s", h, r.Stderr)
 				}
 			}
-			if sec := containsAny(r.stdout+r.stderr, "doctor-pw"); sec != "" {
+			if sec := containsAny(r.Stdout+r.Stderr, "doctor-pw"); sec != "" {
 				t.Error("the key password appears in the output")
 			}
 		})
@@ -154,7 +154,7 @@ func TestDoctorKeyless(t *testing.T) {
 			t.Errorf("%s: %s %s", name, status, detail)
 		}
 	}
-	if containsAny(r.stdout+r.stderr, tok, strings.Split(tok, ".")[2]) != "" {
+	if containsAny(r.Stdout+r.Stderr, tok, strings.Split(tok, ".")[2]) != "" {
 		t.Error("the identity token appears in the output")
 	}
 }
@@ -194,18 +194,18 @@ func TestDoctorProblems(t *testing.T) {
 			t.Parallel()
 			r := hallmark(t, tc.env, append(common, tc.args...)...)
 			assertOneLineError(t, r, tc.code, tc.fragments...)
-			if tc.hint != "" && !(strings.Contains(r.stderr, "hint: ") && strings.Contains(r.stderr, tc.hint)) {
-				t.Errorf("stderr lacks the hint %q:\n%s", tc.hint, r.stderr)
+			if tc.hint != "" && !(strings.Contains(r.Stderr, "hint: ") && strings.Contains(r.Stderr, tc.hint)) {
+				t.Errorf("stderr lacks the hint %q:\n%s", tc.hint, r.Stderr)
 			}
-			if containsAny(r.stdout+r.stderr, expired, strings.Split(expired, ".")[2]) != "" {
+			if containsAny(r.Stdout+r.Stderr, expired, strings.Split(expired, ".")[2]) != "" {
 				t.Errorf("a secret appears in the output:\n%s", r)
 			}
 			if strings.Contains(strings.Join(tc.args, " "), "--output json") {
 				if d := parseDoctor(t, r); d.OK {
-					t.Errorf("JSON says ok on failure:\n%s", r.stdout)
+					t.Errorf("JSON says ok on failure:\n%s", r.Stdout)
 				}
-			} else if r.stdout != "" {
-				t.Errorf("stdout must be empty without --output json, got %q", r.stdout)
+			} else if r.Stdout != "" {
+				t.Errorf("stdout must be empty without --output json, got %q", r.Stdout)
 			}
 		})
 	}

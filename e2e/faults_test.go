@@ -123,12 +123,12 @@ func releaseThroughFaults(t *testing.T, b testbed, reg, addr, ctxDir, df string,
 		sign...)
 	args = append(args, trust[2:]...) // --insecure-ignore-tlog --insecure-ignore-sct
 	r := hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + token}, args...)
-	if r.code != 0 {
-		t.Logf("run %d (%s) failed under faults: exit %d: %s", run, mode, r.code, lastLine(r.stderr))
+	if r.Code != 0 {
+		t.Logf("run %d (%s) failed under faults: exit %d: %s", run, mode, r.Code, lastLine(r.Stderr))
 		return false
 	}
 	var rel releaseJSON
-	if err := json.Unmarshal([]byte(r.stdout), &rel); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &rel); err != nil {
 		t.Errorf("run %d: release stdout is not its JSON: %v\n%s", run, err, r)
 		return false
 	}
@@ -222,20 +222,20 @@ func TestSignAgainAddsNothing(t *testing.T) {
 					return r
 				}
 				first := signOnce()
-				if !strings.Contains(first.stderr, "hallmark: signed ") {
-					t.Errorf("first sign does not say it signed:\n%s", first.stderr)
+				if !strings.Contains(first.Stderr, "hallmark: signed ") {
+					t.Errorf("first sign does not say it signed:\n%s", first.Stderr)
 				}
 				again := signOnce()
-				if !strings.Contains(again.stderr, "already signed, nothing added") || strings.Contains(again.stderr, " added (") {
-					t.Errorf("second sign with the same identity and annotations does not say it added nothing:\n%s", again.stderr)
+				if !strings.Contains(again.Stderr, "already signed, nothing added") || strings.Contains(again.Stderr, " added (") {
+					t.Errorf("second sign with the same identity and annotations does not say it added nothing:\n%s", again.Stderr)
 				}
 				before := len(signatureTags(t, repo))
 				if how == "keyless" {
 					checkOneSignature(t, b, reg, repo, digest, "both", identity, map[string]string{"tag": "v1"})
 				}
 				other := signOnce("-a", "other=1")
-				if !strings.Contains(other.stderr, "hallmark: signed ") {
-					t.Errorf("signing with another annotation does not say it signed:\n%s", other.stderr)
+				if !strings.Contains(other.Stderr, "hallmark: signed ") {
+					t.Errorf("signing with another annotation does not say it signed:\n%s", other.Stderr)
 				}
 				if after := len(signatureTags(t, repo)); after != before {
 					t.Errorf("signature tags %d -> %d", before, after)

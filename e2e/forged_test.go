@@ -277,15 +277,15 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 			r := hallmark(t, nil, append(append([]string{"verify", "--insecure-registry", f.reg}, flags...), ref)...)
 			if tt.ok {
 				mustSucceed(t, r)
-				if !strings.Contains(r.stderr, "1 of 2 signatures match") {
-					t.Errorf("want the good one of two signatures verified:\n%s", r.stderr)
+				if !strings.Contains(r.Stderr, "1 of 2 signatures match") {
+					t.Errorf("want the good one of two signatures verified:\n%s", r.Stderr)
 				}
 				return
 			}
-			t.Logf("%s: %s", tt.name, lastLine(r.stderr))
+			t.Logf("%s: %s", tt.name, lastLine(r.Stderr))
 			assertOneLineError(t, r, exitVerify, append([]string{"no signature of"}, tt.says...)...)
-			if r.stdout != "" {
-				t.Errorf("stdout must be empty when verification fails, got %q", r.stdout)
+			if r.Stdout != "" {
+				t.Errorf("stdout must be empty when verification fails, got %q", r.Stdout)
 			}
 		})
 	}
@@ -368,7 +368,7 @@ func TestNoInsecureDefaults(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				r := hallmark(t, tt.env, tt.args...)
-				t.Logf("%s: %s", tt.name, lastLine(r.stderr))
+				t.Logf("%s: %s", tt.name, lastLine(r.Stderr))
 				assertOneLineError(t, r, tt.code, tt.says...)
 			})
 		}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -73,38 +72,25 @@ func buildContext(t *testing.T, b testbed) (contextDir, dockerfile string) {
 }
 
 // result is one run of the hallmark binary.
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-}
+type result = e2etest.Result
 
 // hallmark runs the binary with args and extra environment variables.
 func hallmark(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, hallmarkBin, args...)
-	cmd.Env = e2etest.CleanEnv(env)
-	return runCmd(t, cmd)
+	return e2etest.RunHallmark(t, hallmarkBin, env, args...)
 }
 
 // runCmd runs cmd and collects its output and exit code; failing to start
 // it fails the test.
 func runCmd(t *testing.T, cmd *exec.Cmd) result {
 	t.Helper()
-	var r result
-	r.stdout, r.stderr, r.code = e2etest.Run(t, cmd)
-	return r
+	return e2etest.RunResult(t, cmd)
 }
 
 // mustSucceed fails the test unless r exited 0.
 func mustSucceed(t *testing.T, r result) {
 	t.Helper()
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("hallmark failed:\n%s", r)
 	}
 }
@@ -114,20 +100,20 @@ func mustSucceed(t *testing.T, r result) {
 func assertOneLineError(t *testing.T, r result, code int, fragments ...string) {
 	t.Helper()
 	oneLineChecks.Add(1)
-	if r.code != code {
-		t.Errorf("exit code %d, want %d\n%s", r.code, code, r)
+	if r.Code != code {
+		t.Errorf("exit code %d, want %d\n%s", r.Code, code, r)
 	}
-	if strings.Contains(r.stderr, "panic:") || strings.Contains(r.stderr, "goroutine ") {
-		t.Errorf("stderr has a panic or stack trace:\n%s", r.stderr)
+	if strings.Contains(r.Stderr, "panic:") || strings.Contains(r.Stderr, "goroutine ") {
+		t.Errorf("stderr has a panic or stack trace:\n%s", r.Stderr)
 	}
 	var errLines []string
-	for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(r.Stderr), "\n") {
 		if strings.HasPrefix(l, "error: ") {
 			errLines = append(errLines, l)
 		}
 	}
 	if len(errLines) != 1 {
-		t.Fatalf("want exactly one error line on stderr, got %d:\n%s", len(errLines), r.stderr)
+		t.Fatalf("want exactly one error line on stderr, got %d:\n%s", len(errLines), r.Stderr)
 	}
 	for _, f := range fragments {
 		if !strings.Contains(errLines[0], f) {

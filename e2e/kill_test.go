@@ -41,10 +41,10 @@ func TestKillBuildkitdDuringBuild(t *testing.T) {
 	killed := time.Now()
 	bk.kill()
 	r := h.wait(t, time.Minute)
-	t.Logf("buildkitd killed mid-build: hallmark exited %d after %v: %s", r.code, time.Since(killed).Round(time.Millisecond), lastLine(r.stderr))
+	t.Logf("buildkitd killed mid-build: hallmark exited %d after %v: %s", r.Code, time.Since(killed).Round(time.Millisecond), lastLine(r.Stderr))
 	assertOneLineError(t, r, exitBuild, "building on "+addr)
-	if r.stdout != "" {
-		t.Errorf("stdout must be empty on failure, got %q", r.stdout)
+	if r.Stdout != "" {
+		t.Errorf("stdout must be empty on failure, got %q", r.Stdout)
 	}
 	assertNothingSigned(t, repo)
 }
@@ -85,7 +85,7 @@ func TestKillRegistryDuringPush(t *testing.T) {
 			pr.d.kill()
 			stop() // the registry's address is dead now: connections refused
 			r := h.wait(t, 2*time.Minute)
-			t.Logf("registry killed during the %s: hallmark exited %d after %v: %s", tt.name, r.code, time.Since(killed).Round(time.Millisecond), lastLine(r.stderr))
+			t.Logf("registry killed during the %s: hallmark exited %d after %v: %s", tt.name, r.Code, time.Since(killed).Round(time.Millisecond), lastLine(r.Stderr))
 			assertOneLineError(t, r, tt.code, tt.says)
 			pr.start(t)
 			assertNothingSigned(t, pr.addr+"/"+repoPath)
@@ -160,9 +160,9 @@ func TestSigningServiceDown(t *testing.T) {
 				stop()
 			}
 			r := h.wait(t, 2*time.Minute)
-			t.Logf("%s: exit %d: %s", tt.name, r.code, lastLine(r.stderr))
+			t.Logf("%s: exit %d: %s", tt.name, r.Code, lastLine(r.Stderr))
 			assertOneLineError(t, r, exitSign, tt.service, strings.TrimPrefix(url, "http://"))
-			if containsAny(r.stdout+r.stderr, tok) != "" {
+			if containsAny(r.Stdout+r.Stderr, tok) != "" {
 				t.Error("the OIDC token appears in the output")
 			}
 			assertNothingSigned(t, env["CI_REGISTRY_IMAGE"])

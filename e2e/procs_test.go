@@ -222,15 +222,15 @@ func startHallmark(t *testing.T, env []string, args ...string) *running {
 	}
 	go func() {
 		err := r.cmd.Wait()
-		r.res = result{stdout: r.stdout.String(), stderr: r.stderr.String()}
+		r.res = result{Stdout: r.stdout.String(), Stderr: r.stderr.String()}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			r.res.code = ee.ExitCode()
+			r.res.Code = ee.ExitCode()
 			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				r.res.code = 128 + int(ws.Signal())
+				r.res.Code = 128 + int(ws.Signal())
 			}
 		} else if err != nil {
-			r.res.code = -1
+			r.res.Code = -1
 		}
 		close(r.done)
 	}()

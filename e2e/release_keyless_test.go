@@ -38,7 +38,7 @@ func TestReleaseKeyless(t *testing.T) {
 					"--progress", "quiet", "--registry-referrers-mode", mode, "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
 				r := hallmark(t, envList(env), args...)
 				mustSucceed(t, r)
-				if containsAny(r.stdout+r.stderr, tok) != "" {
+				if containsAny(r.Stdout+r.Stderr, tok) != "" {
 					t.Fatal("the OIDC token appears in the output")
 				}
 				rel := parseRelease(t, r)
@@ -90,7 +90,7 @@ func TestReleaseKeylessFailures(t *testing.T) {
 				"--progress", "quiet", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
 			r := hallmark(t, envList(env), append(args, tt.extra...)...)
 			assertOneLineError(t, r, tt.code, tt.fragments...)
-			if containsAny(r.stdout+r.stderr, tok) != "" {
+			if containsAny(r.Stdout+r.Stderr, tok) != "" {
 				t.Error("the OIDC token appears in the output")
 			}
 			if tt.code == exitUsage {

@@ -26,7 +26,7 @@ type releaseJSON struct {
 func parseRelease(t *testing.T, r result) releaseJSON {
 	t.Helper()
 	var rel releaseJSON
-	if err := json.Unmarshal([]byte(r.stdout), &rel); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &rel); err != nil {
 		t.Fatalf("release stdout is not its JSON: %v\n%s", err, r)
 	}
 	return rel
@@ -83,11 +83,11 @@ func TestReleaseKeyedGitLab(t *testing.T) {
 					t.Errorf("metadata file %+v disagrees with stdout", md)
 				}
 				for _, s := range []string{"section_start:", "hallmark_build", "hallmark_sign", "hallmark_verify", "section_end:"} {
-					if !strings.Contains(r.stderr, s) {
+					if !strings.Contains(r.Stderr, s) {
 						t.Errorf("stderr lacks GitLab section marker %q", s)
 					}
 				}
-				if sec := containsAny(r.stdout+r.stderr, password); sec != "" {
+				if sec := containsAny(r.Stdout+r.Stderr, password); sec != "" {
 					t.Errorf("the key password appears in the output")
 				}
 
@@ -95,7 +95,7 @@ func TestReleaseKeyedGitLab(t *testing.T) {
 					"-a", "tag="+env["CI_COMMIT_SHORT_SHA"], "-a", "com.gitlab.ci.pipeline.id=4242", rel.Image)
 				mustSucceed(t, v)
 				var sigs []map[string]any
-				if err := json.Unmarshal([]byte(v.stdout), &sigs); err != nil || len(sigs) == 0 {
+				if err := json.Unmarshal([]byte(v.Stdout), &sigs); err != nil || len(sigs) == 0 {
 					t.Fatalf("verify stdout is not a non-empty JSON array: %v\n%s", err, v)
 				}
 			})
@@ -135,7 +135,7 @@ func TestReleaseGitHubOutputs(t *testing.T) {
 	if s, err := os.ReadFile(summary); err != nil || !strings.Contains(string(s), rel.Image) {
 		t.Errorf("GITHUB_STEP_SUMMARY lacks the image (%v):\n%s", err, s)
 	}
-	if !strings.Contains(r.stderr, "::group::") || !strings.Contains(r.stderr, "::endgroup::") {
+	if !strings.Contains(r.Stderr, "::group::") || !strings.Contains(r.Stderr, "::endgroup::") {
 		t.Errorf("stderr lacks ::group:: blocks")
 	}
 	want := map[string]string{"com.github.actions.actor": "octocat", "com.github.actions.run.id": "77",
@@ -204,8 +204,8 @@ func TestReleaseBadInput(t *testing.T) {
 				t.Parallel()
 				r := hallmark(t, tt.env, append(common, tt.args...)...)
 				assertOneLineError(t, r, tt.code, tt.fragments...)
-				if r.stdout != "" {
-					t.Errorf("stdout must be empty on failure, got %q", r.stdout)
+				if r.Stdout != "" {
+					t.Errorf("stdout must be empty on failure, got %q", r.Stdout)
 				}
 			})
 		}

@@ -128,7 +128,7 @@ func TestRootlessRelease(t *testing.T) {
 	r := ru.run(t, bin, ru.runtimeDir, envList(env), args...)
 	mustSucceed(t, r)
 	t.Logf("hallmark release as %s against %s: %s", ru.u.Username, ru.socket, time.Since(start).Round(time.Millisecond))
-	if containsAny(r.stdout+r.stderr, tok) != "" {
+	if containsAny(r.Stdout+r.Stderr, tok) != "" {
 		t.Fatal("the OIDC token appears in the output")
 	}
 

@@ -100,7 +100,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	seedEnv := job()
 	seed := hallmark(t, seedEnv, append(append([]string{"--debug", "build"}, build...), "--tag", image(seedEnv)+":seed", ctxDir)...)
 	mustSucceed(t, seed)
-	ref := strings.TrimSpace(seed.stdout)
+	ref := strings.TrimSpace(seed.Stdout)
 
 	type run struct {
 		name  string
@@ -149,12 +149,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 		res := hallmark(t, r.env, append([]string{"--debug"}, r.args...)...)
 		switch {
-		case r.fails && res.code == 0:
+		case r.fails && res.Code == 0:
 			t.Errorf("%s: succeeded, want a failure", r.name)
-		case !r.fails && res.code != 0 && !strings.HasPrefix(r.name, "doctor"):
+		case !r.fails && res.Code != 0 && !strings.HasPrefix(r.name, "doctor"):
 			t.Errorf("%s: failed:\n%s", r.name, res)
 		}
-		texts := map[string]string{"stdout": res.stdout, "stderr": res.stderr}
+		texts := map[string]string{"stdout": res.Stdout, "stderr": res.Stderr}
 		for _, f := range r.files {
 			b, err := os.ReadFile(f)
 			if err != nil {
@@ -168,7 +168,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			}
 		}
 		checked += len(texts)
-		t.Logf("%s: exit %d", r.name, res.code)
+		t.Logf("%s: exit %d", r.name, res.Code)
 	}
 	t.Logf("%d runs with --debug, %d outputs and files checked for %d secret values; %d registry faults injected in %d requests",
 		len(runs), checked, len(secrets), p.Faults(), len(p.Requests()))

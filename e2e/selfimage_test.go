@@ -54,9 +54,9 @@ func buildSelfImage(t *testing.T, b testbed, contextDir, target string) v1.Image
 	}
 	r := hallmark(t, nil, append(args, contextDir)...)
 	mustSucceed(t, r)
-	line := strings.TrimSpace(r.stdout)
+	line := strings.TrimSpace(r.Stdout)
 	if !strings.HasPrefix(line, repo+"@sha256:") || strings.Contains(line, "\n") {
-		t.Fatalf("stdout = %q, want one line %s@sha256:...", r.stdout, repo)
+		t.Fatalf("stdout = %q, want one line %s@sha256:...", r.Stdout, repo)
 	}
 	ref, err := name.NewDigest(line, name.Insecure)
 	if err != nil {

@@ -27,7 +27,7 @@ func TestSelfRelease(t *testing.T) {
 		"-f", filepath.Join("..", "Dockerfile"), "--progress", "plain", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
 	r := hallmark(t, envList(env), args...)
 	mustSucceed(t, r)
-	if containsAny(r.stdout+r.stderr, tok) != "" {
+	if containsAny(r.Stdout+r.Stderr, tok) != "" {
 		t.Fatal("the OIDC token appears in the output")
 	}
 	rel := parseRelease(t, r)

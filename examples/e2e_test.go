@@ -254,10 +254,10 @@ func TestExampleHallmarkFlags(t *testing.T) {
 	helpOf := func(sub string) string {
 		if _, ok := help[sub]; !ok {
 			r := runHallmark(t, sub, "--help")
-			if r.code != 0 {
+			if r.Code != 0 {
 				t.Fatalf("hallmark %s --help:\n%s", sub, r)
 			}
-			help[sub] = r.stdout + r.stderr
+			help[sub] = r.Stdout + r.Stderr
 		}
 		return help[sub]
 	}
@@ -305,7 +305,7 @@ func TestReleaseOutputsOnBed(t *testing.T) {
 		"--insecure-registry", reg, "-f", df, "--context", dir,
 		"--image", repo, "--tag", "example", "--key", key.Private, "--tlog-upload=false", "--insecure-ignore-tlog",
 		"--dotenv", dotenv)
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("hallmark release failed:\n%s", r)
 	}
 

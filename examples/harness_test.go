@@ -5,7 +5,6 @@ package examples_test
 // bed, fail under CI), running hallmark.
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -66,14 +65,7 @@ func requireTool(t *testing.T, name string) {
 }
 
 // result is one run of the hallmark binary.
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-}
+type result = e2etest.Result
 
 // runHallmark runs hallmark with args, in this process's environment minus
 // the variables that would change its behaviour.
@@ -85,13 +77,7 @@ func runHallmark(t *testing.T, args ...string) result {
 // runHallmarkEnv is runHallmark with extra environment variables.
 func runHallmarkEnv(t *testing.T, extra []string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, hallmarkBinary(t), args...)
-	cmd.Env = e2etest.CleanEnv(extra)
-	var r result
-	r.stdout, r.stderr, r.code = e2etest.Run(t, cmd)
-	return r
+	return e2etest.RunHallmark(t, hallmarkBinary(t), extra, args...)
 }
 
 // buildTestImage builds Dockerfile.test (busybox from the bed) through
@@ -104,11 +90,11 @@ func buildTestImage(t *testing.T, b e2etest.Bed, connect []string) {
 	args := append([]string{"build", "--progress", "plain", "-f", df,
 		"--insecure-registry", b.PlainRegistry(), "--tag", repo + ":example"}, connect...)
 	r := runHallmark(t, append(args, dir)...)
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("hallmark build with the example's flags failed:\n%s", r)
 	}
-	if out := strings.TrimSpace(r.stdout); !strings.HasPrefix(out, repo+"@sha256:") || strings.Contains(out, "\n") {
-		t.Fatalf("stdout = %q, want one line %s@sha256:...", r.stdout, repo)
+	if out := strings.TrimSpace(r.Stdout); !strings.HasPrefix(out, repo+"@sha256:") || strings.Contains(out, "\n") {
+		t.Fatalf("stdout = %q, want one line %s@sha256:...", r.Stdout, repo)
 	}
 }
 

@@ -7,6 +7,7 @@ package e2etest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Bed is the test bed's settings, read from the HALLMARK_TEST_* variables
@@ -122,6 +124,35 @@ func CleanEnv(extra []string) []string {
 		env = append(env, kv)
 	}
 	return append(env, extra...)
+}
+
+// Result is one run of a program: its output and exit code.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
+}
+
+// RunResult is Run's outcome as a Result.
+func RunResult(t *testing.T, cmd *exec.Cmd) Result {
+	t.Helper()
+	var r Result
+	r.Stdout, r.Stderr, r.Code = Run(t, cmd)
+	return r
+}
+
+// RunHallmark runs the hallmark binary bin with args, in CleanEnv(extra),
+// for at most 5 minutes.
+func RunHallmark(t *testing.T, bin string, extra []string, args ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = CleanEnv(extra)
+	return RunResult(t, cmd)
 }
 
 // Run runs cmd and returns its output and exit code; failing to start it
