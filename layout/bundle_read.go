@@ -1,0 +1,134 @@
+package layout
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Where bundle signatures are found: the same places as simple-signing
+// referrers, named apart so that a search can be limited to one format.
+const (
+	// LocationBundleReferrers is a Sigstore bundle referrer listed by the
+	// referrers API.
+	LocationBundleReferrers Location = "bundle"
+	// LocationBundleFallback is a Sigstore bundle referrer listed in the
+	// FallbackTag index (registries without the referrers API).
+	LocationBundleFallback Location = "bundle-fallback"
+)
+
+// BundleLocation returns where a bundle referrer listed in l (one of
+// LocationReferrers and LocationFallback) is found.
+func BundleLocation(l Location) Location {
+	if l == LocationFallback {
+		return LocationBundleFallback
+	}
+	return LocationBundleReferrers
+}
+
+// EmptyMediaType is the media type of the OCI empty descriptor, the
+// config of cosign's bundle referrers.
+const EmptyMediaType = "application/vnd.oci.empty.v1+json"
+
+// IsBundleReferrer reports whether a referrer descriptor is a Sigstore
+// bundle: its artifactType is BundleMediaType, or, from a registry that
+// lists a referrer's config media type as its artifactType (as
+// go-containerregistry's registry does), it is the empty type (or none)
+// and the descriptor has cosign's bundle annotations.
+func IsBundleReferrer(d v1.Descriptor) bool {
+	switch d.ArtifactType {
+	case BundleMediaType:
+		return true
+	case EmptyMediaType, "":
+		_, content := d.Annotations[AnnotationBundleContent]
+		_, predicate := d.Annotations[AnnotationBundlePredicateType]
+		return content || predicate
+	}
+	return false
+}
+
+// MaxBundleReferrerSize limits the size of a bundle referrer's manifest
+// and of its bundle layer when they are read: a bundle is a few KiB.
+const MaxBundleReferrerSize = 4 << 20
+
+// ErrBundleReferrer reports a bundle referrer that cannot be read as one:
+// too large, not cosign v3's shape, or not a Sigstore bundle v0.3.
+var ErrBundleReferrer = errors.New("not a readable bundle referrer")
+
+// ReadBundleReferrer reads the bundle referrer ref (listed with size
+// bytes): its manifest must have one layer of media type BundleMediaType,
+// a Sigstore bundle v0.3 or later. The manifest and the layer are each
+// read only up to MaxBundleReferrerSize. It fails with ErrBundleReferrer
+// for a referrer of another shape, or with the registry's error.
+func ReadBundleReferrer(ref name.Digest, size int64, ropts []remote.Option) (*sgbundle.Bundle, error) {
+	if size > MaxBundleReferrerSize {
+		return nil, fmt.Errorf("%w: manifest %s is listed with %d bytes, more than the %d read", ErrBundleReferrer, ref, size, MaxBundleReferrerSize)
+	}
+	desc, err := remote.Get(ref, ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle referrer %s: %w", ref, err)
+	}
+	if len(desc.Manifest) > MaxBundleReferrerSize {
+		return nil, fmt.Errorf("%w: manifest %s has %d bytes, more than the %d read", ErrBundleReferrer, ref, len(desc.Manifest), MaxBundleReferrerSize)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		return nil, fmt.Errorf("%w: manifest %s: %w", ErrBundleReferrer, ref, err)
+	}
+	if len(m.Layers) != 1 || m.Layers[0].MediaType != BundleMediaType {
+		return nil, fmt.Errorf("%w: manifest %s does not have exactly one layer of type %s", ErrBundleReferrer, ref, BundleMediaType)
+	}
+	b, err := readBlob(ref.Context().Digest(m.Layers[0].Digest.String()), m.Layers[0].Size, ropts)
+	if err != nil {
+		return nil, err
+	}
+	var pb protobundle.Bundle
+	if err := protojson.Unmarshal(b, &pb); err != nil {
+		return nil, fmt.Errorf("%w: layer of %s: %w", ErrBundleReferrer, ref, err)
+	}
+	// A certificate chain in the bundle only helps build the path to a
+	// trusted root, as cosign v3's --allow-certificate-chain.
+	bundle, err := sgbundle.NewBundle(&pb, sgbundle.AllowCertificateChain())
+	if err != nil {
+		return nil, fmt.Errorf("%w: layer of %s: %w", ErrBundleReferrer, ref, err)
+	}
+	if !bundle.MinVersion("v0.3") {
+		return nil, fmt.Errorf("%w: layer of %s: bundle version older than v0.3", ErrBundleReferrer, ref)
+	}
+	return bundle, nil
+}
+
+// readBlob reads a blob of at most MaxBundleReferrerSize bytes, which
+// go-containerregistry checks against its digest.
+func readBlob(ref name.Digest, size int64, ropts []remote.Option) ([]byte, error) {
+	if size > MaxBundleReferrerSize {
+		return nil, fmt.Errorf("%w: bundle %s is listed with %d bytes, more than the %d read", ErrBundleReferrer, ref, size, MaxBundleReferrerSize)
+	}
+	l, err := remote.Layer(ref, ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %s: %w", ref, err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %s: %w", ref, err)
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(rc, MaxBundleReferrerSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %s: %w", ref, err)
+	}
+	if n > MaxBundleReferrerSize {
+		return nil, fmt.Errorf("%w: bundle %s has more than the %d bytes read", ErrBundleReferrer, ref, MaxBundleReferrerSize)
+	}
+	return buf.Bytes(), nil
+}
