@@ -1,0 +1,365 @@
+package verifier_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+
+	"github.com/hallmark-dev/hallmark/layout"
+	"github.com/hallmark-dev/hallmark/signer"
+	"github.com/hallmark-dev/hallmark/signer/signertest"
+	"github.com/hallmark-dev/hallmark/verifier"
+)
+
+// bundleLayout is where a bundle referrer is found on each registry.
+func bundleLayout(referrers bool) verifier.Layout {
+	if referrers {
+		return verifier.LayoutBundleReferrers
+	}
+	return verifier.LayoutBundleFallback
+}
+
+func verifyBundle(t *testing.T, reg *signertest.Registry, d name.Digest, p verifier.Policy, tr verifier.Trust) (*verifier.Result, error) {
+	t.Helper()
+	return verifier.Verify(context.Background(), d, verifier.Options{RemoteOptions: reg.Options, Policy: p, Trust: tr})
+}
+
+// wantChecks checks err is a NoMatchError whose failures are exactly want,
+// and that each names its check in the message.
+func wantChecks(t *testing.T, err error, want ...verifier.Check) {
+	t.Helper()
+	got := failed(t, err)
+	if len(got) != len(want) {
+		t.Fatalf("failed checks %v, want %v (%v)", got, want, err)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("failed checks %v, want %v (%v)", got, want, err)
+		}
+	}
+}
+
+// TestVerifyBundle stores a keyless bundle signature as cosign v3 does on
+// registries with and without the referrers API, and verifies it against
+// policies that accept and that reject it.
+func TestVerifyBundle(t *testing.T) {
+	ann := map[string]string{"tag": "v1", "com.gitlab.ci.pipeline.id": "42"}
+	for _, referrers := range []bool{true, false} {
+		t.Run(signertest.Name(referrers), func(t *testing.T) {
+			reg, ss := signertest.NewRegistry(t, referrers), signertest.NewSigstore(t)
+			d := reg.Image(t, "app")
+			storeBundle(t, reg, d, signImage(t, d, ann, bundleOpts{ss: ss, project: "g/p", tsa: true}), layout.PredicateTypeSign)
+			id := ss.Identity("g/p")
+			for _, tc := range []struct {
+				name string
+				p    verifier.Policy
+				want verifier.Check // "" passes
+				says []string       // in the error
+			}{
+				{"identity, issuer and annotations", verifier.Policy{Identity: id, Issuer: ss.Issuer, Annotations: ann}, "", nil},
+				{"regexps", verifier.Policy{IdentityRegexp: `^https://gitlab\.example\.com/g/.*@refs/heads/main$`, IssuerRegexp: `gitlab\.example\.com`}, "", nil},
+				{"wrong annotation", verifier.Policy{Identity: id, Issuer: ss.Issuer, Annotations: map[string]string{"tag": "v2"}}, verifier.CheckAnnotation, []string{"tag", `"v2"`, `"v1"`}},
+				{"missing annotation", verifier.Policy{Identity: id, Issuer: ss.Issuer, Annotations: map[string]string{"other": "x"}}, verifier.CheckAnnotation, []string{"other", "missing"}},
+				{"another identity", verifier.Policy{Identity: ss.Identity("g/other"), Issuer: ss.Issuer}, verifier.CheckIdentity, []string{"g/other"}},
+				{"another issuer", verifier.Policy{Identity: id, Issuer: "https://gitlab.com"}, verifier.CheckIssuer, []string{"https://gitlab.com"}},
+				{"a key", verifier.Policy{Key: signertest.Keys(t, "a").Public}, verifier.CheckKey, nil},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					res, err := verifyBundle(t, reg, d, tc.p, keylessTrust(ss, true))
+					if tc.want != "" {
+						wantChecks(t, err, tc.want)
+						for _, s := range tc.says {
+							if !strings.Contains(err.Error(), s) {
+								t.Errorf("error %q does not say %s", err, s)
+							}
+						}
+						return
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					v := res.Verified[0]
+					if len(res.Verified) != 1 || v.Format != verifier.FormatBundle || v.Layout != bundleLayout(referrers) || v.Statement == nil {
+						t.Fatalf("verified %+v", res.Verified)
+					}
+					checkBundleJSON(t, res, d, ann)
+				})
+			}
+		})
+	}
+}
+
+// checkBundleJSON checks Result.JSON renders a bundle as cosign v3 does.
+func checkBundleJSON(t *testing.T, res *verifier.Result, d name.Digest, ann map[string]string) {
+	t.Helper()
+	b, err := res.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"critical": map[string]any{
+			"identity": map[string]any{"docker-reference": d.Name()},
+			"image":    map[string]any{"docker-manifest-digest": d.DigestStr()},
+			"type":     layout.PredicateTypeSign,
+		},
+		"optional": map[string]any{},
+	}
+	for k, v := range ann {
+		want["optional"].(map[string]any)[k] = v
+	}
+	wb, _ := json.Marshal([]any{want})
+	gb, _ := json.Marshal(out)
+	if string(wb) != string(gb) {
+		t.Fatalf("JSON\n got %s\nwant %s", gb, wb)
+	}
+	t.Logf("JSON: %s", b)
+}
+
+// TestVerifyBundleRejects stores bundles that must not verify, each on its
+// own image, and checks each names the failed check.
+func TestVerifyBundleRejects(t *testing.T) {
+	reg, ss, other := signertest.NewRegistry(t, false), signertest.NewSigstore(t), signertest.NewSigstore(t)
+	ann := map[string]string{"tag": "v1"}
+	good := bundleOpts{ss: ss, project: "g/p", tsa: true}
+	policy := verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer, Annotations: ann}
+	for _, tc := range []struct {
+		name   string
+		store  func(t *testing.T, d name.Digest)
+		policy verifier.Policy
+		want   verifier.Check
+	}{
+		{"subject digest of another image", func(t *testing.T, d name.Digest) {
+			storeBundle(t, reg, d, signImage(t, reg.Image(t, "app"), ann, good), layout.PredicateTypeSign)
+		}, policy, verifier.CheckDigest},
+		{"annotations edited after signing", func(t *testing.T, d name.Digest) {
+			b := signImage(t, d, map[string]string{"tag": "v0"}, good)
+			forged, err := layout.SignStatement{Digest: mustHash(t, d), Annotations: ann}.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.GetDsseEnvelope().Payload = forged
+			storeBundle(t, reg, d, b, layout.PredicateTypeSign)
+		}, policy, verifier.CheckSignature},
+		{"signature bytes tampered", func(t *testing.T, d name.Digest) {
+			// No timestamp: the TSA's would fail first, as it signs the signature.
+			b := signImage(t, d, ann, bundleOpts{ss: ss, project: "g/p"})
+			b.GetDsseEnvelope().GetSignatures()[0].Sig[10] ^= 0xff
+			storeBundle(t, reg, d, b, layout.PredicateTypeSign)
+		}, policy, verifier.CheckSignature},
+		{"certificate from another CA", func(t *testing.T, d name.Digest) {
+			storeBundle(t, reg, d, signImage(t, d, ann, bundleOpts{ss: other, project: "g/p"}), layout.PredicateTypeSign)
+		}, policy, verifier.CheckCertificate},
+		{"timestamp from another TSA", func(t *testing.T, d name.Digest) {
+			b := signImage(t, d, ann, good)
+			o := signImage(t, d, ann, bundleOpts{ss: other, project: "g/p", tsa: true})
+			b.VerificationMaterial.TimestampVerificationData = o.VerificationMaterial.TimestampVerificationData
+			storeBundle(t, reg, d, b, layout.PredicateTypeSign)
+		}, policy, verifier.CheckTimestamp},
+		{"signed by another identity", func(t *testing.T, d name.Digest) {
+			storeBundle(t, reg, d, signImage(t, d, ann, bundleOpts{ss: ss, project: "g/other", tsa: true}), layout.PredicateTypeSign)
+		}, policy, verifier.CheckIdentity},
+		{"not a bundle", func(t *testing.T, d name.Digest) {
+			writeBundleReferrer(t, reg, d, []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`), layout.PredicateTypeSign)
+		}, policy, verifier.CheckRead},
+		{"bundle over the size limit", func(t *testing.T, d name.Digest) {
+			writeBundleReferrer(t, reg, d, make([]byte, layout.MaxBundleReferrerSize+1), layout.PredicateTypeSign)
+		}, policy, verifier.CheckRead},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := reg.Image(t, "app")
+			tc.store(t, d)
+			_, err := verifyBundle(t, reg, d, tc.policy, keylessTrust(ss, true))
+			wantChecks(t, err, tc.want)
+			if tc.want == verifier.CheckRead && strings.Contains(tc.name, "size") && !strings.Contains(err.Error(), "4194304") {
+				t.Errorf("error %q does not say the limit", err)
+			}
+		})
+	}
+}
+
+func mustHash(t *testing.T, d name.Digest) v1.Hash {
+	t.Helper()
+	h, err := v1.NewHash(d.DigestStr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestVerifyBundleAttestationSkipped: a bundle of another predicate type
+// (an attestation) by the same identity is not a signature: alone, the
+// digest has no signatures; beside a signature, it is not counted.
+func TestVerifyBundleAttestationSkipped(t *testing.T) {
+	reg, ss := signertest.NewRegistry(t, true), signertest.NewSigstore(t)
+	o := bundleOpts{ss: ss, project: "g/p", tsa: true}
+	const provenance = "https://slsa.dev/provenance/v1"
+	attest := func(d name.Digest) {
+		st := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"app","digest":{"sha256":"` + mustHash(t, d).Hex + `"}}],"predicateType":"` + provenance + `","predicate":{"buildType":"x"}}`
+		storeBundle(t, reg, d, signStatement(t, []byte(st), o), provenance)
+	}
+	p := verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer}
+
+	alone := reg.Image(t, "app")
+	attest(alone)
+	if _, err := verifyBundle(t, reg, alone, p, keylessTrust(ss, true)); !errors.Is(err, verifier.ErrNoSignatures) {
+		t.Fatalf("attestation alone: %v, want ErrNoSignatures", err)
+	}
+	beside := reg.Image(t, "app")
+	attest(beside)
+	storeBundle(t, reg, beside, signImage(t, beside, nil, o), layout.PredicateTypeSign)
+	res, err := verifyBundle(t, reg, beside, p, keylessTrust(ss, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Checked() != 1 || len(res.Verified) != 1 {
+		t.Fatalf("checked %d, verified %d; want the signature only", res.Checked(), len(res.Verified))
+	}
+}
+
+// TestVerifyBundleDoesNotHideLegacy: a bundle that does not satisfy the
+// policy beside a legacy signature that does: verification passes (cosign
+// v3 would look at the bundle only).
+func TestVerifyBundleDoesNotHideLegacy(t *testing.T) {
+	for _, referrers := range []bool{true, false} {
+		t.Run(signertest.Name(referrers), func(t *testing.T) {
+			reg, ss := signertest.NewRegistry(t, referrers), signertest.NewSigstore(t)
+			d := reg.Image(t, "app")
+			storeBundle(t, reg, d, signImage(t, d, map[string]string{"tag": "v1"}, bundleOpts{ss: ss, project: "g/other", tsa: true}), layout.PredicateTypeSign)
+			signKeyless(t, reg, ss, d, signer.ModeLegacy, "g/p", true, map[string]string{"tag": "v1"})
+			res, err := verifyBundle(t, reg, d, verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer, Annotations: map[string]string{"tag": "v1"}}, keylessTrust(ss, true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Verified) != 1 || res.Verified[0].Format != verifier.FormatSimpleSigning || len(res.Failures) != 1 ||
+				res.Failures[0].Check != verifier.CheckIdentity || res.Failures[0].Layout != bundleLayout(referrers) {
+				t.Fatalf("verified %+v, failures %v", res.Verified, res.Failures)
+			}
+		})
+	}
+}
+
+// TestVerifyBundleExpiredCertificate: a bundle signed with a certificate
+// that expired 10 minutes ago verifies with a TSA timestamp from while it
+// was valid, and fails without one, or without trusting the TSA.
+func TestVerifyBundleExpiredCertificate(t *testing.T) {
+	reg, ss := signertest.NewRegistry(t, true), signertest.NewSigstore(t)
+	ss.CertNotBefore = func() time.Time { return time.Now().Add(-20 * time.Minute) }
+	ss.TimestampTime = func() time.Time { return time.Now().Add(-15 * time.Minute) }
+	withTS, withoutTS := reg.Image(t, "app"), reg.Image(t, "app")
+	storeBundle(t, reg, withTS, signImage(t, withTS, nil, bundleOpts{ss: ss, project: "g/p", tsa: true}), layout.PredicateTypeSign)
+	storeBundle(t, reg, withoutTS, signImage(t, withoutTS, nil, bundleOpts{ss: ss, project: "g/p"}), layout.PredicateTypeSign)
+	p := verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer}
+	trustedRoot := verifier.Trust{TrustedRoot: ss.TrustedRoot, IgnoreTlog: true, IgnoreSCT: true}
+	for _, tc := range []struct {
+		name  string
+		d     name.Digest
+		trust verifier.Trust
+		ok    bool
+	}{
+		{"timestamped, CA files", withTS, keylessTrust(ss, true), true},
+		{"timestamped, trusted root", withTS, trustedRoot, true},
+		{"timestamp not trusted", withTS, keylessTrust(ss, false), false},
+		{"no timestamp, CA files", withoutTS, keylessTrust(ss, true), false},
+		{"no timestamp, trusted root", withoutTS, trustedRoot, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := verifyBundle(t, reg, tc.d, p, tc.trust)
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantChecks(t, err, verifier.CheckCertificate)
+			if !strings.Contains(err.Error(), "expired") {
+				t.Errorf("error %q does not say the certificate expired", err)
+			}
+		})
+	}
+}
+
+// TestVerifyBundleKeyed verifies a key-signed bundle (public-key hint)
+// with the key given directly.
+func TestVerifyBundleKeyed(t *testing.T) {
+	reg := signertest.NewRegistry(t, false)
+	key, other := ephemeral(t), ephemeral(t)
+	d := reg.Image(t, "app")
+	storeBundle(t, reg, d, signImage(t, d, map[string]string{"tag": "v1"}, bundleOpts{key: key}), layout.PredicateTypeSign)
+	for _, tc := range []struct {
+		name string
+		key  sgsign.Keypair
+		ok   bool
+	}{{"its key", key, true}, {"another key", other, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := verifyBundle(t, reg, d, verifier.Policy{PublicKey: tc.key.GetPublicKey(), Annotations: map[string]string{"tag": "v1"}}, verifier.Trust{IgnoreTlog: true})
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantChecks(t, err, verifier.CheckKey)
+		})
+	}
+	ss := signertest.NewSigstore(t)
+	_, err := verifyBundle(t, reg, d, verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer}, keylessTrust(ss, true))
+	wantChecks(t, err, verifier.CheckCertificate)
+}
+
+func ephemeral(t *testing.T) *sgsign.EphemeralKeypair {
+	t.Helper()
+	kp, err := sgsign.NewEphemeralKeypair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
+}
+
+// TestVerifyBundleLayouts: Options.Layouts names the bundle layouts apart
+// from the simple-signing ones.
+func TestVerifyBundleLayouts(t *testing.T) {
+	for _, referrers := range []bool{true, false} {
+		t.Run(signertest.Name(referrers), func(t *testing.T) {
+			reg, ss := signertest.NewRegistry(t, referrers), signertest.NewSigstore(t)
+			d := reg.Image(t, "app")
+			storeBundle(t, reg, d, signImage(t, d, nil, bundleOpts{ss: ss, project: "g/p", tsa: true}), layout.PredicateTypeSign)
+			signKeyless(t, reg, ss, d, signer.ModeOCI11, "g/p", true, nil)
+			for _, tc := range []struct {
+				only []verifier.Layout
+				want verifier.Format // "": no signatures
+			}{
+				{[]verifier.Layout{verifier.LayoutBundleReferrers, verifier.LayoutBundleFallback}, verifier.FormatBundle},
+				{[]verifier.Layout{verifier.LayoutReferrers, verifier.LayoutFallback}, verifier.FormatSimpleSigning},
+				{[]verifier.Layout{verifier.LayoutLegacy}, ""},
+			} {
+				res, err := verifier.Verify(context.Background(), d, verifier.Options{
+					RemoteOptions: reg.Options, Layouts: tc.only,
+					Policy: verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer}, Trust: keylessTrust(ss, true),
+				})
+				if tc.want == "" {
+					if !errors.Is(err, verifier.ErrNoSignatures) {
+						t.Fatalf("layouts %v: %v, want ErrNoSignatures", tc.only, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("layouts %v: %v", tc.only, err)
+				}
+				if res.Checked() != 1 || res.Verified[0].Format != tc.want {
+					t.Fatalf("layouts %v: verified %+v", tc.only, res.Verified)
+				}
+			}
+		})
+	}
+}
