@@ -130,8 +130,9 @@ func certificateReason(b *sgbundle.Bundle, observed bool, err error) error {
 }
 
 // hasObserverTimestamps reports whether b has an RFC 3161 timestamp and a
-// timestamp authority is trusted, or a Rekor v1 entry (with its
-// integrated time) and the log is checked.
+// timestamp authority is trusted, or a Rekor v1 entry whose integrated
+// time its inclusion promise vouches for and the log is checked (Rekor v2
+// entries have no integrated time).
 func (bv *bundleVerifier) hasObserverTimestamps(b *sgbundle.Bundle) bool {
 	if ts, err := b.Timestamps(); bv.tsa && err == nil && len(ts) > 0 {
 		return true
@@ -144,7 +145,7 @@ func (bv *bundleVerifier) hasObserverTimestamps(b *sgbundle.Bundle) bool {
 		return false
 	}
 	for _, e := range entries {
-		if !e.IntegratedTime().IsZero() {
+		if !e.IntegratedTime().IsZero() && e.HasInclusionPromise() {
 			return true
 		}
 	}

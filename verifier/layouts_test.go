@@ -2,8 +2,10 @@ package verifier_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
+	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 	"github.com/hallmark-dev/hallmark/verifier"
@@ -47,6 +49,44 @@ func TestVerifyOnlyLayouts(t *testing.T) {
 				t.Errorf("referrers only: found %v in %d requests (all: %d)", oci, nOCI, nAll)
 			}
 			t.Logf("requests: all layouts %d, legacy %d, referrers %d", nAll, nLegacy, nOCI)
+		})
+	}
+}
+
+// TestVerifyBundleLayouts: Options.Layouts names the bundle layouts apart
+// from the simple-signing ones.
+func TestVerifyBundleLayouts(t *testing.T) {
+	for _, referrers := range []bool{true, false} {
+		t.Run(signertest.Name(referrers), func(t *testing.T) {
+			reg, ss := signertest.NewRegistry(t, referrers), signertest.NewSigstore(t)
+			d := reg.Image(t, "app")
+			storeBundle(t, reg, d, signImage(t, d, nil, bundleOpts{ss: ss, project: "g/p", tsa: true}), layout.PredicateTypeSign)
+			signKeyless(t, reg, ss, d, signer.ModeOCI11, "g/p", true, nil)
+			for _, tc := range []struct {
+				only []verifier.Layout
+				want verifier.Format // "": no signatures
+			}{
+				{[]verifier.Layout{verifier.LayoutBundleReferrers, verifier.LayoutBundleFallback}, verifier.FormatBundle},
+				{[]verifier.Layout{verifier.LayoutReferrers, verifier.LayoutFallback}, verifier.FormatSimpleSigning},
+				{[]verifier.Layout{verifier.LayoutLegacy}, ""},
+			} {
+				res, err := verifier.Verify(context.Background(), d, verifier.Options{
+					RemoteOptions: reg.Options, Layouts: tc.only,
+					Policy: verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer}, Trust: keylessTrust(ss, true),
+				})
+				if tc.want == "" {
+					if !errors.Is(err, verifier.ErrNoSignatures) {
+						t.Fatalf("layouts %v: %v, want ErrNoSignatures", tc.only, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("layouts %v: %v", tc.only, err)
+				}
+				if res.Checked() != 1 || res.Verified[0].Format != tc.want {
+					t.Fatalf("layouts %v: verified %+v", tc.only, res.Verified)
+				}
+			}
 		})
 	}
 }
