@@ -56,19 +56,35 @@ func IsBundleReferrer(d v1.Descriptor) bool {
 	return false
 }
 
+// MayBeBundleReferrer reports whether a referrer descriptor that is not
+// known to be a bundle (IsBundleReferrer) may still be one: its
+// artifactType is the empty config type or none, and it has no
+// annotations to tell. Fallback indexes written with go-containerregistry
+// before v0.22.1 (cosign 2.6.5's --new-bundle-format) list bundle
+// referrers so; only reading the manifest tells (ErrNotBundleReferrer).
+func MayBeBundleReferrer(d v1.Descriptor) bool {
+	return (d.ArtifactType == EmptyMediaType || d.ArtifactType == "") && !IsBundleReferrer(d)
+}
+
 // MaxBundleReferrerSize limits the size of a bundle referrer's manifest
 // and of its bundle layer when they are read: a bundle is a few KiB.
 const MaxBundleReferrerSize = 4 << 20
 
-// ErrBundleReferrer reports a bundle referrer that cannot be read as one:
-// too large, not cosign v3's shape, or not a Sigstore bundle v0.3.
-var ErrBundleReferrer = errors.New("not a readable bundle referrer")
+var (
+	// ErrBundleReferrer reports a bundle referrer that cannot be read:
+	// too large, or its layer not a Sigstore bundle v0.3 or later.
+	ErrBundleReferrer = errors.New("unreadable bundle referrer")
+	// ErrNotBundleReferrer reports a referrer that is not a bundle
+	// referrer: its manifest does not have one layer of BundleMediaType.
+	ErrNotBundleReferrer = errors.New("not a bundle referrer")
+)
 
 // ReadBundleReferrer reads the bundle referrer ref (listed with size
 // bytes): its manifest must have one layer of media type BundleMediaType,
 // a Sigstore bundle v0.3 or later. The manifest and the layer are each
-// read only up to MaxBundleReferrerSize. It fails with ErrBundleReferrer
-// for a referrer of another shape, or with the registry's error.
+// read only up to MaxBundleReferrerSize. It fails with ErrNotBundleReferrer
+// for a referrer of another shape, ErrBundleReferrer for one too large or
+// whose layer is not a bundle, or with the registry's error.
 func ReadBundleReferrer(ref name.Digest, size int64, ropts []remote.Option) (*sgbundle.Bundle, error) {
 	if size > MaxBundleReferrerSize {
 		return nil, fmt.Errorf("%w: manifest %s is listed with %d bytes, more than the %d read", ErrBundleReferrer, ref, size, MaxBundleReferrerSize)
@@ -82,10 +98,10 @@ func ReadBundleReferrer(ref name.Digest, size int64, ropts []remote.Option) (*sg
 	}
 	var m v1.Manifest
 	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
-		return nil, fmt.Errorf("%w: manifest %s: %w", ErrBundleReferrer, ref, err)
+		return nil, fmt.Errorf("%w: manifest %s: %w", ErrNotBundleReferrer, ref, err)
 	}
 	if len(m.Layers) != 1 || m.Layers[0].MediaType != BundleMediaType {
-		return nil, fmt.Errorf("%w: manifest %s does not have exactly one layer of type %s", ErrBundleReferrer, ref, BundleMediaType)
+		return nil, fmt.Errorf("%w: manifest %s does not have exactly one layer of type %s", ErrNotBundleReferrer, ref, BundleMediaType)
 	}
 	b, err := readBlob(ref.Context().Digest(m.Layers[0].Digest.String()), m.Layers[0].Size, ropts)
 	if err != nil {

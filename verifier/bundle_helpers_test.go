@@ -144,12 +144,24 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 // registry without the referrers API.
 func writeBundleReferrer(t *testing.T, reg *signertest.Registry, d name.Digest, bundle []byte, predicateType string) v1.Hash {
 	t.Helper()
+	return writeReferrer(t, reg, d, bundle, layout.BundleMediaType, map[string]string{
+		layout.AnnotationCreated:             time.Now().UTC().Format(time.RFC3339),
+		layout.AnnotationBundleContent:       layout.BundleContentDSSE,
+		layout.AnnotationBundlePredicateType: predicateType,
+	}, layout.BundleMediaType)
+}
+
+// writeReferrer stores a referrer of d with the empty config and one
+// layer; artifactType "" leaves it out of the manifest (the referrers
+// listing then says the config's type).
+func writeReferrer(t *testing.T, reg *signertest.Registry, d name.Digest, content []byte, mediaType string, ann map[string]string, artifactType string) v1.Hash {
+	t.Helper()
 	subject, err := remote.Head(d, reg.Options...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	config := static.NewLayer([]byte("{}"), "application/vnd.oci.empty.v1+json")
-	layer := static.NewLayer(bundle, types.MediaType(layout.BundleMediaType))
+	layer := static.NewLayer(content, types.MediaType(mediaType))
 	descs := make([]v1.Descriptor, 2)
 	for i, l := range []v1.Layer{config, layer} {
 		if err := remote.WriteLayer(d.Context(), l, reg.Options...); err != nil {
@@ -160,16 +172,12 @@ func writeBundleReferrer(t *testing.T, reg *signertest.Registry, d name.Digest, 
 		mt, _ := l.MediaType()
 		descs[i] = v1.Descriptor{MediaType: mt, Digest: h, Size: n}
 	}
-	descs[0].ArtifactType = layout.BundleMediaType
+	descs[0].ArtifactType = artifactType
 	m := v1.Manifest{
-		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: layout.BundleMediaType,
+		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: artifactType,
 		Config: descs[0], Layers: descs[1:],
-		Subject: &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
-		Annotations: map[string]string{
-			layout.AnnotationCreated:             time.Now().UTC().Format(time.RFC3339),
-			layout.AnnotationBundleContent:       layout.BundleContentDSSE,
-			layout.AnnotationBundlePredicateType: predicateType,
-		},
+		Subject:     &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
+		Annotations: ann,
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/signer"
@@ -242,6 +243,32 @@ func TestVerifyBundleDoesNotHideLegacy(t *testing.T) {
 			if len(res.Verified) != 1 || res.Verified[0].Format != verifier.FormatSimpleSigning || len(res.Failures) != 1 ||
 				res.Failures[0].Check != verifier.CheckIdentity || res.Failures[0].Layout != bundleLayout(referrers) {
 				t.Fatalf("verified %+v, failures %v", res.Verified, res.Failures)
+			}
+		})
+	}
+}
+
+// TestVerifyBundleWithoutArtifactType: a bundle referrer listed with the
+// empty config type and no annotations (cosign 2.6.5's fallback index,
+// written with go-containerregistry before v0.22.1) is read and verified;
+// another artifact listed so is passed over, neither counted nor failed.
+func TestVerifyBundleWithoutArtifactType(t *testing.T) {
+	for _, referrers := range []bool{true, false} {
+		t.Run(signertest.Name(referrers), func(t *testing.T) {
+			reg, ss := signertest.NewRegistry(t, referrers), signertest.NewSigstore(t)
+			d := reg.Image(t, "app")
+			raw, err := protojson.Marshal(signImage(t, d, map[string]string{"tag": "v1"}, bundleOpts{ss: ss, project: "g/p", tsa: true}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeReferrer(t, reg, d, raw, layout.BundleMediaType, nil, "")
+			writeReferrer(t, reg, d, []byte(`{"spdxVersion":"SPDX-2.3"}`), "application/spdx+json", nil, "")
+			res, err := verifyBundle(t, reg, d, verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer, Annotations: map[string]string{"tag": "v1"}}, keylessTrust(ss, true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Checked() != 1 || res.Verified[0].Format != verifier.FormatBundle || res.Verified[0].Layout != bundleLayout(referrers) {
+				t.Fatalf("checked %d: %+v", res.Checked(), res.Verified)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -92,6 +93,9 @@ func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found
 	for _, r := range refs {
 		if FormatOf(r.layout) == FormatBundle {
 			b, err := layout.ReadBundleReferrer(r.ref, r.size, ropts)
+			if r.maybe && errors.Is(err, layout.ErrNotBundleReferrer) {
+				continue // another artifact with an empty config
+			}
 			all = append(all, found{layout: r.layout, ref: r.ref.String(), bundle: b, readErr: err})
 			continue
 		}
@@ -108,6 +112,7 @@ type referrer struct {
 	layout Layout
 	ref    name.Digest
 	size   int64
+	maybe  bool // maybe a bundle: only its manifest tells
 }
 
 // referrers lists the signature referrers of digest in the layouts
@@ -127,16 +132,18 @@ func referrers(digest name.Digest, ropts []remote.Option, search func(Layout) bo
 	}
 	var out []referrer
 	for _, r := range all {
-		l := r.Location
+		l, maybe := r.Location, false
 		switch {
 		case r.Descriptor.ArtifactType == ArtifactType:
 		case layout.IsBundleReferrer(r.Descriptor):
 			l = layout.BundleLocation(l)
+		case layout.MayBeBundleReferrer(r.Descriptor):
+			l, maybe = layout.BundleLocation(l), true
 		default:
 			continue
 		}
 		if search(l) {
-			out = append(out, referrer{l, digest.Context().Digest(r.Descriptor.Digest.String()), r.Descriptor.Size})
+			out = append(out, referrer{l, digest.Context().Digest(r.Descriptor.Digest.String()), r.Descriptor.Size, maybe})
 		}
 	}
 	return out, nil
