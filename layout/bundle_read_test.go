@@ -30,6 +30,26 @@ func TestIsBundleReferrer(t *testing.T) {
 	}
 }
 
+func TestMayBeBundleReferrer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		d    v1.Descriptor
+		want bool
+	}{
+		{"empty config type, no annotations (ggcr < 0.22.1 fallback index)", v1.Descriptor{ArtifactType: layout.EmptyMediaType}, true},
+		{"no artifact type", v1.Descriptor{}, true},
+		{"known bundle", v1.Descriptor{ArtifactType: layout.BundleMediaType}, false},
+		{"simple signing", v1.Descriptor{ArtifactType: layout.SimpleSigningArtifactType}, false},
+		{"other artifact type", v1.Descriptor{ArtifactType: "application/spdx+json"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := layout.MayBeBundleReferrer(tc.d); got != tc.want {
+				t.Fatalf("MayBeBundleReferrer = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestBundleLocation(t *testing.T) {
 	if got := layout.BundleLocation(layout.LocationReferrers); got != layout.LocationBundleReferrers {
 		t.Errorf("referrers API: %s", got)
