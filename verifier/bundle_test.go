@@ -273,3 +273,32 @@ func TestVerifyBundleWithoutArtifactType(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyBundleConcurrent uses one Verifier (its sigstore-go verifiers
+// made once, in New) from several goroutines.
+func TestVerifyBundleConcurrent(t *testing.T) {
+	reg, ss := signertest.NewRegistry(t, true), signertest.NewSigstore(t)
+	digests := []name.Digest{reg.Image(t, "app"), reg.Image(t, "app")}
+	for _, d := range digests {
+		storeBundle(t, reg, d, signImage(t, d, map[string]string{"tag": "v1"}, bundleOpts{ss: ss, project: "g/p", tsa: true}), layout.PredicateTypeSign)
+	}
+	v, err := verifier.New(context.Background(), verifier.Options{
+		RemoteOptions: reg.Options, Trust: keylessTrust(ss, true),
+		Policy: verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer, Annotations: map[string]string{"tag": "v1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			_, err := v.Verify(context.Background(), digests[i%2])
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
