@@ -148,3 +148,16 @@ func readBlob(ref name.Digest, size int64, ropts []remote.Option) ([]byte, error
 	}
 	return buf.Bytes(), nil
 }
+
+// StatementPredicateType returns the predicateType of an in-toto
+// statement of any version (cosign v3's attest writes Statement v0.1, its
+// sign Statement v1), or "" when payload has none.
+func StatementPredicateType(payload []byte) string {
+	var st struct {
+		PredicateType string `json:"predicateType"`
+	}
+	if json.Unmarshal(payload, &st) != nil {
+		return ""
+	}
+	return st.PredicateType
+}

@@ -58,3 +58,16 @@ func TestBundleLocation(t *testing.T) {
 		t.Errorf("fallback index: %s", got)
 	}
 }
+
+func TestStatementPredicateType(t *testing.T) {
+	for payload, want := range map[string]string{
+		`{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v1","subject":[]}`: "https://slsa.dev/provenance/v1",
+		`{"_type":"https://in-toto.io/Statement/v1","predicateType":"` + layout.PredicateTypeSign + `"}`:              layout.PredicateTypeSign,
+		`{"critical":{}}`: "",
+		`not json`:        "",
+	} {
+		if got := layout.StatementPredicateType([]byte(payload)); got != want {
+			t.Errorf("StatementPredicateType(%s) = %q, want %q", payload, got, want)
+		}
+	}
+}

@@ -54,10 +54,10 @@ func (c *checker) readStatement(b *sgbundle.Bundle) (*layout.SignStatement, *Che
 		return nil, &CheckError{Check: CheckPayload, Want: layout.InTotoPayloadType, Got: env.GetPayloadType(),
 			Err: errors.New("the envelope's payload is not an in-toto statement")}, nil
 	}
-	pt, st, err := layout.ParseStatement(env.GetPayload())
-	if pt != "" && pt != layout.PredicateTypeSign {
+	if pt := layout.StatementPredicateType(env.GetPayload()); pt != "" && pt != layout.PredicateTypeSign {
 		return nil, nil, fmt.Errorf("%w: predicate type %s", errNotSignature, pt)
 	}
+	_, st, err := layout.ParseStatement(env.GetPayload())
 	if err != nil {
 		return nil, &CheckError{Check: CheckPayload, Err: err}, nil
 	}

@@ -204,8 +204,11 @@ func TestVerifyBundleAttestationSkipped(t *testing.T) {
 	o := bundleOpts{ss: ss, project: "g/p", tsa: true}
 	const provenance = "https://slsa.dev/provenance/v1"
 	attest := func(d name.Digest) {
-		st := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"app","digest":{"sha256":"` + mustHash(t, d).Hex + `"}}],"predicateType":"` + provenance + `","predicate":{"buildType":"x"}}`
-		storeBundle(t, reg, d, signStatement(t, []byte(st), o), provenance)
+		// Statement v1, and v0.1 as cosign v3's attest writes it.
+		for _, v := range []string{"v1", "v0.1"} {
+			st := `{"_type":"https://in-toto.io/Statement/` + v + `","subject":[{"name":"app","digest":{"sha256":"` + mustHash(t, d).Hex + `"}}],"predicateType":"` + provenance + `","predicate":{"buildType":"x"}}`
+			storeBundle(t, reg, d, signStatement(t, []byte(st), o), provenance)
+		}
 	}
 	p := verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer}
 
