@@ -89,3 +89,17 @@ func ephemeral(t *testing.T) *sgsign.EphemeralKeypair {
 	}
 	return kp
 }
+
+// TestVerifyBundleSCTExplicit: the SCT check is skipped only when asked:
+// a certificate without an SCT (the fake Fulcio has no CT log) fails it.
+func TestVerifyBundleSCTExplicit(t *testing.T) {
+	reg, ss := signertest.NewRegistry(t, true), signertest.NewSigstore(t)
+	d := reg.Image(t, "app")
+	storeBundle(t, reg, d, signImage(t, d, nil, bundleOpts{ss: ss, project: "g/p", tsa: true}), layout.PredicateTypeSign)
+	p := verifier.Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer}
+	_, err := verifyBundle(t, reg, d, p, verifier.Trust{TrustedRoot: ss.TrustedRoot, IgnoreTlog: true})
+	wantChecks(t, err, verifier.CheckSCT)
+	if _, err := verifyBundle(t, reg, d, p, verifier.Trust{TrustedRoot: ss.TrustedRoot, IgnoreTlog: true, IgnoreSCT: true}); err != nil {
+		t.Fatal(err)
+	}
+}
