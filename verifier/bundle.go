@@ -117,14 +117,14 @@ func certificateReason(b *sgbundle.Bundle, observed bool, err error) error {
 		return err
 	}
 	cert := vc.Certificate()
-	const layout = time.RFC3339
+	at := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	switch {
 	case observed:
 		return fmt.Errorf("certificate (valid %s to %s) not valid when timestamped, or not issued by a trusted Fulcio CA: %w",
-			cert.NotBefore.UTC().Format(layout), cert.NotAfter.UTC().Format(layout), err)
+			at(cert.NotBefore), at(cert.NotAfter), err)
 	case time.Now().After(cert.NotAfter):
 		return fmt.Errorf("certificate expired at %s and no trusted timestamp (RFC 3161 or Rekor) vouches for an earlier signing time: %w",
-			cert.NotAfter.UTC().Format(layout), err)
+			at(cert.NotAfter), err)
 	}
 	return fmt.Errorf("certificate not issued by a trusted Fulcio CA: %w", err)
 }

@@ -34,7 +34,7 @@ type bundleVerifier struct {
 // log keys, or the public-good root; a key as trusted material for a
 // keyed policy.
 func newBundleVerifier(p *Policy, t *Trust, co *cosign.CheckOpts) (*bundleVerifier, error) {
-	tm, err := bundleTrust(p, t, co)
+	tm, err := bundleTrust(t, co)
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +67,10 @@ func newBundleVerifier(p *Policy, t *Trust, co *cosign.CheckOpts) (*bundleVerifi
 	return bv, nil
 }
 
-// bundleTrust returns the trusted material for bundles.
-func bundleTrust(p *Policy, t *Trust, co *cosign.CheckOpts) (root.TrustedMaterial, error) {
+// bundleTrust returns the trusted material for bundles: the policy key,
+// the trusted root (or public-good root) cosign loaded, and CA, TSA and
+// log keys given apart from a trusted root.
+func bundleTrust(t *Trust, co *cosign.CheckOpts) (root.TrustedMaterial, error) {
 	var all root.TrustedMaterialCollection
 	if co.SigVerifier != nil {
 		key := root.NewExpiringKey(co.SigVerifier, time.Time{}, time.Time{})
