@@ -265,6 +265,26 @@ func TestE2ECosign3SigningConfig(t *testing.T) {
 			}
 			t.Logf("verified a bundle with %d tlog entries (kind %s)", len(b.GetVerificationMaterial().GetTlogEntries()),
 				b.GetVerificationMaterial().GetTlogEntries()[0].GetKindVersion())
+			// The checks are made: against the bed's other trusted root,
+			// which lists neither the log nor the CT log, each fails until
+			// skipped explicitly.
+			for _, tc := range []struct {
+				trust verifier.Trust
+				want  verifier.Check
+			}{
+				{verifier.Trust{TrustedRoot: bed.TrustedRoot}, verifier.CheckTlog},
+				{verifier.Trust{TrustedRoot: bed.TrustedRoot, IgnoreTlog: true}, verifier.CheckSCT},
+				{verifier.Trust{TrustedRoot: bed.TrustedRoot, IgnoreTlog: true, IgnoreSCT: true}, ""},
+			} {
+				_, err := verifier.Verify(context.Background(), d, verifier.Options{RemoteOptions: reg.Options, Policy: p, Trust: tc.trust})
+				if tc.want == "" {
+					if err != nil {
+						t.Fatalf("with %+v: %v", tc.trust, err)
+					}
+					continue
+				}
+				wantChecks(t, err, tc.want)
+			}
 		})
 	}
 }
