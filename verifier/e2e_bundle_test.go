@@ -9,10 +9,13 @@ package verifier_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -153,11 +156,44 @@ func TestE2ECosignFormatsHallmarkVerify(t *testing.T) {
 					if v.Format == verifier.FormatBundle {
 						t.Logf("verified a bundle in %s: %s", v.Layout, out)
 					}
+					if s.v3 && s.format == verifier.FormatBundle {
+						sameAsCosign3(t, bed, bin, d, kp, ann, out)
+					}
 					_, err = bedVerify(t, bed, reg, d, kp, map[string]string{"tag": "other"})
 					wantChecks(t, err, verifier.CheckAnnotation)
 				})
 			}
 		}
+	}
+}
+
+// sameAsCosign3 checks that `cosign verify` v3 prints the JSON hallmark
+// does for a digest with one bundle signature.
+func sameAsCosign3(t *testing.T, bed *signertest.Bed, bin string, d name.Digest, kp *signertest.KeyPair, ann map[string]string, hallmark []byte) {
+	t.Helper()
+	args := append([]string{"verify", "--insecure-ignore-tlog"}, cosignRegistryFlags...)
+	if kp != nil {
+		args = append(args, "--key", kp.Public)
+	} else {
+		args = append(args, "--certificate-identity", bed.Identity("group/app"), "--certificate-oidc-issuer", bed.Issuer,
+			"--trusted-root", bed.TrustedRoot, "--insecure-ignore-sct", "--use-signed-timestamps")
+	}
+	for k, v := range ann {
+		args = append(args, "-a", k+"="+v)
+	}
+	out, err := runCosign(t, bin, nil, append(args, d.String())...)
+	if err != nil {
+		t.Fatalf("cosign v3 verify: %v", err)
+	}
+	var want, got any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &want); err != nil {
+		t.Fatalf("cosign v3 verify printed %q: %v", out, err)
+	}
+	if err := json.Unmarshal(hallmark, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("JSON differs from cosign v3 verify's\nhallmark: %s\ncosign:   %s", hallmark, out)
 	}
 }
 
