@@ -42,7 +42,7 @@ type Check string
 
 // The checks, in the order they are made.
 const (
-	CheckRead        Check = "read"        // a bundle referrer cannot be read (size limit, shape, registry error)
+	CheckRead        Check = "read"        // a referrer cannot be read (size limit, shape, registry error)
 	CheckPayload     Check = "payload"     // not a simple-signing payload, nor a bundle's signing statement
 	CheckDigest      Check = "digest"      // the payload names another digest (signature copied)
 	CheckKey         Check = "key"         // the signature does not verify with the given key

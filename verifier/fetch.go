@@ -74,8 +74,8 @@ type found struct {
 // collect returns every signature of digest in every layout: the legacy
 // tag, simple-signing and bundle referrers listed by the referrers API and
 // the fallback index (deduplicated by referrer manifest); with only, in
-// those layouts alone. A bundle referrer that cannot be read is returned
-// with its error, as that signature's failure.
+// those layouts alone. A referrer that cannot be read is returned with
+// its error, as that signature's failure.
 func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found, error) {
 	search := func(l Layout) bool { return len(only) == 0 || slices.Contains(only, l) }
 	var all []found
@@ -101,7 +101,8 @@ func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found
 		}
 		sigs, err := readSignatures(r.ref, r.layout, ropts)
 		if err != nil {
-			return nil, err
+			all = append(all, found{layout: r.layout, ref: r.ref.String(), readErr: err})
+			continue
 		}
 		all = append(all, sigs...)
 	}

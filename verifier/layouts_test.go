@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
@@ -89,4 +91,34 @@ func TestVerifyBundleLayouts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVerifyUnreadableReferrers: a bundle referrer listed in the fallback
+// index that cannot be read (here: its manifest was deleted) is that
+// signature's failure, and the legacy signature beside it still verifies.
+// (A simple-signing referrer whose manifest is gone holds no signatures,
+// as cosign reads it.)
+func TestVerifyUnreadableReferrers(t *testing.T) {
+	reg := signertest.NewRegistry(t, false)
+	d := reg.Image(t, "app")
+	sign(t, reg, d, signer.ModeLegacy, "k", nil)
+	sign(t, reg, d, signer.ModeOCI11, "j", nil)
+	writeBundleReferrer(t, reg, d, []byte("{}"), layout.PredicateTypeSign)
+	listed, err := layout.ReadFallbackIndex(d, reg.Options)
+	if err != nil || len(listed) != 2 {
+		t.Fatalf("fallback index: %v, %v", listed, err)
+	}
+	for _, desc := range listed {
+		if err := remote.Delete(d.Context().Digest(desc.Digest.String()), reg.Options...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := verifyKey(t, reg, d, "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Verified) != 1 || len(res.Failures) != 1 || res.Failures[0].Check != verifier.CheckRead || res.Failures[0].Layout != verifier.LayoutBundleFallback {
+		t.Fatalf("verified %d, failures %v; want 1 and the bundle's read failure", len(res.Verified), res.Failures)
+	}
+	t.Log(res.Failures)
 }
