@@ -14,7 +14,9 @@
 //   - cosign v3's Sigstore bundles v0.3 ([FormatBundle]), each a referrer
 //     with one bundle layer, listed by the referrers API
 //     ([LayoutBundleReferrers]) or in the fallback index
-//     ([LayoutBundleFallback]). A bundle is a signature only when its DSSE
+//     ([LayoutBundleFallback]); a referrer listed with the empty config
+//     type and no annotations (cosign 2.6.5's fallback index) is read to
+//     tell whether it is one. A bundle is a signature only when its DSSE
 //     envelope holds an in-toto statement of predicate type
 //     https://sigstore.dev/cosign/sign/v1 (what `cosign sign` v3 writes);
 //     bundles of other predicate types (attestations: provenance, SBOMs)
@@ -29,9 +31,9 @@
 // soon as one exists on a digest, a bundle never hides a simple-signing
 // signature, nor the other way round. When none satisfies the policy, the
 // error ([*NoMatchError]) says for each signature which check failed
-// ([CheckError]); a bundle referrer that cannot be read (its manifest and
-// bundle are read up to 4 MiB each) is that signature's failure
-// ([CheckRead]), not the verification's.
+// ([CheckError]); a referrer that cannot be read (a bundle referrer's
+// manifest and bundle are read up to 4 MiB each) is that signature's
+// failure ([CheckRead]), not the verification's.
 //
 // # Checks
 //
