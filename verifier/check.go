@@ -24,17 +24,18 @@ import (
 // only name the first reason a signature fails; acceptance is always
 // cosign.VerifyImageSignature's.
 type checker struct {
-	policy *Policy
-	co     *cosign.CheckOpts
-	digest v1.Hash
+	policy  *Policy
+	co      *cosign.CheckOpts
+	bundles *bundleVerifier
+	digest  v1.Hash
 	// identityRe and issuerRe are the policy's regexps, compiled once per
 	// verification (the policy was validated: they compile); nil when the
 	// policy gives none.
 	identityRe, issuerRe *regexp.Regexp
 }
 
-func newChecker(p *Policy, co *cosign.CheckOpts, digest v1.Hash) *checker {
-	c := &checker{policy: p, co: co, digest: digest}
+func newChecker(p *Policy, co *cosign.CheckOpts, bundles *bundleVerifier, digest v1.Hash) *checker {
+	c := &checker{policy: p, co: co, bundles: bundles, digest: digest}
 	if p.IdentityRegexp != "" {
 		c.identityRe, _ = regexp.Compile(p.IdentityRegexp)
 	}
@@ -149,8 +150,20 @@ func want(exact, re string) string {
 	return "/" + re + "/"
 }
 
-// checkAnnotations checks every required annotation, in key order.
+// checkAnnotations checks every required annotation against a
+// simple-signing payload's "optional" field.
 func (c *checker) checkAnnotations(p *payload.SimpleContainerImage) *CheckError {
+	return c.checkAnnotationsIn(func(k string) (any, bool) { v, ok := p.Optional[k]; return v, ok })
+}
+
+// checkAnnotationValues checks every required annotation against a
+// bundle statement's subject annotations.
+func (c *checker) checkAnnotationValues(m map[string]string) *CheckError {
+	return c.checkAnnotationsIn(func(k string) (any, bool) { v, ok := m[k]; return v, ok })
+}
+
+// checkAnnotationsIn checks every required annotation, in key order.
+func (c *checker) checkAnnotationsIn(get func(key string) (any, bool)) *CheckError {
 	keys := make([]string, 0, len(c.policy.Annotations))
 	for k := range c.policy.Annotations {
 		keys = append(keys, k)
@@ -158,7 +171,7 @@ func (c *checker) checkAnnotations(p *payload.SimpleContainerImage) *CheckError 
 	slices.Sort(keys)
 	for _, k := range keys {
 		w := c.policy.Annotations[k]
-		v, ok := p.Optional[k]
+		v, ok := get(k)
 		if !ok {
 			return &CheckError{Check: CheckAnnotation, Key: k, Want: w, Err: errors.New("missing")}
 		}
@@ -190,7 +203,9 @@ func classify(err error) Check {
 		return CheckTimestamp
 	case has("bundle", "rekor", "tlog", "transparency log", "offline verification"):
 		return CheckTlog
-	case has("certificate", "cert verification", "SCT", "x509"):
+	case has("SCT"):
+		return CheckSCT
+	case has("certificate", "cert verification", "x509"):
 		return CheckCertificate
 	case has("digest in claim"):
 		return CheckDigest

@@ -21,10 +21,16 @@ import (
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
-// cosign runs the cosign CLI; env adds variables.
+// cosign runs the bed's cosign CLI (2.6); env adds variables.
 func cosign(t *testing.T, bed *signertest.Bed, env []string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(bed.Cosign, args...)
+	return runCosign(t, bed.Cosign, env, args...)
+}
+
+// runCosign runs the cosign CLI bin; env adds variables.
+func runCosign(t *testing.T, bin string, env []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), append([]string{"COSIGN_YES=true", "TUF_ROOT=" + t.TempDir()}, env...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -42,14 +42,16 @@ type Check string
 
 // The checks, in the order they are made.
 const (
-	CheckPayload     Check = "payload"     // the payload is not a cosign simple-signing payload
+	CheckRead        Check = "read"        // a referrer cannot be read (size limit, shape, registry error)
+	CheckPayload     Check = "payload"     // not a simple-signing payload, nor a bundle's signing statement
 	CheckDigest      Check = "digest"      // the payload names another digest (signature copied)
 	CheckKey         Check = "key"         // the signature does not verify with the given key
-	CheckCertificate Check = "certificate" // missing, untrusted or expired certificate, or bad SCT
+	CheckCertificate Check = "certificate" // missing, untrusted or expired certificate
 	CheckIssuer      Check = "issuer"      // the certificate's OIDC issuer does not match
 	CheckIdentity    Check = "identity"    // the certificate's subject does not match
 	CheckSignature   Check = "signature"   // the signature does not match the payload (tampered)
 	CheckAnnotation  Check = "annotation"  // a required annotation is missing or different
+	CheckSCT         Check = "sct"         // the certificate's SCT is missing or does not verify
 	CheckTimestamp   Check = "timestamp"   // the RFC 3161 timestamp does not verify
 	CheckTlog        Check = "tlog"        // the transparency log entry does not verify
 	CheckOther       Check = "verification"

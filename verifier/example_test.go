@@ -10,7 +10,8 @@ import (
 )
 
 // The policy of GitLab's tutorial: the job's identity and issuer, and the
-// tag annotation.
+// tag annotation. Signatures of both formats count: cosign v3's bundles
+// and cosign v2's simple-signing signatures.
 func ExampleVerify() {
 	digest, err := name.NewDigest("registry.example.com/app@sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
 	if err != nil {
@@ -27,6 +28,9 @@ func ExampleVerify() {
 	if err != nil {
 		fmt.Println(err) // a *verifier.NoMatchError says why each signature failed
 		return
+	}
+	for _, v := range res.Verified {
+		fmt.Println(v.Format, v.Layout) // e.g. "bundle bundle" or "simple-signing legacy"
 	}
 	out, _ := res.JSON() // what `cosign verify` prints
 	fmt.Println(string(out))

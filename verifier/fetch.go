@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 
 	"github.com/hallmark-dev/hallmark/layout"
 )
@@ -17,25 +19,63 @@ type Layout = layout.Location
 
 // The layouts searched (see package layout).
 const (
-	LayoutLegacy    = layout.LocationLegacy
+	// LayoutLegacy is the legacy "sha256-<hex>.sig" tag (simple signing).
+	LayoutLegacy = layout.LocationLegacy
+	// LayoutReferrers is a simple-signing referrer listed by the referrers
+	// API.
 	LayoutReferrers = layout.LocationReferrers
-	LayoutFallback  = layout.LocationFallback
+	// LayoutFallback is a simple-signing referrer listed in the fallback
+	// index.
+	LayoutFallback = layout.LocationFallback
+	// LayoutBundleReferrers is a Sigstore bundle referrer (cosign v3's
+	// format) listed by the referrers API.
+	LayoutBundleReferrers = layout.LocationBundleReferrers
+	// LayoutBundleFallback is a Sigstore bundle referrer listed in the
+	// fallback index.
+	LayoutBundleFallback = layout.LocationBundleFallback
 )
+
+// Format is the format of a signature.
+type Format string
+
+// The signature formats read.
+const (
+	// FormatSimpleSigning is cosign v2's simple-signing payload with its
+	// signature, in the legacy tag or a referrer.
+	FormatSimpleSigning Format = "simple-signing"
+	// FormatBundle is cosign v3's Sigstore bundle (v0.3) holding a DSSE
+	// envelope of an in-toto signing statement, in a referrer.
+	FormatBundle Format = "bundle"
+)
+
+// FormatOf returns the format of the signatures found in layout l.
+func FormatOf(l Layout) Format {
+	if l == LayoutBundleReferrers || l == LayoutBundleFallback {
+		return FormatBundle
+	}
+	return FormatSimpleSigning
+}
 
 // ArtifactType is the artifactType of cosign's simple-signing referrers.
 const ArtifactType = layout.SimpleSigningArtifactType
 
-// found is one signature and where it was found.
+// found is one signature and where it was found: a simple-signing
+// signature (sig), a bundle, or a bundle referrer that could not be read
+// (readErr).
 type found struct {
-	layout Layout
-	ref    string
-	index  int
-	sig    oci.Signature
+	layout  Layout
+	ref     string
+	index   int
+	sig     oci.Signature
+	bundle  *sgbundle.Bundle
+	readErr error
 }
 
 // collect returns every signature of digest in every layout: the legacy
-// tag, the referrers API and the fallback index (deduplicated by referrer
-// manifest); with only, in those layouts alone.
+// tag, simple-signing and bundle referrers listed by the referrers API and
+// the fallback index (deduplicated by referrer manifest); with only, in
+// those layouts alone. A referrer that cannot be read is returned with
+// its error, as that signature's failure.
 func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found, error) {
 	search := func(l Layout) bool { return len(only) == 0 || slices.Contains(only, l) }
 	var all []found
@@ -46,14 +86,23 @@ func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found
 		}
 		all = sigs
 	}
-	refs, err := referrers(digest, ropts, search(LayoutReferrers), search(LayoutFallback))
+	refs, err := referrers(digest, ropts, search)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range refs {
+		if FormatOf(r.layout) == FormatBundle {
+			b, err := layout.ReadBundleReferrer(r.ref, r.size, ropts)
+			if r.maybe && errors.Is(err, layout.ErrNotBundleReferrer) {
+				continue // another artifact with an empty config
+			}
+			all = append(all, found{layout: r.layout, ref: r.ref.String(), bundle: b, readErr: err})
+			continue
+		}
 		sigs, err := readSignatures(r.ref, r.layout, ropts)
 		if err != nil {
-			return nil, err
+			all = append(all, found{layout: r.layout, ref: r.ref.String(), readErr: err})
+			continue
 		}
 		all = append(all, sigs...)
 	}
@@ -63,22 +112,39 @@ func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found
 type referrer struct {
 	layout Layout
 	ref    name.Digest
+	size   int64
+	maybe  bool // maybe a bundle: only its manifest tells
 }
 
-// referrers lists the simple-signing referrers of digest: those the
-// referrers API lists, when the registry has it, and those in the
-// fallback index in any case, since a registry may have gained the API
-// after signatures were indexed there. api and fallback say which of the
-// two to ask.
-func referrers(digest name.Digest, ropts []remote.Option, api, fallback bool) ([]referrer, error) {
+// referrers lists the signature referrers of digest in the layouts
+// searched: simple-signing and bundle referrers the referrers API lists,
+// when the registry has it, and those in the fallback index in any case,
+// since a registry may have gained the API after signatures were indexed
+// there.
+func referrers(digest name.Digest, ropts []remote.Option, search func(Layout) bool) ([]referrer, error) {
+	api := search(LayoutReferrers) || search(LayoutBundleReferrers)
+	fallback := search(LayoutFallback) || search(LayoutBundleFallback)
+	if !api && !fallback {
+		return nil, nil
+	}
 	all, err := layout.ListReferrers(digest, ropts, api, fallback)
 	if err != nil {
 		return nil, err
 	}
 	var out []referrer
 	for _, r := range all {
-		if r.Descriptor.ArtifactType == ArtifactType {
-			out = append(out, referrer{r.Location, digest.Context().Digest(r.Descriptor.Digest.String())})
+		l, maybe := r.Location, false
+		switch {
+		case r.Descriptor.ArtifactType == ArtifactType:
+		case layout.IsBundleReferrer(r.Descriptor):
+			l = layout.BundleLocation(l)
+		case layout.MayBeBundleReferrer(r.Descriptor):
+			l, maybe = layout.BundleLocation(l), true
+		default:
+			continue
+		}
+		if search(l) {
+			out = append(out, referrer{l, digest.Context().Digest(r.Descriptor.Digest.String()), r.Descriptor.Size, maybe})
 		}
 	}
 	return out, nil

@@ -21,9 +21,11 @@ type Options struct {
 	// Trust says which roots, logs and authorities are trusted.
 	Trust Trust
 	// Layouts limits the search to these layouts; nil searches every one
-	// (the legacy tag, the referrers API, the fallback index). A caller that
-	// knows where the signature is, such as a release verifying what it has
-	// just written, names that layout and saves the other look-ups.
+	// (the legacy tag, simple-signing and bundle referrers in the referrers
+	// API and the fallback index). A caller that knows where the signature
+	// is, such as a release verifying what it has just written, names that
+	// layout and saves the other look-ups: LayoutBundleReferrers and
+	// LayoutBundleFallback for bundles.
 	Layouts []Layout
 }
 
@@ -45,13 +47,19 @@ type Policy struct {
 	Issuer       string
 	IssuerRegexp string
 	// Annotations must all be present, with these values, in the signed
-	// payload's "optional" field.
+	// payload's "optional" field (simple signing) or in the annotations of
+	// the signed statement's subject (bundles).
 	Annotations map[string]string
 }
 
 // Trust says which roots, logs and authorities are trusted. With none of
 // TrustedRoot, CARoots or TimestampCertChain set, keyless verification
 // uses the public Sigstore trust root from cosign's TUF configuration.
+// Simple-signing signatures and bundles are verified against the same
+// trust: for bundles, CA and TSA files are made into sigstore-go trusted
+// material with the Rekor and CT log keys cosign finds for them
+// (SIGSTORE_REKOR_PUBLIC_KEY, SIGSTORE_CT_LOG_PUBLIC_KEY_FILE or TUF), and
+// a policy key is trusted material of its own.
 type Trust struct {
 	// TrustedRoot is a sigstore trusted_root.json (Fulcio CAs, Rekor and
 	// CT log keys, timestamp authorities).
@@ -61,10 +69,12 @@ type Trust struct {
 	CARoots         string
 	CAIntermediates string
 	// TimestampCertChain is the PEM chain of a timestamp authority; its
-	// timestamps then vouch for signing time.
+	// timestamps then vouch for signing time. With a trusted root, the
+	// root's timestamp authorities do.
 	TimestampCertChain string
-	// RekorURL is used to look up signatures without a Rekor bundle; ""
-	// means only bundles are checked (offline).
+	// RekorURL is used to look up simple-signing signatures without a
+	// Rekor bundle; "" means only bundles are checked (offline). Sigstore
+	// bundles are always checked offline, from their inclusion proofs.
 	RekorURL string
 	// IgnoreTlog skips the transparency log check (private setups without
 	// Rekor). Explicit only.

@@ -7,15 +7,26 @@ import (
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
+
+	"github.com/hallmark-dev/hallmark/layout"
 )
 
 // JSON renders the verified signatures as the array `cosign verify`
-// prints: each payload's "critical" and "optional" fields, with the
-// certificate's subject and issuer, the Rekor bundle and the RFC 3161
-// timestamp added to "optional" as cosign adds them.
+// prints. A simple-signing signature is its payload's "critical" and
+// "optional" fields, with the certificate's subject and issuer, the Rekor
+// bundle and the RFC 3161 timestamp added to "optional" as cosign v2 adds
+// them. A bundle is rendered as cosign v3 renders one: "critical" with
+// the statement's predicate type as "type", its subject digest as
+// "image.docker-manifest-digest" and the verified reference
+// (repository@digest) as "identity.docker-reference"; "optional" is the
+// subject's annotations, nothing else.
 func (r *Result) JSON() ([]byte, error) {
 	out := make([]payload.SimpleContainerImage, 0, len(r.Verified))
 	for _, v := range r.Verified {
+		if v.Format == FormatBundle {
+			out = append(out, bundleOutput(r, v))
+			continue
+		}
 		p, err := cosignOutput(v)
 		if err != nil {
 			return nil, err
@@ -71,4 +82,21 @@ func cosignOutput(v Verified) (payload.SimpleContainerImage, error) {
 		opt()["RFC3161Timestamp"] = ts
 	}
 	return ss, nil
+}
+
+// bundleOutput renders a bundle signature as cosign v3's verify does
+// (cmd/cosign/cli/verify transformOutput).
+func bundleOutput(r *Result, v Verified) payload.SimpleContainerImage {
+	opt := make(map[string]any, len(v.Statement.Annotations))
+	for k, val := range v.Statement.Annotations {
+		opt[k] = val
+	}
+	return payload.SimpleContainerImage{
+		Critical: payload.Critical{
+			Identity: payload.Identity{DockerReference: r.Digest.Name()},
+			Image:    payload.Image{DockerManifestDigest: v.Statement.Digest.String()},
+			Type:     layout.PredicateTypeSign,
+		},
+		Optional: opt,
+	}
 }

@@ -135,6 +135,19 @@ func loadLogs(ctx context.Context, co *cosign.CheckOpts, p *Policy, t *Trust) er
 }
 
 func certPool(path string) (*x509.CertPool, error) {
+	certs, err := loadCerts(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// loadCerts reads the PEM certificates of a file, at least one.
+func loadCerts(path string) ([]*x509.Certificate, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, loadErr(fmt.Errorf("reading certificates: %w", err))
@@ -143,11 +156,7 @@ func certPool(path string) (*x509.CertPool, error) {
 	if err != nil || len(certs) == 0 {
 		return nil, loadErr(fmt.Errorf("no PEM certificates in %s (%v)", path, err))
 	}
-	pool := x509.NewCertPool()
-	for _, c := range certs {
-		pool.AddCert(c)
-	}
-	return pool, nil
+	return certs, nil
 }
 
 // loadPublicKey loads a verifier from a PEM public key (or certificate)

@@ -12,15 +12,27 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+
+	"github.com/hallmark-dev/hallmark/layout"
 )
 
 // Verified is a signature that satisfies the policy.
 type Verified struct {
-	Layout    Layout
-	Ref       string // where it was found
+	// Format is the signature's format; Layout and Ref say where it was
+	// found (Ref: the signature tag, or the referrer manifest's digest).
+	Format Format
+	Layout Layout
+	Ref    string
+	// Signature is a simple-signing signature (FormatSimpleSigning).
 	Signature oci.Signature
-	// BundleVerified is true when its transparency-log bundle verified.
+	// BundleVerified is true when a simple-signing signature's
+	// transparency-log bundle verified.
 	BundleVerified bool
+	// Bundle and Statement are a bundle signature (FormatBundle) and its
+	// verified signing statement: the digest and the annotations.
+	Bundle    *sgbundle.Bundle
+	Statement *layout.SignStatement
 }
 
 // Result reports a successful Verify.
@@ -39,9 +51,10 @@ func (r *Result) Checked() int { return len(r.Verified) + len(r.Failures) }
 // (keys, roots, timestamp authorities, logs) loaded once. It is safe for
 // concurrent use.
 type Verifier struct {
-	opts Options
-	co   *cosign.CheckOpts
-	log  *slog.Logger
+	opts    Options
+	co      *cosign.CheckOpts
+	bundles *bundleVerifier
+	log     *slog.Logger
 }
 
 // New checks the policy and loads the trust material. It fails with
@@ -55,11 +68,15 @@ func New(ctx context.Context, opts Options) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	bv, err := newBundleVerifier(&opts.Policy, &opts.Trust, co)
+	if err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Verifier{opts: opts, co: co, log: log}, nil
+	return &Verifier{opts: opts, co: co, bundles: bv, log: log}, nil
 }
 
 // Verify is New and Verifier.Verify in one.
@@ -97,26 +114,51 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (*Result, err
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}
-	if len(sigs) == 0 {
-		return nil, fmt.Errorf("%w for %s", ErrNoSignatures, digest)
-	}
-	res := &Result{Digest: digest}
-	c := newChecker(&opts.Policy, &co, h)
+	res, skipped := &Result{Digest: digest}, 0
+	c := newChecker(&opts.Policy, &co, v.bundles, h)
 	for _, f := range sigs {
-		bundle, cerr := c.check(ctx, f.sig)
-		if cerr != nil {
+		where := location(f.layout, f.ref, f.index)
+		ver, cerr, skip := c.checkFound(ctx, f)
+		switch {
+		case skip != nil:
+			skipped++
+			log.DebugContext(ctx, "bundle skipped", "where", where, "reason", skip.Error())
+		case cerr != nil:
 			cerr.Layout, cerr.Ref, cerr.Index = f.layout, f.ref, f.index
-			log.DebugContext(ctx, "signature does not satisfy the policy", "where", location(f.layout, f.ref, f.index), "reason", cerr.Error())
+			log.DebugContext(ctx, "signature does not satisfy the policy", "where", where, "reason", cerr.Error())
 			res.Failures = append(res.Failures, cerr)
-			continue
+		default:
+			log.DebugContext(ctx, "signature verified", "where", where, "format", ver.Format)
+			res.Verified = append(res.Verified, ver)
 		}
-		log.DebugContext(ctx, "signature verified", "where", location(f.layout, f.ref, f.index))
-		res.Verified = append(res.Verified, Verified{Layout: f.layout, Ref: f.ref, Signature: f.sig, BundleVerified: bundle})
+	}
+	if res.Checked() == 0 && skipped > 0 {
+		return nil, fmt.Errorf("%w for %s (%d bundles that are not signatures skipped)", ErrNoSignatures, digest, skipped)
+	}
+	if res.Checked() == 0 {
+		return nil, fmt.Errorf("%w for %s", ErrNoSignatures, digest)
 	}
 	if len(res.Verified) == 0 {
 		return nil, &NoMatchError{Digest: digest, Failures: res.Failures}
 	}
 	return res, nil
+}
+
+// checkFound checks one signature found, in its format. skip is set for a
+// bundle that is not a signature (an attestation).
+func (c *checker) checkFound(ctx context.Context, f found) (ver Verified, cerr *CheckError, skip error) {
+	ver = Verified{Format: FormatOf(f.layout), Layout: f.layout, Ref: f.ref}
+	switch {
+	case f.readErr != nil:
+		return ver, &CheckError{Check: CheckRead, Err: f.readErr}, nil
+	case f.bundle != nil:
+		st, cerr, skip := c.checkBundle(f.bundle)
+		ver.Bundle, ver.Statement = f.bundle, st
+		return ver, cerr, skip
+	}
+	ver.Signature = f.sig
+	ver.BundleVerified, cerr = c.check(ctx, f.sig)
+	return ver, cerr, nil
 }
 
 // Layouts counts verified signatures per layout, for summaries.
