@@ -20,7 +20,7 @@ const confirmations = 2
 // waits, reads back, waits and reads back again; when the signature is
 // gone it writes again (on the then current manifest).
 func (j *job) commit(ctx context.Context, w *Written, write func() (trips int, err error), present readBack) error {
-	conflicts := 0
+	conflicts, transients := 0, 0
 	for w.Attempts = 1; w.Attempts <= j.s.o.MaxAttempts; {
 		start := time.Now()
 		trips, err := write()
@@ -34,6 +34,13 @@ func (j *job) commit(ctx context.Context, w *Written, write func() (trips int, e
 		}
 		if errors.Is(err, errConflict) {
 			return fmt.Errorf("writing %s: %w (%d conflicting writes)", w.Ref, ErrLostUpdate, conflicts)
+		}
+		if again, err2 := j.restartAfterTransient(ctx, w, err, &transients); again || err2 != nil {
+			if err2 != nil {
+				return err2
+			}
+			w.Attempts++
+			continue
 		}
 		if err == nil && w.Layout == j.lastLayout {
 			j.notifyStored()

@@ -32,6 +32,8 @@ type Signer struct {
 	// reuse are the options that share one puller and one pusher between
 	// all Sign calls: a repository's auth handshake happens once.
 	reuse []remote.Option
+	// conditional puts manifests written after an unchanged-check.
+	conditional conditionalPusher
 }
 
 // New checks opts and prepares the signing key: it loads and decrypts the
