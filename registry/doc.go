@@ -10,4 +10,6 @@
 // MaxRedirects redirects, never from https to http, no credential sent to
 // another origin after a redirect; header and body-progress timeouts;
 // responses cut at a size limit (manifests 4 MiB, blobs 8 MiB by default).
+// A bearer token realm on a private address is accepted from a registry
+// on a private network, or when named in Config.TokenRealms.
 package registry

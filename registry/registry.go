@@ -90,6 +90,11 @@ type Config struct {
 	// and configs, bundles); 0 is limits.MaxBlob (8 MiB), negative is no
 	// limit.
 	MaxBlobBytes int64
+	// TokenRealms are hosts (host or host:port) accepted as a bearer token
+	// realm even on a private or link-local address. Without them such a
+	// realm is accepted only from a registry itself on a private network
+	// or loopback, and never on a link-local address.
+	TokenRealms []string
 }
 
 // orDefault is v, or def when v is 0; negative values are 0 (no limit).
@@ -128,7 +133,7 @@ func New(cfg Config) *Registry {
 	insecure := normalizeHosts(cfg.Insecure)
 	trips := newRoundTrips(t)
 	// Inside out: timing, stall timeouts, size limits, redirect checks,
-	// plain HTTP refused, Retry-After, coalesced
+	// plain HTTP refused, private token realms, Retry-After, coalesced
 	// uploads, remembered referrers 404s and pings.
 	var guarded http.RoundTripper = stallTimeout{next: trips,
 		header: orDefault(cfg.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
@@ -136,7 +141,7 @@ func New(cfg Config) *Registry {
 	guarded = sizeLimit{next: guarded,
 		manifest: orDefault(cfg.MaxManifestBytes, limits.MaxManifest), blobSize: orDefault(cfg.MaxBlobBytes, limits.MaxBlob)}
 	guarded = redirects{next: guarded}
-	guarded = tlsOnly{insecure: insecure, next: guarded}
+	guarded = newPrivateRealms(tlsOnly{insecure: insecure, next: guarded}, cfg.TokenRealms)
 	r := &Registry{
 		insecure:    insecure,
 		credentials: slices.Clone(cfg.Credentials),
