@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -152,7 +151,7 @@ func requestCertificate(ctx context.Context, hc *http.Client, o *Options, sv sig
 // as cosign's fulcioverifier does.
 func verifyCertificateSCT(ctx context.Context, trustedRoot string, c *certified, sct []byte) error {
 	if trustedRoot != "" {
-		tr, err := root.NewTrustedRootFromPath(trustedRoot)
+		tr, err := trustedRootFromFile(trustedRoot)
 		if err != nil {
 			return fmt.Errorf("loading trusted root: %w", err)
 		}

@@ -12,13 +12,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 
 	"github.com/digitorus/timestamp"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	rekor "github.com/sigstore/rekor/pkg/client"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/hallmark-dev/hallmark/internal/limits"
+	"github.com/hallmark-dev/hallmark/internal/redirect"
 )
 
 // serviceClient returns the HTTP client for Fulcio and the TSA, trusting
@@ -30,7 +32,7 @@ func serviceClient(o *Options) (*http.Client, *tls.Config, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	var tlsConf *tls.Config
 	if o.ServiceCACert != "" {
-		pem, err := os.ReadFile(o.ServiceCACert)
+		pem, err := limits.ReadFile(o.ServiceCACert, 0)
 		if err != nil {
 			return nil, nil, badInput(fmt.Errorf("reading service CA certificates: %w", err))
 		}
@@ -48,7 +50,7 @@ func serviceClient(o *Options) (*http.Client, *tls.Config, error) {
 	if o.UserAgent != "" {
 		rt = userAgent{rt, o.UserAgent}
 	}
-	return &http.Client{Transport: rt, Timeout: o.HTTPTimeout}, tlsConf, nil
+	return &http.Client{Transport: rt, Timeout: o.HTTPTimeout, CheckRedirect: redirect.Check}, tlsConf, nil
 }
 
 type userAgent struct {
