@@ -37,6 +37,11 @@ type found struct {
 // tag, the referrers API and the fallback index (deduplicated by referrer
 // manifest); with only, in those layouts alone.
 func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found, error) {
+	return collectUpTo(digest, ropts, newCandidates(0), only...)
+}
+
+// collectUpTo is collect examining at most c's cap of candidates.
+func collectUpTo(digest name.Digest, ropts []remote.Option, c *candidates, only ...Layout) ([]found, error) {
 	search := func(l Layout) bool { return len(only) == 0 || slices.Contains(only, l) }
 	var all []found
 	if search(LayoutLegacy) {
@@ -44,13 +49,13 @@ func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found
 		if err != nil {
 			return nil, err
 		}
-		all = sigs
+		all = capped(c, sigs, 0)
 	}
 	refs, err := referrers(digest, ropts, search(LayoutReferrers), search(LayoutFallback))
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range refs {
+	for _, r := range capped(c, refs, len(all)) {
 		sigs, err := readSignatures(r.ref, r.layout, ropts)
 		if err != nil {
 			return nil, err

@@ -25,6 +25,9 @@ type Options struct {
 	// knows where the signature is, such as a release verifying what it has
 	// just written, names that layout and saves the other look-ups.
 	Layouts []Layout
+	// MaxCandidates bounds the signature candidates (signature layers and
+	// referrers) one verification examines; 0 is DefaultMaxCandidates.
+	MaxCandidates int
 }
 
 // Policy is what a signature must satisfy: a key, or a keyless identity

@@ -30,6 +30,9 @@ type Result struct {
 	Verified []Verified
 	// Failures are the signatures found that do not satisfy it, and why.
 	Failures []*CheckError
+	// Skipped counts signature candidates not examined, past
+	// Options.MaxCandidates.
+	Skipped int
 }
 
 // Checked is the number of signatures found and checked.
@@ -93,13 +96,16 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (*Result, err
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}
 	ropts = append(ropts, remote.Reuse(pl))
-	sigs, err := collect(digest, ropts, opts.Layouts...)
+	cands := newCandidates(opts.MaxCandidates)
+	defer cands.note(ctx, log)
+	sigs, err := collectUpTo(digest, ropts, cands, opts.Layouts...)
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}
 	if len(sigs) == 0 {
 		return nil, fmt.Errorf("%w for %s", ErrNoSignatures, digest)
 	}
+	sigs = capped(cands, sigs, 0) // a referrer may hold many layers
 	res := &Result{Digest: digest}
 	c := &checker{policy: &opts.Policy, co: &co, digest: h}
 	for _, f := range sigs {
@@ -114,8 +120,9 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (*Result, err
 		res.Verified = append(res.Verified, Verified{Layout: f.layout, Ref: f.ref, Signature: f.sig, BundleVerified: bundle})
 	}
 	if len(res.Verified) == 0 {
-		return nil, &NoMatchError{Digest: digest, Failures: res.Failures}
+		return nil, cands.explain(&NoMatchError{Digest: digest, Failures: res.Failures})
 	}
+	res.Skipped = cands.skipped()
 	return res, nil
 }
 
