@@ -66,3 +66,24 @@ func TestFulcioRedirects(t *testing.T) {
 		t.Fatalf("other origin: %d requests, Authorization %q", hits.Load(), auth.Load())
 	}
 }
+
+// TestGitHubActionsTokenRedirect: the job's request token never follows a
+// redirect to another origin (here the same address, another port, which
+// Go's client alone treats as the same host).
+func TestGitHubActionsTokenRedirect(t *testing.T) {
+	var auth atomic.Value
+	auth.Store("")
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth.Store(r.Header.Get("Authorization"))
+		w.Write([]byte(`{"value":"id-token"}`))
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/token", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	_, _ = signer.GitHubActionsToken(context.Background(), srv.URL+"/token", "request-secret", "")
+	if got := auth.Load(); got != "" {
+		t.Fatalf("the other origin got Authorization %q", got)
+	}
+}
