@@ -17,7 +17,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -26,6 +25,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/hallmark-dev/hallmark/internal/limits"
 )
 
 // certified is a signer with the certificate Fulcio issued for it.
@@ -129,7 +130,7 @@ func requestCertificate(ctx context.Context, hc *http.Client, o *Options, sv sig
 		return nil, nil, nil, scrubURLError(err)
 	}
 	defer resp.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	rb, err := limits.ReadAll(resp.Body, 1<<20, "Fulcio's answer")
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -97,7 +96,7 @@ func timestampSignature(ctx context.Context, hc *http.Client, tsaURL string, raw
 		return nil, scrubURLError(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := limits.ReadAll(resp.Body, 1<<20, "the timestamp authority's answer")
 	if err != nil {
 		return nil, err
 	}
