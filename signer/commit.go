@@ -25,6 +25,12 @@ func (j *job) commit(ctx context.Context, w *Written, write func() (trips int, e
 		start := time.Now()
 		trips, err := write()
 		window := time.Since(start)
+		if again, rerr := j.restartAfterTransient(ctx, w, err, &transients); again || rerr != nil {
+			if rerr != nil {
+				return rerr
+			}
+			continue
+		}
 		if errors.Is(err, errConflict) && conflicts < 10*j.s.o.MaxAttempts {
 			conflicts++ // nothing written: read again after a short random pause
 			if err := sleep(ctx, rand.N(window+time.Millisecond)); err != nil {
@@ -34,13 +40,6 @@ func (j *job) commit(ctx context.Context, w *Written, write func() (trips int, e
 		}
 		if errors.Is(err, errConflict) {
 			return fmt.Errorf("writing %s: %w (%d conflicting writes)", w.Ref, ErrLostUpdate, conflicts)
-		}
-		if again, err2 := j.restartAfterTransient(ctx, w, err, &transients); again || err2 != nil {
-			if err2 != nil {
-				return err2
-			}
-			w.Attempts++
-			continue
 		}
 		if err == nil && w.Layout == j.lastLayout {
 			j.notifyStored()

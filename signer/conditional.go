@@ -149,6 +149,7 @@ func (j *job) restartAfterTransient(ctx context.Context, w *Written, err error, 
 		return false, nil
 	}
 	*n++
+	w.Attempts++
 	d := min(100*time.Millisecond<<(*n-1), 5*time.Second)
 	j.s.o.Logger.InfoContext(ctx, "conditional write failed transiently; reading and writing again", "ref", w.Ref, "restart", *n, "err", err)
 	if err := sleep(ctx, d/2+rand.N(d/2)); err != nil {

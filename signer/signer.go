@@ -29,11 +29,11 @@ type Signer struct {
 	c       *certified
 	hc      *http.Client
 	tlsConf *tls.Config
+	// conditional puts manifests written after an unchanged-check.
+	conditional conditionalPusher
 	// reuse are the options that share one puller and one pusher between
 	// all Sign calls: a repository's auth handshake happens once.
 	reuse []remote.Option
-	// conditional puts manifests written after an unchanged-check.
-	conditional conditionalPusher
 }
 
 // New checks opts and prepares the signing key: it loads and decrypts the

@@ -39,18 +39,20 @@ func capped[T any](c *candidates, list []T, used int) []T {
 // skipped is how many candidates were not examined.
 func (c *candidates) skipped() int { return c.dropped }
 
-// note says, at warning level, that candidates were skipped, if any.
-func (c *candidates) note(ctx context.Context, log *slog.Logger) {
-	if n := c.skipped(); n > 0 {
-		log.WarnContext(ctx, "too many signature candidates; only the first were examined", "examined", c.max, "skipped", n)
+// report says that a verification skipped candidates, if it did: in a
+// warning, in its result (Result.Skipped) and in its error, which it
+// wraps.
+func (c *candidates) report(ctx context.Context, log *slog.Logger, res *Result, err error) (*Result, error) {
+	n := c.skipped()
+	if n == 0 {
+		return res, err
 	}
-}
-
-// explain adds to an error of a verification that skipped candidates
-// that it did, and how to examine more.
-func (c *candidates) explain(err error) error {
-	if n := c.skipped(); n > 0 && err != nil {
-		return fmt.Errorf("%w (only the first %d of %d signature candidates were examined: raise the candidate limit to examine more)", err, c.max, c.max+c.dropped)
+	log.WarnContext(ctx, "too many signature candidates; only the first were examined", "examined", c.max, "skipped", n)
+	if res != nil {
+		res.Skipped = n
 	}
-	return err
+	if err != nil {
+		err = fmt.Errorf("%w (only the first %d of %d signature candidates were examined: raise the candidate limit to examine more)", err, c.max, c.max+n)
+	}
+	return res, err
 }

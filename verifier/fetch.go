@@ -55,14 +55,15 @@ func collectUpTo(digest name.Digest, ropts []remote.Option, c *candidates, only 
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range capped(c, refs, len(all)) {
+	refs = capped(c, refs, len(all))
+	for _, r := range refs {
 		sigs, err := readSignatures(r.ref, r.layout, ropts)
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, sigs...)
 	}
-	return all, nil
+	return capped(c, all, 0), nil // a referrer may hold many layers
 }
 
 type referrer struct {

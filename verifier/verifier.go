@@ -80,7 +80,7 @@ func Verify(ctx context.Context, digest name.Digest, opts Options) (*Result, err
 // Verify finds every signature of digest and checks each against the
 // policy. It fails with an error wrapping ErrNoSignatures when there are
 // none, and with a *NoMatchError when none satisfies the policy.
-func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (*Result, error) {
+func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (result *Result, err error) {
 	opts, log := v.opts, v.log
 	// A copy per call: cosign may fill in a CheckOpts' certificate pools.
 	co := *v.co
@@ -97,7 +97,7 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (*Result, err
 	}
 	ropts = append(ropts, remote.Reuse(pl))
 	cands := newCandidates(opts.MaxCandidates)
-	defer cands.note(ctx, log)
+	defer func() { result, err = cands.report(ctx, log, result, err) }()
 	sigs, err := collectUpTo(digest, ropts, cands, opts.Layouts...)
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
@@ -105,7 +105,6 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (*Result, err
 	if len(sigs) == 0 {
 		return nil, fmt.Errorf("%w for %s", ErrNoSignatures, digest)
 	}
-	sigs = capped(cands, sigs, 0) // a referrer may hold many layers
 	res := &Result{Digest: digest}
 	c := &checker{policy: &opts.Policy, co: &co, digest: h}
 	for _, f := range sigs {
@@ -120,9 +119,8 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (*Result, err
 		res.Verified = append(res.Verified, Verified{Layout: f.layout, Ref: f.ref, Signature: f.sig, BundleVerified: bundle})
 	}
 	if len(res.Verified) == 0 {
-		return nil, cands.explain(&NoMatchError{Digest: digest, Failures: res.Failures})
+		return nil, &NoMatchError{Digest: digest, Failures: res.Failures}
 	}
-	res.Skipped = cands.skipped()
 	return res, nil
 }
 
