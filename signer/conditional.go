@@ -32,6 +32,10 @@ import (
 // failures of a conditional write, per layout.
 const maxTransientRestarts = 8
 
+// maxOtherRestarts bounds the cycles restarted after the transport's own
+// retries of another step of the cycle ran out on transient failures.
+const maxOtherRestarts = 2
+
 // errTransientWrite marks a conditional write that failed transiently:
 // whether the registry applied it is unknown, and it was not resent.
 var errTransientWrite = errors.New("conditional write failed transiently (not resent)")
@@ -141,17 +145,23 @@ func transientFailure(err error) bool {
 
 // restartAfterTransient decides, after a write of commit's cycle failed
 // with err, whether to start the cycle over: when err is a transient
-// failure of a conditional write and fewer than maxTransientRestarts
-// restarts were made (counted in *n). It waits a growing, jittered pause
-// (100ms doubling, at most 5s) first.
+// failure of the conditional write and fewer than maxTransientRestarts
+// restarts were made (counted in *n), or a transient failure of another
+// step of the cycle (a read, the config blob's upload), which the
+// transport already retried, and fewer than maxOtherRestarts were made.
+// It waits a growing, jittered pause (100ms doubling, at most 5s) first.
 func (j *job) restartAfterTransient(ctx context.Context, w *Written, err error, n *int) (bool, error) {
-	if !errors.Is(err, errTransientWrite) || *n >= maxTransientRestarts {
+	limit := maxTransientRestarts
+	if !errors.Is(err, errTransientWrite) {
+		limit = maxOtherRestarts
+	}
+	if err == nil || !transientFailure(err) || *n >= limit {
 		return false, nil
 	}
 	*n++
 	w.Attempts++
 	d := min(100*time.Millisecond<<(*n-1), 5*time.Second)
-	j.s.o.Logger.InfoContext(ctx, "conditional write failed transiently; reading and writing again", "ref", w.Ref, "restart", *n, "err", err)
+	j.s.o.Logger.InfoContext(ctx, "transient registry failure; reading and writing again", "ref", w.Ref, "restart", *n, "err", err)
 	if err := sleep(ctx, d/2+rand.N(d/2)); err != nil {
 		return false, err
 	}
