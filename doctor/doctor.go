@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/internal/redirect"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/signer"
 )
@@ -154,7 +155,7 @@ func (o Options) withDefaults() Options {
 		o.Registry = registry.New(registry.Config{})
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: o.Timeout}
+		o.HTTPClient = &http.Client{Timeout: o.Timeout, CheckRedirect: redirect.Check}
 	}
 	return o
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/hallmark-dev/hallmark/internal/limits"
 )
 
 // Credential is a username and secret for one registry host, with a label
@@ -70,6 +72,40 @@ type Config struct {
 	Transport http.RoundTripper
 	// Logger receives debug details; nil discards them.
 	Logger *slog.Logger
+
+	// ResponseHeaderTimeout bounds the wait for a response's headers once
+	// the request (and its body) is sent; 0 is
+	// DefaultResponseHeaderTimeout (30s), negative is no limit.
+	ResponseHeaderTimeout time.Duration
+	// BodyIdleTimeout bounds how long a response body (or a request body
+	// being sent) may make no progress; 0 is DefaultBodyIdleTimeout (30s),
+	// negative is no limit. A transfer that keeps moving is never cut.
+	BodyIdleTimeout time.Duration
+	// MaxManifestBytes bounds every response read from a registry but
+	// blobs: manifests, indexes, referrers listings, tokens; 0 is
+	// limits.MaxManifest (4 MiB, as registries accept), negative is no
+	// limit.
+	MaxManifestBytes int64
+	// MaxBlobBytes bounds each blob read from a registry (signature layers
+	// and configs, bundles); 0 is limits.MaxBlob (8 MiB), negative is no
+	// limit.
+	MaxBlobBytes int64
+	// TokenRealms are hosts (host or host:port) accepted as a bearer token
+	// realm even on a private or link-local address. Without them such a
+	// realm is accepted only from a registry itself on a private network
+	// or loopback, and never on a link-local address.
+	TokenRealms []string
+}
+
+// orDefault is v, or def when v is 0; negative values are 0 (no limit).
+func orDefault[T int64 | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // Registry is the shared registry access of one hallmark invocation.
@@ -96,10 +132,20 @@ func New(cfg Config) *Registry {
 	}
 	insecure := normalizeHosts(cfg.Insecure)
 	trips := newRoundTrips(t)
+	// Inside out: timing, stall timeouts, size limits, redirect checks,
+	// plain HTTP refused, private token realms, Retry-After, coalesced
+	// uploads, remembered referrers 404s and pings.
+	var guarded http.RoundTripper = stallTimeout{next: trips,
+		header: orDefault(cfg.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
+		idle:   orDefault(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout)}
+	guarded = sizeLimit{next: guarded,
+		manifest: orDefault(cfg.MaxManifestBytes, limits.MaxManifest), blobSize: orDefault(cfg.MaxBlobBytes, limits.MaxBlob)}
+	guarded = redirects{next: guarded}
+	guarded = newPrivateRealms(tlsOnly{insecure: insecure, next: guarded}, cfg.TokenRealms)
 	r := &Registry{
 		insecure:    insecure,
 		credentials: slices.Clone(cfg.Credentials),
-		transport:   newPingCache(newReferrersMemo(newMonolithicUpload(retryAfter{next: tlsOnly{insecure: insecure, next: trips}, max: MaxRetryAfter, now: time.Now}))),
+		transport:   newPingCache(newReferrersMemo(newMonolithicUpload(retryAfter{next: guarded, max: MaxRetryAfter, now: time.Now}))),
 		trips:       trips,
 		userAgent:   cfg.UserAgent,
 		log:         log,

@@ -20,11 +20,17 @@ const confirmations = 2
 // waits, reads back, waits and reads back again; when the signature is
 // gone it writes again (on the then current manifest).
 func (j *job) commit(ctx context.Context, w *Written, write func() (trips int, err error), present readBack) error {
-	conflicts := 0
+	conflicts, transients := 0, 0
 	for w.Attempts = 1; w.Attempts <= j.s.o.MaxAttempts; {
 		start := time.Now()
 		trips, err := write()
 		window := time.Since(start)
+		if again, rerr := j.restartAfterTransient(ctx, w, err, &transients); again || rerr != nil {
+			if rerr != nil {
+				return rerr
+			}
+			continue
+		}
 		if errors.Is(err, errConflict) && conflicts < 10*j.s.o.MaxAttempts {
 			conflicts++ // nothing written: read again after a short random pause
 			if err := sleep(ctx, rand.N(window+time.Millisecond)); err != nil {

@@ -52,7 +52,7 @@ func (j *job) indexFallback(desc v1.Descriptor, read v1.ImageIndex) error {
 	if err := j.unchanged(tag, base); err != nil {
 		return err
 	}
-	if err := remote.Put(tag, rawIndex(raw), j.ropts...); err != nil {
+	if err := j.putConditional(tag, rawIndex(raw)); err != nil {
 		return fmt.Errorf("writing %s: %w", tag, err)
 	}
 	return nil

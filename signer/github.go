@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/redirect"
 )
 
 // GitHubActionsToken exchanges a GitHub Actions job's OIDC request URL and
@@ -33,7 +35,7 @@ func GitHubActionsToken(ctx context.Context, requestURL, requestToken, aud strin
 		return "", fmt.Errorf("getting a GitHub Actions ID token: %w", err)
 	}
 	req.Header.Set("Authorization", "bearer "+requestToken)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{CheckRedirect: redirect.Check}).Do(req)
 	if err != nil {
 		return "", fmt.Errorf("getting a GitHub Actions ID token: %w", scrubURLError(err))
 	}

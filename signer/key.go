@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/hallmark-dev/hallmark/internal/keyref"
+	"github.com/hallmark-dev/hallmark/internal/limits"
 )
 
 // keyedSigner loads the private key named by o.Key and, when given, the
@@ -37,7 +37,7 @@ func keyedSigner(ctx context.Context, o *Options) (*certified, error) {
 	if o.CertificateChain == "" {
 		return c, nil
 	}
-	if c.chainPEM, err = os.ReadFile(o.CertificateChain); err != nil {
+	if c.chainPEM, err = limits.ReadFile(o.CertificateChain, 0); err != nil {
 		return nil, badInput(fmt.Errorf("reading certificate chain: %w", err))
 	}
 	if err := c.parse(); err != nil {
@@ -86,7 +86,7 @@ func loadPrivateKey(ctx context.Context, ref string, password []byte) (signature
 
 // readCertPEM reads a PEM or DER certificate file and returns it as PEM.
 func readCertPEM(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := limits.ReadFile(path, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading certificate: %w", err)
 	}

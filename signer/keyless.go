@@ -17,16 +17,16 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/hallmark-dev/hallmark/internal/limits"
 )
 
 // certified is a signer with the certificate Fulcio issued for it.
@@ -130,7 +130,7 @@ func requestCertificate(ctx context.Context, hc *http.Client, o *Options, sv sig
 		return nil, nil, nil, scrubURLError(err)
 	}
 	defer resp.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	rb, err := limits.ReadAll(resp.Body, 1<<20, "Fulcio's answer")
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -152,7 +152,7 @@ func requestCertificate(ctx context.Context, hc *http.Client, o *Options, sv sig
 // as cosign's fulcioverifier does.
 func verifyCertificateSCT(ctx context.Context, trustedRoot string, c *certified, sct []byte) error {
 	if trustedRoot != "" {
-		tr, err := root.NewTrustedRootFromPath(trustedRoot)
+		tr, err := trustedRootFromFile(trustedRoot)
 		if err != nil {
 			return fmt.Errorf("loading trusted root: %w", err)
 		}

@@ -113,7 +113,7 @@ func (j *job) appendLegacy(tag name.Tag, base oci.Signatures, sig oci.Signature)
 	if err := j.unchanged(tag, baseDigest); err != nil {
 		return err
 	}
-	if err := remote.Put(tag, next, j.ropts...); err != nil {
+	if err := j.putConditional(tag, next); err != nil {
 		return fmt.Errorf("writing %s: %w", tag, err)
 	}
 	return nil

@@ -9,16 +9,17 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 
 	"github.com/digitorus/timestamp"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	rekor "github.com/sigstore/rekor/pkg/client"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/hallmark-dev/hallmark/internal/limits"
+	"github.com/hallmark-dev/hallmark/internal/redirect"
 )
 
 // serviceClient returns the HTTP client for Fulcio and the TSA, trusting
@@ -30,7 +31,7 @@ func serviceClient(o *Options) (*http.Client, *tls.Config, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	var tlsConf *tls.Config
 	if o.ServiceCACert != "" {
-		pem, err := os.ReadFile(o.ServiceCACert)
+		pem, err := limits.ReadFile(o.ServiceCACert, 0)
 		if err != nil {
 			return nil, nil, badInput(fmt.Errorf("reading service CA certificates: %w", err))
 		}
@@ -48,7 +49,7 @@ func serviceClient(o *Options) (*http.Client, *tls.Config, error) {
 	if o.UserAgent != "" {
 		rt = userAgent{rt, o.UserAgent}
 	}
-	return &http.Client{Transport: rt, Timeout: o.HTTPTimeout}, tlsConf, nil
+	return &http.Client{Transport: rt, Timeout: o.HTTPTimeout, CheckRedirect: redirect.Check}, tlsConf, nil
 }
 
 type userAgent struct {
@@ -95,7 +96,7 @@ func timestampSignature(ctx context.Context, hc *http.Client, tsaURL string, raw
 		return nil, scrubURLError(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := limits.ReadAll(resp.Body, 1<<20, "the timestamp authority's answer")
 	if err != nil {
 		return nil, err
 	}

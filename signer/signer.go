@@ -29,6 +29,8 @@ type Signer struct {
 	c       *certified
 	hc      *http.Client
 	tlsConf *tls.Config
+	// conditional puts manifests written after an unchanged-check.
+	conditional conditionalPusher
 	// reuse are the options that share one puller and one pusher between
 	// all Sign calls: a repository's auth handshake happens once.
 	reuse []remote.Option

@@ -77,6 +77,11 @@ type found struct {
 // those layouts alone. A referrer that cannot be read is returned with
 // its error, as that signature's failure.
 func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found, error) {
+	return collectUpTo(digest, ropts, newCandidates(0), only...)
+}
+
+// collectUpTo is collect examining at most c's cap of candidates.
+func collectUpTo(digest name.Digest, ropts []remote.Option, c *candidates, only ...Layout) ([]found, error) {
 	search := func(l Layout) bool { return len(only) == 0 || slices.Contains(only, l) }
 	var all []found
 	if search(LayoutLegacy) {
@@ -84,12 +89,13 @@ func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found
 		if err != nil {
 			return nil, err
 		}
-		all = sigs
+		all = capped(c, sigs, 0)
 	}
 	refs, err := referrers(digest, ropts, search)
 	if err != nil {
 		return nil, err
 	}
+	refs = capped(c, refs, len(all))
 	for _, r := range refs {
 		if FormatOf(r.layout) == FormatBundle {
 			b, err := layout.ReadBundleReferrer(r.ref, r.size, ropts)
@@ -106,7 +112,7 @@ func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found
 		}
 		all = append(all, sigs...)
 	}
-	return all, nil
+	return capped(c, all, 0), nil // a referrer may hold many layers
 }
 
 type referrer struct {

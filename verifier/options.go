@@ -27,6 +27,9 @@ type Options struct {
 	// layout and saves the other look-ups: LayoutBundleReferrers and
 	// LayoutBundleFallback for bundles.
 	Layouts []Layout
+	// MaxCandidates bounds the signature candidates (signature layers and
+	// referrers) one verification examines; 0 is DefaultMaxCandidates.
+	MaxCandidates int
 }
 
 // Policy is what a signature must satisfy: a key, or a keyless identity

@@ -7,15 +7,14 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	rekor "github.com/sigstore/rekor/pkg/client"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/hallmark-dev/hallmark/internal/keyref"
+	"github.com/hallmark-dev/hallmark/internal/limits"
 )
 
 // checkOpts builds cosign's CheckOpts for the policy and trust settings.
@@ -62,7 +61,7 @@ func loadRoots(co *cosign.CheckOpts, p *Policy, t *Trust) error {
 	case t.TrustedRoot != "" && (t.CARoots != "" || t.CAIntermediates != ""):
 		return loadErr(errors.New("give Fulcio's roots either in the trusted root ({verifier.Trust.TrustedRoot}) or as {verifier.Trust.CARoots}/{verifier.Trust.CAIntermediates}, not both"))
 	case t.TrustedRoot != "":
-		tr, err := root.NewTrustedRootFromPath(t.TrustedRoot)
+		tr, err := trustedRootFromFile(t.TrustedRoot)
 		if err != nil {
 			return loadErr(fmt.Errorf("loading trusted root %s: %w", t.TrustedRoot, err))
 		}
@@ -94,6 +93,9 @@ func loadRoots(co *cosign.CheckOpts, p *Policy, t *Trust) error {
 // a signature made while its certificate was valid stays valid.
 func loadTimestamping(ctx context.Context, co *cosign.CheckOpts, t *Trust) error {
 	if t.TimestampCertChain != "" {
+		if _, err := limits.ReadFile(t.TimestampCertChain, 0); err != nil { // cosign reads it unbounded
+			return loadErr(fmt.Errorf("loading timestamp authority chain: %w", err))
+		}
 		certs, err := cosign.GetTSACerts(ctx, t.TimestampCertChain, cosign.GetTufTargets)
 		if err != nil {
 			return loadErr(fmt.Errorf("loading timestamp authority chain %s: %w", t.TimestampCertChain, err))
@@ -148,7 +150,7 @@ func certPool(path string) (*x509.CertPool, error) {
 
 // loadCerts reads the PEM certificates of a file, at least one.
 func loadCerts(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+	b, err := limits.ReadFile(path, 0)
 	if err != nil {
 		return nil, loadErr(fmt.Errorf("reading certificates: %w", err))
 	}

@@ -42,6 +42,9 @@ type Result struct {
 	Verified []Verified
 	// Failures are the signatures found that do not satisfy it, and why.
 	Failures []*CheckError
+	// Skipped counts signature candidates not examined, past
+	// Options.MaxCandidates.
+	Skipped int
 }
 
 // Checked is the number of signatures found and checked.
@@ -94,7 +97,7 @@ func Verify(ctx context.Context, digest name.Digest, opts Options) (*Result, err
 // Verify finds every signature of digest and checks each against the
 // policy. It fails with an error wrapping ErrNoSignatures when there are
 // none, and with a *NoMatchError when none satisfies the policy.
-func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (*Result, error) {
+func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (result *Result, err error) {
 	opts, log := v.opts, v.log
 	// A copy per call: cosign may fill in a CheckOpts' certificate pools.
 	co := *v.co
@@ -110,7 +113,9 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (*Result, err
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}
 	ropts = append(ropts, remote.Reuse(pl))
-	sigs, err := collect(digest, ropts, opts.Layouts...)
+	cands := newCandidates(opts.MaxCandidates)
+	defer func() { result, err = cands.report(ctx, log, result, err) }()
+	sigs, err := collectUpTo(digest, ropts, cands, opts.Layouts...)
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: %w", digest, err)
 	}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sigstore/cosign/v2/pkg/blob"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 )
@@ -39,7 +38,7 @@ func Open(ctx context.Context, ref string) (raw []byte, fromKMS signature.Signer
 		}
 		return nil, sv, nil
 	}
-	raw, err = blob.LoadFileOrURL(ref)
+	raw, err = load(ctx, ref)
 	switch {
 	case err != nil && (strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://")):
 		return nil, nil, fmt.Errorf("loading key %s: %w", ref, err)
@@ -50,7 +49,7 @@ func Open(ctx context.Context, ref string) (raw []byte, fromKMS signature.Signer
 }
 
 // isKMS says whether ref is a URI for kms.Get rather than a file, env://
-// or http(s):// reference blob.LoadFileOrURL reads.
+// or http(s):// reference load reads.
 func isKMS(ref string) bool {
 	scheme, _, ok := strings.Cut(ref, "://")
 	if !ok {

@@ -1,0 +1,82 @@
+package signer_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/hallmark-dev/hallmark/internal/faultproxy"
+	"github.com/hallmark-dev/hallmark/signer"
+	"github.com/hallmark-dev/hallmark/signer/signertest"
+)
+
+// TestConcurrentSignersUnderFaults runs 12 signers of one digest at once,
+// each with its own hallmark registry transport, through a proxy failing
+// 10% of the requests with every transient fault it has (429/5xx with and
+// without Retry-After, resets, answers lost after the registry acted).
+// Every signer must succeed and every signature be kept, in both layouts
+// written by read-modify-write (the signature tag; the fallback index of a
+// registry without the referrers API) and through the referrers API.
+// The seed is logged; run with -count=N for more sequences.
+func TestConcurrentSignersUnderFaults(t *testing.T) {
+	const n = 12
+	cases := []struct {
+		mode      signer.Mode
+		referrers bool
+	}{{signer.ModeLegacy, false}, {signer.ModeOCI11, false}, {signer.ModeOCI11, true}}
+	for _, c := range cases {
+		t.Run(string(c.mode)+"/"+signertest.Name(c.referrers), func(t *testing.T) {
+			t.Parallel()
+			upstream := signertest.NewRegistry(t, c.referrers)
+			seed := uint64(time.Now().UnixNano())
+			p, err := faultproxy.New("http://"+upstream.Host, faultproxy.Options{Rate: 0.10, Seed: seed,
+				Faults: append(slices.Clone(faultproxy.AllFaults), faultproxy.LostAnswer)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(p)
+			defer srv.Close()
+			host := strings.TrimPrefix(srv.URL, "http://")
+			orig := upstream.Image(t, "app")
+			d, err := name.NewDigest(host+"/"+orig.RepositoryStr()+"@"+orig.DigestStr(), name.Insecure)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			rounds := make([]int, n)
+			for i := range n {
+				wg.Go(func() {
+					s := regSigner(t, host, fmt.Sprintf("signer-%d", i), c.mode)
+					res, err := s.Sign(t.Context(), d, map[string]string{"writer": fmt.Sprint(i)})
+					if err != nil {
+						errs[i] = fmt.Errorf("signer %d: %w", i, err)
+						return
+					}
+					for _, w := range res.Layouts {
+						rounds[i] += w.Attempts
+					}
+				})
+			}
+			wg.Wait()
+			p.SetRate(0)
+			l, r := stored(t, upstream, orig)
+			t.Logf("seed %d: %d signers in %v, %d faults in %d requests: legacy %d, referrers %d, rounds %v",
+				seed, n, time.Since(start).Round(time.Millisecond), p.Faults(), len(p.Requests()), l, r, rounds)
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			if c.mode == signer.ModeLegacy && l != n || c.mode == signer.ModeOCI11 && r != n {
+				t.Fatalf("lost signatures: legacy %d, referrers %d of %d", l, r, n)
+			}
+		})
+	}
+}
