@@ -88,11 +88,11 @@ func runBounded(t *testing.T, env []string, args ...string) (result, time.Durati
 	start := time.Now()
 	err := cmd.Run()
 	d := time.Since(start)
-	r := result{stdout: out.String(), stderr: errOut.String()}
+	r := result{Stdout: out.String(), Stderr: errOut.String()}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
+		r.Code = ee.ExitCode()
 	case err != nil:
 		t.Fatalf("running hallmark: %v", err)
 	}
@@ -180,11 +180,11 @@ func TestHostileRegistries(t *testing.T) {
 				{"sign", "--insecure-registry", host, "--key", kp.Private, "--tlog-upload=false", ref},
 			} {
 				r, d, rss := runBounded(t, []string{"COSIGN_PASSWORD=" + string(kp.Password)}, args...)
-				t.Logf("%s: exit %d in %v, peak RSS %d MiB, %d requests: %s", args[0], r.code, d.Round(time.Millisecond), rss>>20, reqs.Load(), strings.TrimSpace(r.stderr))
-				if r.code == 0 {
+				t.Logf("%s: exit %d in %v, peak RSS %d MiB, %d requests: %s", args[0], r.Code, d.Round(time.Millisecond), rss>>20, reqs.Load(), strings.TrimSpace(r.Stderr))
+				if r.Code == 0 {
 					t.Errorf("%s succeeded against a hostile registry", args[0])
 				}
-				if !strings.Contains(r.stderr, c.says) {
+				if !strings.Contains(r.Stderr, c.says) {
 					t.Errorf("%s: the error does not say %q", args[0], c.says)
 				}
 				if d > hostileTime || rss > hostileMaxRSS {
@@ -205,9 +205,9 @@ func TestEndlessFiles(t *testing.T) {
 		{"sign", "--insecure-registry", host, "--key", "/dev/zero", "--tlog-upload=false", ref},
 	} {
 		r, d, rss := runBounded(t, []string{"COSIGN_PASSWORD=x"}, args...)
-		t.Logf("%v: exit %d in %v, peak RSS %d MiB: %s", args, r.code, d.Round(time.Millisecond), rss>>20, strings.TrimSpace(r.stderr))
-		if r.code == 0 || !strings.Contains(r.stderr, "limit of 4 MiB") {
-			t.Errorf("%v: exit %d, want the 4 MiB limit named", args, r.code)
+		t.Logf("%v: exit %d in %v, peak RSS %d MiB: %s", args, r.Code, d.Round(time.Millisecond), rss>>20, strings.TrimSpace(r.Stderr))
+		if r.Code == 0 || !strings.Contains(r.Stderr, "limit of 4 MiB") {
+			t.Errorf("%v: exit %d, want the 4 MiB limit named", args, r.Code)
 		}
 		if d > hostileTime || rss > hostileMaxRSS {
 			t.Errorf("%v took %v and %d MiB", args, d, rss>>20)
