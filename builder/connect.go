@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client"
+
+	"github.com/hallmark-dev/hallmark/internal/limits"
 	// Connection helpers for kube-pod:// and docker-container:// addresses.
 	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
 	_ "github.com/moby/buildkit/client/connhelper/kubepod"
@@ -119,7 +121,7 @@ func clientOptions(addr string, t TLS, allowInsecureTCP bool) ([]client.ClientOp
 // checkTLSFiles parses the TLS files, so that a wrong one is named (the
 // BuildKit client says only "failed to append ca certs").
 func checkTLSFiles(t TLS) error {
-	ca, err := os.ReadFile(t.CACert)
+	ca, err := limits.ReadFile(t.CACert, 0)
 	if err != nil {
 		return fmt.Errorf("TLS file for {builder.TLS.CACert}: %w", err)
 	}

@@ -2,12 +2,12 @@ package cli
 
 import (
 	"context"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/hallmark-dev/hallmark/ci"
+	"github.com/hallmark-dev/hallmark/internal/limits"
 	"github.com/hallmark-dev/hallmark/internal/version"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/release"
@@ -106,7 +106,7 @@ func (g *keylessGroup) identityToken(ctx context.Context) (string, error) {
 	case g.token != "":
 		return g.token, nil
 	case g.tokenFile != "":
-		b, err := os.ReadFile(g.tokenFile)
+		b, err := limits.ReadFile(g.tokenFile, 0)
 		if err != nil {
 			return "", usageErr("reading --identity-token-file: %w", err)
 		}
