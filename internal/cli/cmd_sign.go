@@ -47,6 +47,7 @@ type signCmd struct {
 	annotations annotationsGroup
 	tag         signTagGroup
 	registry    registryGroup
+	timeout     timeoutGroup
 }
 
 func signCommand(e *env) command {
@@ -62,9 +63,11 @@ func signCommand(e *env) command {
 				"Signing again with the same identity and annotations adds nothing. Never prompts.\n" +
 				"Several images are signed in parallel (at most 10 at once) with one key or certificate; stdout lists\n" +
 				"their digests in the order given. If any fails, the others are still signed and the exit code is 4.",
-			Action: func(c *cli.Context) error { return cmd.run(c, e) },
+			Action: func(c *cli.Context) error {
+				return cmd.timeout.run(c, func(c *cli.Context) error { return cmd.run(c, e) })
+			},
 		},
-		groups: append(cmd.signing.flagGroups(), &cmd.annotations, &cmd.tag, &cmd.registry),
+		groups: append(cmd.signing.flagGroups(), &cmd.annotations, &cmd.tag, &cmd.registry, &cmd.timeout),
 	}
 }
 

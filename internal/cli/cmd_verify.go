@@ -24,6 +24,7 @@ type verifyCmd struct {
 	trust       trustGroup
 	rekor       verifyRekorGroup
 	registry    registryGroup
+	timeout     timeoutGroup
 }
 
 func verifyCommand(e *env) command {
@@ -38,9 +39,11 @@ func verifyCommand(e *env) command {
 				"identity and OIDC issuer, plus every -a annotation. Without a policy in GitLab CI or GitHub Actions the\n" +
 				"job's own identity is expected and the equivalent cosign command is printed on stderr.\n" +
 				"stdout: the JSON array cosign verify prints; stderr: a one-line summary, or why each signature failed.",
-			Action: func(c *cli.Context) error { return cmd.run(c, e) },
+			Action: func(c *cli.Context) error {
+				return cmd.timeout.run(c, func(c *cli.Context) error { return cmd.run(c, e) })
+			},
 		},
-		groups: []flagGroup{&cmd.policy, &cmd.identity, &cmd.trustedRoot, &cmd.trust, &cmd.rekor, &cmd.registry},
+		groups: []flagGroup{&cmd.policy, &cmd.identity, &cmd.trustedRoot, &cmd.trust, &cmd.rekor, &cmd.registry, &cmd.timeout},
 	}
 }
 

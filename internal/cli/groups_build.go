@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"time"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/hallmark-dev/hallmark/builder"
@@ -103,7 +105,8 @@ func (g *outputGroup) flags() []cli.Flag {
 
 // registryGroup is what every command that talks to registries has.
 type registryGroup struct {
-	insecure []string
+	insecure       []string
+	requestTimeout time.Duration
 }
 
 func (*registryGroup) title() string { return "registry" }
@@ -115,6 +118,7 @@ func (g *registryGroup) flags() []cli.Flag {
 			Usage:   "registry `HOST[:PORT]` that may be reached over plain HTTP (repeatable or comma-separated; only for local/test registries); the variable holds one or more per line",
 			EnvVars: []string{"HALLMARK_INSECURE_REGISTRY"},
 		}, true, &g.insecure),
+		&cli.DurationFlag{Name: "request-timeout", Value: 30 * time.Second, Usage: "give up on a registry request that sends no headers, or no body bytes, for `DURATION` (0: never)", EnvVars: []string{"HALLMARK_REQUEST_TIMEOUT"}, Destination: &g.requestTimeout},
 	}
 }
 
@@ -122,9 +126,21 @@ func (g *registryGroup) flags() []cli.Flag {
 // CI environment's credentials.
 func (g *registryGroup) registry(e *env) *registry.Registry {
 	return registry.New(registry.Config{
-		Insecure:    g.insecure,
-		Credentials: e.ci.Credentials(),
-		UserAgent:   version.UserAgent(),
-		Logger:      e.logger(),
+		Insecure: g.insecure,
+		// 0 means the registry's default there; here it means never.
+		ResponseHeaderTimeout: noLimitIfZero(g.requestTimeout),
+		BodyIdleTimeout:       noLimitIfZero(g.requestTimeout),
+		Credentials:           e.ci.Credentials(),
+		UserAgent:             version.UserAgent(),
+		Logger:                e.logger(),
 	})
+}
+
+// noLimitIfZero maps a flag's 0 ("never") to a library's negative "no
+// limit" (where 0 is the default).
+func noLimitIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
