@@ -41,7 +41,7 @@ func (j *job) commit(ctx context.Context, w *Written, write func() (trips int, e
 		if errors.Is(err, errConflict) {
 			return fmt.Errorf("writing %s: %w (%d conflicting writes)", w.Ref, ErrLostUpdate, conflicts)
 		}
-		if err == nil && w.Layout == j.lastLayout {
+		if err == nil && j.isLast(w) {
 			j.notifyStored()
 		}
 		if err != nil || trips == 0 {

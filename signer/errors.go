@@ -16,6 +16,11 @@ var (
 	// ErrKeyPassword reports that the key could not be decrypted with the
 	// given password.
 	ErrKeyPassword = errors.New("wrong password for the private key")
+	// ErrRekorV2Timestamp reports Rekor v2 without a timestamp authority:
+	// Rekor v2 entries carry no timestamp, so a signature (a short-lived
+	// certificate's above all) needs an RFC 3161 one (cosign v3 refuses
+	// too). It comes wrapped in ErrConfig.
+	ErrRekorV2Timestamp = errors.New("Rekor v2 needs an RFC 3161 timestamp authority (set the timestamp server URL)")
 	// ErrLostUpdate reports that concurrent writers kept removing this
 	// signer's signature for more than Options.MaxAttempts attempts.
 	ErrLostUpdate = errors.New("signature kept being overwritten by concurrent writers")
@@ -79,3 +84,19 @@ func badInput(err error) error {
 	}
 	return inputError{err}
 }
+
+// KeyTypeError reports a signing key whose type a Sigstore bundle cannot
+// carry (bundle signing supports ECDSA P-256/P-384/P-521, RSA and
+// Ed25519 keys, as sigstore-go does). It is an ErrConfig for errors.Is.
+type KeyTypeError struct {
+	// Type describes the key, e.g. "*ecdsa.PublicKey (P-224)".
+	Type string
+	Err  error
+}
+
+func (e *KeyTypeError) Error() string {
+	return fmt.Sprintf("a %s key cannot sign a Sigstore bundle: %v", e.Type, e.Err)
+}
+
+func (e *KeyTypeError) Unwrap() error        { return e.Err }
+func (e *KeyTypeError) Is(target error) bool { return target == ErrConfig }

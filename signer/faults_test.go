@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,10 +18,11 @@ import (
 
 // TestSignWithTransientFaults pushes, signs and verifies through a proxy that
 // answers 20% of registry requests with 429/5xx, with retries configured
-// as the registry package does (faster).
+// as the registry package does (faster), in each simple-signing mode and
+// as a bundle.
 func TestSignWithTransientFaults(t *testing.T) {
 	for _, referrers := range []bool{true, false} {
-		for _, mode := range signer.Modes {
+		for _, mode := range append(slices.Clone(signer.Modes), "bundle") {
 			t.Run(fmt.Sprintf("%s/%s", signertest.Name(referrers), mode), func(t *testing.T) {
 				upstream := signertest.NewRegistry(t, referrers)
 				p, err := faultproxy.New("http://"+upstream.Host, faultproxy.Options{Rate: 0.2, Seed: 7,
@@ -38,6 +40,20 @@ func TestSignWithTransientFaults(t *testing.T) {
 					remote.WithRetryStatusCodes(http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable),
 				}}
 				digest := reg.Image(t, "app")
+				if mode == "bundle" {
+					res, err := bundleSigner(t, reg, nil, identity{false, "a"}, "").Sign(t.Context(), digest, map[string]string{"tag": "v1"})
+					if err != nil {
+						t.Fatalf("sign with %d faults in %d requests: %v", p.Faults(), len(p.Requests()), err)
+					}
+					if err := verifyBundle(t, res.Bundle, nil, identity{false, "a"}, digest, map[string]string{"tag": "v1"}); err != nil {
+						t.Fatal(err)
+					}
+					if n := len(bundleReferrers(t, reg, digest)); n != 1 {
+						t.Fatalf("%d bundles stored", n)
+					}
+					t.Logf("%d faults injected in %d requests", p.Faults(), len(p.Requests()))
+					return
+				}
 				s := keyedSigner(t, reg, mode, "a")
 				if _, err := s.Sign(context.Background(), digest, map[string]string{"tag": "v1"}); err != nil {
 					t.Fatalf("sign with %d faults in %d requests: %v", p.Faults(), len(p.Requests()), err)

@@ -25,7 +25,7 @@ func SignatureTag(digest name.Digest) name.Tag { return layout.SignatureTag(dige
 // unless an equivalent one is there.
 func (j *job) writeLegacy(ctx context.Context) (*Written, error) {
 	tag := SignatureTag(j.digest)
-	w := &Written{Layout: ModeLegacy, Ref: tag.String()}
+	w := &Written{Format: FormatSimpleSigning, Layout: ModeLegacy, Location: layout.LocationLegacy, Ref: tag.String()}
 	base, existing, err := j.readLegacy(tag)
 	if err != nil {
 		return nil, err

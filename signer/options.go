@@ -42,7 +42,18 @@ type Options struct {
 	RemoteOptions []remote.Option
 	// Logger receives progress at debug level; nil logs nothing.
 	Logger *slog.Logger
-	// Mode says where signatures are written; "" is ModeLegacy.
+	// Bundle signs in cosign v3's format, the one `cosign sign` writes by
+	// default since v3 (--new-bundle-format): a Sigstore bundle v0.3
+	// holding a DSSE envelope of the in-toto statement
+	// layout.SignStatement, stored as an OCI 1.1 referrer of the image
+	// (layout.BundleManifest; the fallback index on registries without
+	// the referrers API). With Mode also set, one Sign writes both
+	// formats, for fleets with consumers that read only simple-signing
+	// signatures (cosign < 2.6.3, podman, older policy engines).
+	Bundle bool
+	// Mode says where simple-signing signatures (cosign v2's format,
+	// --new-bundle-format=false) are written. "" is ModeLegacy when Bundle
+	// is false, and no simple-signing signature when Bundle is true.
 	Mode Mode
 
 	// Key is a private key reference: a cosign.key file path, env://VAR
@@ -74,6 +85,11 @@ type Options struct {
 	SkipTlogUpload bool
 	// RekorURL is the Rekor to upload to; "" is DefaultRekorURL.
 	RekorURL string
+	// RekorVersion is the major version of RekorURL's API for bundle
+	// signatures: 0 or 1 is Rekor v1, 2 is Rekor v2, whose entries carry
+	// no timestamp, so it needs TimestampServerURL (ErrRekorV2Timestamp).
+	// Simple-signing signatures are logged in Rekor v1 only.
+	RekorVersion uint32
 	// TimestampServerURL, when set, gets an RFC 3161 timestamp over the
 	// signature from this TSA.
 	TimestampServerURL string
@@ -105,8 +121,20 @@ type Options struct {
 
 func (o *Options) keyless() bool { return o.IdentityToken != "" }
 
+// simpleMode is the layout of simple-signing signatures; "" when none are
+// written.
+func (o *Options) simpleMode() Mode {
+	if o.Mode == "" && !o.Bundle {
+		return ModeLegacy
+	}
+	return o.Mode
+}
+
 func (o *Options) validate() error {
 	if _, err := ParseMode(string(o.Mode)); err != nil {
+		return err
+	}
+	if err := o.validateRekor(); err != nil {
 		return err
 	}
 	switch {
@@ -122,10 +150,28 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// validateRekor checks the Rekor API version against what is logged.
+func (o *Options) validateRekor() error {
+	switch {
+	case o.RekorVersion > 2:
+		return fmt.Errorf("%w: Rekor API version %d (want 1 or 2)", ErrConfig, o.RekorVersion)
+	case o.RekorVersion < 2 || o.SkipTlogUpload:
+		return nil
+	case !o.Bundle:
+		return fmt.Errorf("%w: Rekor v2 logs bundle signatures only (set Bundle, or use Rekor v1)", ErrConfig)
+	case o.simpleMode() != "":
+		return fmt.Errorf("%w: Rekor v2 logs bundle signatures only; simple-signing signatures need Rekor v1", ErrConfig)
+	case o.TimestampServerURL == "":
+		return fmt.Errorf("%w: %w", ErrConfig, ErrRekorV2Timestamp)
+	}
+	return nil
+}
+
 func (o *Options) withDefaults() Options {
 	d := *o
-	if d.Mode == "" {
-		d.Mode = ModeLegacy
+	d.Mode = o.simpleMode()
+	if d.RekorVersion == 0 {
+		d.RekorVersion = 1
 	}
 	if d.FulcioURL == "" {
 		d.FulcioURL = DefaultFulcioURL

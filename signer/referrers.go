@@ -10,11 +10,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/cosign/v2/pkg/oci"
-	"github.com/sigstore/cosign/v2/pkg/oci/empty"
+	cempty "github.com/sigstore/cosign/v2/pkg/oci/empty"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 
@@ -26,20 +27,18 @@ import (
 const ArtifactType = layout.SimpleSigningArtifactType
 
 // writeReferrer stores the signature as an OCI 1.1 referrer of the image,
-// unless an equivalent referrer exists. On registries without the
-// referrers API the "sha256-<hex>" fallback index lists it; commit reads
-// the listing back and updates the index again when a concurrent writer's
-// update dropped ours.
+// unless an equivalent referrer exists.
 func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
-	subject := j.subject
-	if subject == nil {
-		var err error
-		if subject, err = remote.Head(j.digest, j.ropts...); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", j.digest, err)
-		}
+	subject, err := j.subjectDescriptor()
+	if err != nil {
+		return nil, err
 	}
-	w := &Written{Layout: ModeOCI11}
-	ref, sig, listing, err := j.findReferrer()
+	w := &Written{Format: FormatSimpleSigning, Layout: ModeOCI11}
+	listing, err := j.referrers(w)
+	if err != nil {
+		return nil, err
+	}
+	ref, sig, err := j.findReferrer(listing)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +57,32 @@ func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 		return nil, err
 	}
 	w.Ref = ref.String()
-	desc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: mustHash(ref), Size: int64(len(manifest)), ArtifactType: ArtifactType}
+	return w, j.putReferrer(ctx, w, ref, manifest, listing)
+}
+
+// subjectDescriptor returns the image's descriptor, read once if unknown.
+func (j *job) subjectDescriptor() (*v1.Descriptor, error) {
+	if j.subject == nil {
+		d, err := remote.Head(j.digest, j.ropts...)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", j.digest, err)
+		}
+		j.subject = d
+	}
+	return j.subject, nil
+}
+
+// putReferrer puts the referrer manifest. On registries without the
+// referrers API the "sha256-<hex>" fallback index lists it (its
+// descriptor with artifactType and annotations, layout.ReferrerDescriptor);
+// commit reads the listing back and updates the index again when a
+// concurrent writer's update dropped ours. listing is the referrers
+// listing read before.
+func (j *job) putReferrer(ctx context.Context, w *Written, ref name.Digest, manifest rawManifest, listing v1.ImageIndex) error {
+	desc, err := layout.ReferrerDescriptor(manifest)
+	if err != nil {
+		return err
+	}
 	put := func() (int, error) {
 		// The pusher has ggcr's tag fallback off: indexFallback checks the
 		// index did not change between its read and its write. With the
@@ -66,6 +90,7 @@ func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 		// writer can drop it, so there is nothing to read back.
 		err := remote.Put(ref, manifest, j.ropts...)
 		if layout.NoReferrersAPI(err) {
+			w.Location = layout.LocationFallback
 			// The first update starts from the listing just read (the
 			// fallback index; its check before the write catches a change
 			// since): the referrer's PUT, the index's HEAD and PUT. Later
@@ -80,9 +105,34 @@ func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
 		if err != nil {
 			return 0, fmt.Errorf("writing referrer %s: %w", ref, err)
 		}
+		w.Location = layout.LocationReferrers
 		return 0, nil
 	}
-	return w, j.commit(ctx, w, put, func() (bool, string, error) { return j.listed(ref) })
+	return j.commit(ctx, w, put, func() (bool, string, error) { return j.listed(ref) })
+}
+
+// referrers lists the image's referrers: through the referrers API, or
+// the fallback index on registries without it (empty when absent), and
+// records in w which it was.
+func (j *job) referrers(w *Written) (v1.ImageIndex, error) {
+	idx, err := remote.Referrers(j.digest, j.listOpts...)
+	if err == nil {
+		w.Location = layout.LocationReferrers
+		return idx, nil
+	}
+	if !layout.NoReferrersAPI(err) {
+		return nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+	}
+	w.Location = layout.LocationFallback
+	tag := FallbackTag(j.digest)
+	idx, err = remote.Index(tag, j.ropts...)
+	if layout.IsNotFound(err) {
+		return empty.Index, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", tag, err)
+	}
+	return idx, nil
 }
 
 // listed reports whether the referrers listing (API or fallback index)
@@ -107,18 +157,13 @@ func (j *job) listed(ref name.Digest) (bool, string, error) {
 	return found, strings.Join(digests, ","), nil
 }
 
-// findReferrer lists the image's signature referrers (through the API or
-// the fallback tag) and returns the first holding an equivalent signature,
-// and the listing.
-func (j *job) findReferrer() (name.Digest, oci.Signature, v1.ImageIndex, error) {
+// findReferrer returns the first simple-signing referrer in listing
+// holding an equivalent signature.
+func (j *job) findReferrer(listing v1.ImageIndex) (name.Digest, oci.Signature, error) {
 	repo := j.digest.Context()
-	idx, err := remote.Referrers(j.digest, j.ropts...)
+	im, err := listing.IndexManifest()
 	if err != nil {
-		return name.Digest{}, nil, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return name.Digest{}, nil, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+		return name.Digest{}, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
 	}
 	for _, desc := range im.Manifests {
 		if desc.ArtifactType != ArtifactType {
@@ -127,24 +172,17 @@ func (j *job) findReferrer() (name.Digest, oci.Signature, v1.ImageIndex, error) 
 		ref := repo.Digest(desc.Digest.String())
 		sigs, err := ociremote.Signatures(ref, ociremote.WithRemoteOptions(j.ropts...))
 		if err != nil {
-			return name.Digest{}, nil, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
+			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 		}
 		list, err := sigs.Get()
 		if err != nil {
-			return name.Digest{}, nil, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
+			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 		}
 		if sig := j.firstEquivalent(list); sig != nil {
-			return ref, sig, idx, nil
+			return ref, sig, nil
 		}
 	}
-	return name.Digest{}, nil, idx, nil
-}
-
-// referrerManifest is an image manifest with the artifactType field,
-// shaped as cosign's WriteSignaturesExperimentalOCI writes it.
-type referrerManifest struct {
-	v1.Manifest
-	ArtifactType string `json:"artifactType,omitempty"`
+	return name.Digest{}, nil, nil
 }
 
 type rawManifest []byte
@@ -156,7 +194,7 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIMani
 // the referrer manifest (subject: the image) to put, and its reference.
 func (j *job) uploadReferrer(sig oci.Signature, subject *v1.Descriptor) (name.Digest, rawManifest, error) {
 	repo := j.digest.Context()
-	img, err := mutate.AppendSignatures(empty.Signatures(), false, sig)
+	img, err := mutate.AppendSignatures(cempty.Signatures(), false, sig)
 	if err != nil {
 		return name.Digest{}, nil, err
 	}
@@ -174,7 +212,7 @@ func (j *job) uploadReferrer(sig oci.Signature, subject *v1.Descriptor) (name.Di
 	if err != nil {
 		return name.Digest{}, nil, err
 	}
-	var m referrerManifest
+	var m layout.ReferrerManifest
 	if err := json.Unmarshal(raw, &m.Manifest); err != nil {
 		return name.Digest{}, nil, err
 	}
@@ -190,12 +228,4 @@ func (j *job) uploadReferrer(sig oci.Signature, subject *v1.Descriptor) (name.Di
 		return name.Digest{}, nil, err
 	}
 	return repo.Digest(h.String()), rawManifest(b), nil
-}
-
-func mustHash(d name.Digest) v1.Hash {
-	h, err := v1.NewHash(d.DigestStr())
-	if err != nil {
-		panic(err) // d was made from a v1.Hash
-	}
-	return h
 }

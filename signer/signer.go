@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -20,6 +21,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
 	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
+
+	"github.com/hallmark-dev/hallmark/layout"
 )
 
 // Signer signs image digests with one key: a loaded private key, or an
@@ -27,6 +30,7 @@ import (
 type Signer struct {
 	o       Options
 	c       *certified
+	b       *bundler // with Options.Bundle
 	hc      *http.Client
 	tlsConf *tls.Config
 	// conditional puts manifests written after an unchanged-check.
@@ -34,6 +38,11 @@ type Signer struct {
 	// reuse are the options that share one puller and one pusher between
 	// all Sign calls: a repository's auth handshake happens once.
 	reuse []remote.Option
+	// listing shares a puller without go-containerregistry's referrers
+	// tag fallback, to tell the referrers API's listing from the index's.
+	listing []remote.Option
+	// emptyIn are the repositories known to hold the empty config blob.
+	emptyIn sync.Map
 }
 
 // New checks opts and prepares the signing key: it loads and decrypts the
@@ -48,7 +57,7 @@ func New(ctx context.Context, opts Options) (*Signer, error) {
 		return nil, err
 	}
 	s := &Signer{o: o, hc: hc, tlsConf: tlsConf}
-	if s.reuse, err = reuse(o.RemoteOptions); err != nil {
+	if s.reuse, s.listing, err = reuse(o.RemoteOptions); err != nil {
 		return nil, err
 	}
 	if o.keyless() {
@@ -58,6 +67,11 @@ func New(ctx context.Context, opts Options) (*Signer, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.Bundle {
+		if s.b, err = s.newBundler(); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -72,14 +86,33 @@ func (s *Signer) Identity() string {
 	return fmt.Sprintf("%s (issuer %s)", strings.Join(sans, ", "), certIssuer(s.c.cert))
 }
 
-// Written says what happened in one layout.
+// Format is a signature's format (layout.Format).
+type Format = layout.Format
+
+// The signature formats (see package layout).
+const (
+	FormatSimpleSigning = layout.FormatSimpleSigning
+	FormatBundle        = layout.FormatBundle
+)
+
+// Written says what happened for one signature a Sign call stores: one
+// format in one layout.
 type Written struct {
-	// Layout is "legacy" or "oci-1-1".
+	// Format is FormatSimpleSigning or FormatBundle.
+	Format Format
+	// Layout is "legacy" (the simple-signing .sig tag) or "oci-1-1" (an
+	// OCI 1.1 referrer: simple-signing in ModeOCI11, every bundle).
 	Layout Mode
+	// Location is where a verifier finds it: layout.LocationLegacy,
+	// layout.LocationReferrers (the registry's referrers API lists it) or
+	// layout.LocationFallback (the registry has no referrers API; the
+	// FallbackTag index lists it).
+	Location layout.Location
 	// Ref is where the signature is stored: the signature tag, or the
 	// referrer manifest (repo@sha256:...).
 	Ref string
-	// Layer is the digest of the signature layer (the signed payload).
+	// Layer is the digest of the signature layer: the signed payload
+	// (simple signing) or the bundle (the referrer's one layer).
 	Layer v1.Hash
 	// Existing is true when an equivalent signature was already stored and
 	// nothing was written.
@@ -91,14 +124,21 @@ type Written struct {
 
 // Result reports a Sign call.
 type Result struct {
-	Digest      name.Digest
+	Digest name.Digest
+	// Mode is the layout of simple-signing signatures; "" when none were
+	// asked for (Options.Bundle without Options.Mode).
 	Mode        Mode
 	Annotations map[string]string
-	// Payload is the signed simple-signing payload.
+	// Payload is the signed simple-signing payload (none without Mode).
 	Payload []byte
-	// Signature is the base64 signature written (or found).
+	// Signature is the base64 simple-signing signature written (or found).
 	Signature string
-	Layouts   []Written
+	// Bundle is the Sigstore bundle (JSON) written or found, with
+	// Options.Bundle.
+	Bundle []byte
+	// Layouts has one entry per signature stored: the simple-signing
+	// layouts of Mode in order (legacy, then oci-1-1), then the bundle.
+	Layouts []Written
 }
 
 // Added reports whether anything was written; false means every layout
@@ -122,8 +162,10 @@ type Subject struct {
 	Size      int64
 }
 
-// Sign signs digest with the given annotations (stored in the payload's
-// "optional" field) and stores the signature in the layouts of the mode.
+// Sign signs digest with the given annotations and stores the signature
+// in each format and layout of the options: a bundle (its statement's
+// subject annotations), simple-signing signatures (the payload's
+// "optional" field) in the layouts of the mode.
 func (s *Signer) Sign(ctx context.Context, digest name.Digest, annotations map[string]string) (*Result, error) {
 	return s.SignSubject(ctx, Subject{Digest: digest}, annotations)
 }
@@ -134,7 +176,7 @@ func (s *Signer) SignSubject(ctx context.Context, sub Subject, annotations map[s
 }
 
 // SignSubjectNotify is SignSubject that calls stored, when not nil, as soon
-// as the signature is in place in every layout of the mode — written, or an
+// as the signature is in place in every format and layout — written, or an
 // equivalent one found — and before the settled read-backs that confirm a
 // write was not dropped by a concurrent writer: a caller may read the
 // signature from then on (a release verifies it meanwhile). Should a
@@ -143,16 +185,26 @@ func (s *Signer) SignSubject(ctx context.Context, sub Subject, annotations map[s
 // before the signature is in place.
 func (s *Signer) SignSubjectNotify(ctx context.Context, sub Subject, annotations map[string]string, stored func()) (*Result, error) {
 	digest := sub.Digest
-	payload, err := Payload(digest, annotations)
-	if err != nil {
-		return nil, fmt.Errorf("signing %s: %w", digest, err)
-	}
-	res := &Result{Digest: digest, Mode: s.o.Mode, Annotations: maps.Clone(annotations), Payload: payload}
+	mode := s.o.Mode
+	res := &Result{Digest: digest, Mode: mode, Annotations: maps.Clone(annotations)}
 	ropts := slices.Concat(s.o.RemoteOptions, []remote.Option{remote.WithContext(ctx)}, s.reuse)
-	j := &job{s: s, digest: digest, payload: payload, match: s.matcher(digest, annotations), ropts: ropts,
-		stored: stored, lastLayout: ModeLegacy}
-	if s.o.Mode.OCI11() {
-		j.lastLayout = ModeOCI11
+	j := &job{s: s, digest: digest, annotations: res.Annotations, ropts: ropts, stored: stored,
+		listOpts: slices.Concat(ropts, s.listing)}
+	if mode != "" {
+		payload, err := Payload(digest, annotations)
+		if err != nil {
+			return nil, fmt.Errorf("signing %s: %w", digest, err)
+		}
+		res.Payload, j.payload = payload, payload
+		j.match = s.matcher(digest, annotations)
+	}
+	switch {
+	case s.o.Bundle:
+		j.last = slot{FormatBundle, ModeOCI11}
+	case mode.OCI11():
+		j.last = slot{FormatSimpleSigning, ModeOCI11}
+	default:
+		j.last = slot{FormatSimpleSigning, ModeLegacy}
 	}
 	if sub.MediaType != "" {
 		h, err := v1.NewHash(digest.DigestStr())
@@ -161,21 +213,29 @@ func (s *Signer) SignSubjectNotify(ctx context.Context, sub Subject, annotations
 		}
 		j.subject = &v1.Descriptor{MediaType: sub.MediaType, Digest: h, Size: sub.Size}
 	}
-	j.startUpload()
-	defer j.payloadUploaded() //nolint:errcheck // a layout that needed it has checked
-	if s.o.Mode.Legacy() {
+	j.startUploads(mode != "", s.o.Bundle)
+	defer j.uploadsDone()
+	if mode.Legacy() {
 		w, err := j.writeLegacy(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("signing %s (legacy layout): %w", digest, err)
 		}
 		res.Layouts = append(res.Layouts, *w)
 	}
-	if s.o.Mode.OCI11() {
+	if mode.OCI11() {
 		w, err := j.writeReferrer(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("signing %s (oci-1-1 layout): %w", digest, err)
 		}
 		res.Layouts = append(res.Layouts, *w)
+	}
+	if s.o.Bundle {
+		w, err := j.writeBundle(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("signing %s (bundle): %w", digest, err)
+		}
+		res.Layouts = append(res.Layouts, *w)
+		res.Bundle = j.bundle
 	}
 	j.notifyStored() // when the last layout already held one
 	if j.sig != nil {
@@ -197,25 +257,37 @@ func Payload(digest name.Digest, annotations map[string]string) ([]byte, error) 
 	return (&sigpayload.Cosign{Image: digest, Annotations: opt}).MarshalJSON()
 }
 
-// job is one Sign call: the signature is made at most once, on first need,
-// or taken over from an equivalent one found in another layout.
+// job is one Sign call: the simple-signing signature is made at most
+// once, on first need, or taken over from an equivalent one found in
+// another layout; so is the bundle.
 type job struct {
-	s       *Signer
-	digest  name.Digest
-	payload []byte
-	match   *matcher
-	ropts   []remote.Option
-	sig     oci.Signature
-	subject *v1.Descriptor // the image's descriptor, when known
+	s           *Signer
+	digest      name.Digest
+	annotations map[string]string
+	payload     []byte
+	match       *matcher // simple-signing signatures
+	ropts       []remote.Option
+	listOpts    []remote.Option // ropts with a puller without ggcr's tag fallback
+	sig         oci.Signature
+	bundle      []byte
+	subject     *v1.Descriptor // the image's descriptor, when known
 
-	uploaded  chan struct{} // closed when the payload blob is uploaded
-	uploadErr error
+	payloadUp, emptyUp *upload // the payload blob, the empty config
 
 	// stored is called once the last layout's write is made (see
 	// SignSubjectNotify), then set to nil.
-	stored     func()
-	lastLayout Mode
+	stored func()
+	last   slot
 }
+
+// slot is one format in one layout.
+type slot struct {
+	format Format
+	layout Mode
+}
+
+// isLast reports whether w is the last signature Sign stores.
+func (j *job) isLast(w *Written) bool { return (slot{w.Format, w.Layout}) == j.last }
 
 // notifyStored calls stored, once.
 func (j *job) notifyStored() {
@@ -297,14 +369,20 @@ func (s *Signer) signerPEM() ([]byte, error) {
 // pings each registry and exchanges tokens for a repository once, not per
 // request or per Sign call. The pusher leaves the referrers fallback index
 // to indexFallback. Each call still passes its own context.
-func reuse(ropts []remote.Option) ([]remote.Option, error) {
+// The listing options replace the puller with one without the fallback.
+func reuse(ropts []remote.Option) (shared, listing []remote.Option, err error) {
 	pl, err := remote.NewPuller(ropts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ps, err := remote.NewPusher(append(slices.Clone(ropts), remote.WithReferrersTagFallback(false))...)
+	noFallback := append(slices.Clone(ropts), remote.WithReferrersTagFallback(false))
+	ps, err := remote.NewPusher(noFallback...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return []remote.Option{remote.Reuse(pl), remote.Reuse(ps)}, nil
+	lp, err := remote.NewPuller(noFallback...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []remote.Option{remote.Reuse(pl), remote.Reuse(ps)}, []remote.Option{remote.Reuse(lp)}, nil
 }

@@ -119,3 +119,33 @@ func Keys(t testing.TB, label string) *KeyPair {
 	}
 	return kp
 }
+
+// Index pushes a random image index of n images to repo and returns its
+// digest and its manifests' digests.
+func (r *Registry) Index(t testing.TB, repo string, n int) (name.Digest, []name.Digest) {
+	t.Helper()
+	idx, err := random.Index(256, 1, int64(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(r.Host + "/" + repo + ":latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(tag, idx, r.Options...); err != nil {
+		t.Fatal(err)
+	}
+	h, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	children := make([]name.Digest, len(im.Manifests))
+	for i, m := range im.Manifests {
+		children[i] = tag.Context().Digest(m.Digest.String())
+	}
+	return tag.Context().Digest(h.String()), children
+}

@@ -1,0 +1,128 @@
+package signer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/hallmark-dev/hallmark/layout"
+)
+
+// maxBundleSize bounds a stored bundle read to compare it with ours.
+const maxBundleSize = 1 << 20
+
+// writeBundle stores the bundle signature as cosign v3 does: an OCI 1.1
+// referrer manifest of the image (layout.BundleManifest) whose one layer
+// is the bundle, listed by the referrers API or the fallback index,
+// unless an equivalent bundle is listed already.
+func (j *job) writeBundle(ctx context.Context) (*Written, error) {
+	subject, err := j.subjectDescriptor()
+	if err != nil {
+		return nil, err
+	}
+	w := &Written{Format: FormatBundle, Layout: ModeOCI11}
+	listing, err := j.referrers(w)
+	if err != nil {
+		return nil, err
+	}
+	ref, found, err := j.findBundle(listing)
+	if err != nil {
+		return nil, err
+	}
+	if found != nil {
+		w.Ref, w.Existing, j.bundle = ref.String(), true, found
+		w.Layer, _, _ = v1.SHA256(bytes.NewReader(found))
+		j.s.o.Logger.DebugContext(ctx, "an equivalent bundle is already stored", "ref", w.Ref)
+		return w, nil
+	}
+	if j.bundle == nil {
+		if j.bundle, err = j.s.signBundle(ctx, j.digest, j.annotations); err != nil {
+			return nil, err
+		}
+	}
+	blob := static.NewLayer(j.bundle, layout.BundleMediaType)
+	if w.Layer, err = blob.Digest(); err != nil {
+		return nil, err
+	}
+	if err := remote.WriteLayer(j.digest.Context(), newFreshBlob(blob), j.ropts...); err != nil {
+		return nil, fmt.Errorf("uploading the bundle: %w", err)
+	}
+	if err := j.emptyUp.wait(); err != nil {
+		return nil, err
+	}
+	manifest, err := layout.BundleManifest(*subject, v1.Descriptor{Digest: w.Layer, Size: int64(len(j.bundle))},
+		layout.PredicateTypeSign, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(manifest))
+	if err != nil {
+		return nil, err
+	}
+	ref = j.digest.Context().Digest(h.String())
+	w.Ref = ref.String()
+	return w, j.putReferrer(ctx, w, ref, rawManifest(manifest), listing)
+}
+
+// findBundle returns the first bundle referrer in listing whose bundle
+// is equivalent to the one this signer would write, and that bundle.
+func (j *job) findBundle(listing v1.ImageIndex) (name.Digest, []byte, error) {
+	im, err := listing.IndexManifest()
+	if err != nil {
+		return name.Digest{}, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+	}
+	m := j.s.matcher(j.digest, j.annotations)
+	for _, desc := range im.Manifests {
+		if !layout.MayBeSignatureBundle(desc) {
+			continue
+		}
+		ref := j.digest.Context().Digest(desc.Digest.String())
+		b, err := j.readBundle(ref)
+		if err != nil {
+			return name.Digest{}, nil, err
+		}
+		if b != nil && m.equivalentBundle(b) {
+			return ref, b, nil
+		}
+	}
+	return name.Digest{}, nil, nil
+}
+
+// readBundle reads the bundle of the referrer manifest ref; nil when ref
+// is not a bundle referrer of the image after all.
+func (j *job) readBundle(ref name.Digest) ([]byte, error) {
+	img, err := remote.Image(ref, j.ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("reading referrer %s: %w", ref, err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading referrer %s: %w", ref, err)
+	}
+	if len(m.Layers) != 1 || m.Layers[0].MediaType != types.MediaType(layout.BundleMediaType) ||
+		m.Layers[0].Size > maxBundleSize || m.Subject == nil || m.Subject.Digest.String() != j.digest.DigestStr() {
+		return nil, nil
+	}
+	l, err := img.LayerByDigest(m.Layers[0].Digest)
+	if err != nil {
+		return nil, fmt.Errorf("reading referrer %s: %w", ref, err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, fmt.Errorf("reading the bundle of %s: %w", ref, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxBundleSize))
+	if err != nil {
+		return nil, fmt.Errorf("reading the bundle of %s: %w", ref, err)
+	}
+	return b, nil
+}
