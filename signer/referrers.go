@@ -90,6 +90,7 @@ func (j *job) putReferrer(ctx context.Context, w *Written, ref name.Digest, mani
 		// writer can drop it, so there is nothing to read back.
 		err := remote.Put(ref, manifest, j.ropts...)
 		if layout.NoReferrersAPI(err) {
+			j.s.noReferrersAPI.Store(j.digest.RegistryStr(), true)
 			w.Location = layout.LocationFallback
 			// The first update starts from the listing just read (the
 			// fallback index; its check before the write catches a change
@@ -113,19 +114,29 @@ func (j *job) putReferrer(ctx context.Context, w *Written, ref name.Digest, mani
 
 // referrers lists the image's referrers: through the referrers API, or
 // the fallback index on registries without it (empty when absent), and
-// records in w which it was.
+// records in w, when given, which it was. A registry found without the
+// API is not asked again by this Signer: its listings read the index.
 func (j *job) referrers(w *Written) (v1.ImageIndex, error) {
-	idx, err := remote.Referrers(j.digest, j.listOpts...)
-	if err == nil {
-		w.Location = layout.LocationReferrers
-		return idx, nil
+	loc := func(l layout.Location) {
+		if w != nil {
+			w.Location = l
+		}
 	}
-	if !layout.NoReferrersAPI(err) {
-		return nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+	host := j.digest.RegistryStr()
+	if _, noAPI := j.s.noReferrersAPI.Load(host); !noAPI {
+		idx, err := remote.Referrers(j.digest, j.listOpts...)
+		if err == nil {
+			loc(layout.LocationReferrers)
+			return idx, nil
+		}
+		if !layout.NoReferrersAPI(err) {
+			return nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+		}
+		j.s.noReferrersAPI.Store(host, true)
 	}
-	w.Location = layout.LocationFallback
+	loc(layout.LocationFallback)
 	tag := FallbackTag(j.digest)
-	idx, err = remote.Index(tag, j.ropts...)
+	idx, err := remote.Index(tag, j.ropts...)
 	if layout.IsNotFound(err) {
 		return empty.Index, nil
 	}
@@ -139,9 +150,9 @@ func (j *job) referrers(w *Written) (v1.ImageIndex, error) {
 // has the referrer manifest ref; the state is the sorted digests listed
 // (the API may list them in any order).
 func (j *job) listed(ref name.Digest) (bool, string, error) {
-	idx, err := remote.Referrers(j.digest, j.ropts...)
+	idx, err := j.referrers(nil)
 	if err != nil {
-		return false, "", fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+		return false, "", err
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {

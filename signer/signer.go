@@ -43,6 +43,9 @@ type Signer struct {
 	listing []remote.Option
 	// emptyIn are the repositories known to hold the empty config blob.
 	emptyIn sync.Map
+	// noReferrersAPI are the registry hosts found without the referrers
+	// API: listings read their fallback index without asking the API.
+	noReferrersAPI sync.Map
 }
 
 // New checks opts and prepares the signing key: it loads and decrypts the
