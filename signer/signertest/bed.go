@@ -22,7 +22,9 @@ type Bed struct {
 	OIDCMint, Issuer                 string
 	FulcioURL, TSAURL                string
 	TrustedRoot, TSAChain, FulcioPEM string
-	Cosign                           string
+	// Cosign is cosign v2.6's CLI (HALLMARK_TEST_COSIGN), Cosign3 cosign
+	// v3.1's (HALLMARK_TEST_COSIGN3).
+	Cosign, Cosign3 string
 }
 
 // RequireBed returns the bed, or skips the test when HALLMARK_TESTBED is
@@ -37,6 +39,7 @@ func RequireBed(t testing.TB) *Bed {
 		FulcioURL: os.Getenv("HALLMARK_TEST_FULCIO_URL"), TSAURL: os.Getenv("HALLMARK_TEST_TSA_URL"),
 		TrustedRoot: os.Getenv("HALLMARK_TEST_TRUSTED_ROOT"), TSAChain: os.Getenv("HALLMARK_TEST_TSA_CHAIN"),
 		FulcioPEM: os.Getenv("HALLMARK_TEST_FULCIO_CHAIN"), Cosign: os.Getenv("HALLMARK_TEST_COSIGN"),
+		Cosign3: os.Getenv("HALLMARK_TEST_COSIGN3"),
 	}
 	for _, r := range []struct {
 		env       string
@@ -68,6 +71,17 @@ func (b *Bed) RequireCosign(t testing.TB) {
 	}
 	if _, err := os.Stat(b.Cosign); err != nil {
 		missing(t, "cosign CLI: "+err.Error())
+	}
+}
+
+// RequireCosign3 skips (or under CI fails) without cosign v3's CLI.
+func (b *Bed) RequireCosign3(t testing.TB) {
+	t.Helper()
+	if b.Cosign3 == "" {
+		missing(t, "HALLMARK_TEST_COSIGN3 is unset")
+	}
+	if _, err := os.Stat(b.Cosign3); err != nil {
+		missing(t, "cosign v3 CLI: "+err.Error())
 	}
 }
 
