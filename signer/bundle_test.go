@@ -180,6 +180,13 @@ func TestSignBundleLayout(t *testing.T) {
 				if len(listed) != 1 || listed[0].Location != wantLoc || listed[0].Descriptor.Digest.String() != ref.DigestStr() {
 					t.Fatalf("listed: %+v", listed)
 				}
+				if !referrers {
+					idx, err := remote.Get(layout.FallbackTag(d), reg.Options...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Logf("fallback index: %s", idx.Manifest)
+				}
 				// The referrers API's descriptors are the registry's: ggcr's
 				// takes the artifactType from the config's media type.
 				desc := listed[0].Descriptor
@@ -211,6 +218,7 @@ func checkBundleManifest(t *testing.T, reg *signertest.Registry, ref, subject na
 	if err := json.Unmarshal(got.Manifest, &m); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("referrer manifest %s: %s", ref.DigestStr(), got.Manifest)
 	sub, err := remote.Head(subject, reg.Options...)
 	if err != nil {
 		t.Fatal(err)
