@@ -59,16 +59,17 @@ func TestE2EBundleCosignVerify(t *testing.T) {
 				for _, c := range []struct {
 					name, cosign, annotation string
 					ok                       bool
+					says                     string // in the output
 				}{
-					{"cosign v3.1", bed.Cosign3, "tag=e2e", true},
-					{"cosign v3.1 with another annotation", bed.Cosign3, "tag=other", false},
-					{"cosign v2.6", bed.Cosign, "tag=e2e", true},
+					{"cosign v3.1", bed.Cosign3, "tag=e2e", true, `"optional":{"org.opencontainers.image.revision":"abc","tag":"e2e"}`},
+					{"cosign v3.1 with another annotation", bed.Cosign3, "tag=other", false, "missing or incorrect annotation"},
+					{"cosign v2.6", bed.Cosign, "tag=e2e", true, `"type":"https://sigstore.dev/cosign/sign/v1"`},
 				} {
 					out, err := cosignVerify(ctx, t, c.cosign, append(trust, "--annotations", c.annotation, d.String()))
-					if ok := err == nil; ok != c.ok {
-						t.Errorf("%s: verify ok=%v, want %v: %v\n%s", c.name, ok, c.ok, err, out)
+					if ok := err == nil; ok != c.ok || !strings.Contains(out, c.says) {
+						t.Errorf("%s: verify ok=%v, want %v saying %s: %v\n%s", c.name, ok, c.ok, c.says, err, out)
 					} else {
-						t.Logf("%s: ok=%v: %s", c.name, ok, firstLine(out))
+						t.Logf("%s: ok=%v: %s", c.name, ok, lastLine(out))
 					}
 				}
 			})
@@ -87,9 +88,9 @@ func cosignVerify(ctx context.Context, t *testing.T, cosign string, args []strin
 	return string(out), err
 }
 
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return l
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndex(s, "\n")+1:]
 }
 
 // TestE2EConcurrentBundleSigners runs 10 bundle signers of one digest at
@@ -122,6 +123,45 @@ func TestE2EConcurrentBundleSigners(t *testing.T) {
 			t.Logf("%d signers in %v: %d bundles, write rounds per signer %v", n, time.Since(start).Round(time.Millisecond), got, rounds)
 			if got != n {
 				t.Fatalf("lost bundles: %d of %d", got, n)
+			}
+		})
+	}
+}
+
+// TestE2EBundleRekorV2 signs a bundle keyless with the bed's whole
+// Sigstore — Fulcio with its CT log, the TSA, Rekor v2 — and has cosign
+// v3.1 verify it with the tutorial's line and the bed's trusted root
+// only: no insecure flag. It skips while the bed runs no Rekor v2.
+func TestE2EBundleRekorV2(t *testing.T) {
+	bed := signertest.RequireBed(t)
+	bed.RequireSigning(t)
+	bed.RequireCosign3(t)
+	if bed.RekorURL == "" || bed.SigstoreTrustedRoot == "" {
+		t.Skip("the bed runs no Rekor v2 (HALLMARK_TEST_REKOR_URL, HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT)")
+	}
+	for _, reg := range bed.Registries {
+		t.Run(signertest.Name(reg.Referrers), func(t *testing.T) {
+			ctx := t.Context()
+			d := reg.Image(t, "hallmark-e2e/bundle-rekor")
+			s, err := signer.New(ctx, signer.Options{RemoteOptions: reg.Options, Bundle: true,
+				IdentityToken: bed.Token(t, url.Values{"project_path": {"group/app"}}), FulcioURL: bed.FulcioURL,
+				TrustedRoot: bed.SigstoreTrustedRoot, TimestampServerURL: bed.TSAURL,
+				RekorURL: bed.RekorURL, RekorVersion: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ann := map[string]string{"tag": "e2e"}
+			if _, err := s.Sign(ctx, d, ann); err != nil {
+				t.Fatal(err)
+			}
+			again, err := s.Sign(ctx, d, ann)
+			if err != nil || again.Added() {
+				t.Fatalf("re-sign: %v added=%v", err, again != nil && again.Added())
+			}
+			out, err := cosignVerify(ctx, t, bed.Cosign3, []string{"--certificate-identity", bed.Identity("group/app"),
+				"--certificate-oidc-issuer", bed.Issuer, "--trusted-root", bed.SigstoreTrustedRoot, "--annotations", "tag=e2e", d.String()})
+			if err != nil {
+				t.Fatalf("cosign v3.1 verify: %v\n%s", err, out)
 			}
 		})
 	}

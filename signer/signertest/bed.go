@@ -22,6 +22,11 @@ type Bed struct {
 	OIDCMint, Issuer                 string
 	FulcioURL, TSAURL                string
 	TrustedRoot, TSAChain, FulcioPEM string
+	// RekorURL is the bed's Rekor v2 and SigstoreTrustedRoot the trusted
+	// root that lists it, its CT log, Fulcio and the TSA
+	// (HALLMARK_TEST_REKOR_URL, HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT), when
+	// the bed runs them.
+	RekorURL, SigstoreTrustedRoot string
 	// Cosign is cosign v2.6's CLI (HALLMARK_TEST_COSIGN), Cosign3 cosign
 	// v3.1's (HALLMARK_TEST_COSIGN3).
 	Cosign, Cosign3 string
@@ -39,7 +44,8 @@ func RequireBed(t testing.TB) *Bed {
 		FulcioURL: os.Getenv("HALLMARK_TEST_FULCIO_URL"), TSAURL: os.Getenv("HALLMARK_TEST_TSA_URL"),
 		TrustedRoot: os.Getenv("HALLMARK_TEST_TRUSTED_ROOT"), TSAChain: os.Getenv("HALLMARK_TEST_TSA_CHAIN"),
 		FulcioPEM: os.Getenv("HALLMARK_TEST_FULCIO_CHAIN"), Cosign: os.Getenv("HALLMARK_TEST_COSIGN"),
-		Cosign3: os.Getenv("HALLMARK_TEST_COSIGN3"),
+		Cosign3: os.Getenv("HALLMARK_TEST_COSIGN3"), RekorURL: os.Getenv("HALLMARK_TEST_REKOR_URL"),
+		SigstoreTrustedRoot: os.Getenv("HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT"),
 	}
 	for _, r := range []struct {
 		env       string
