@@ -144,8 +144,12 @@ func TestE2EConcurrentSignersOverNetwork(t *testing.T) {
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
 	reg := registry.New(registry.Config{Insecure: []string{host}})
-	for _, mode := range []signer.Mode{signer.ModeLegacy, signer.ModeOCI11} {
+	for _, mode := range []signer.Mode{signer.ModeLegacy, signer.ModeOCI11, "bundle"} {
 		t.Run(string(mode), func(t *testing.T) {
+			bundle := mode == "bundle"
+			if bundle {
+				mode = ""
+			}
 			orig := upstream.Image(t, "hallmark-e2e/concurrent-network")
 			d, err := name.NewDigest(host+"/"+orig.RepositoryStr()+"@"+orig.DigestStr(), name.Insecure)
 			if err != nil {
@@ -154,7 +158,7 @@ func TestE2EConcurrentSignersOverNetwork(t *testing.T) {
 			kp := signertest.Keys(t, "a")
 			s, err := signer.New(t.Context(), signer.Options{
 				RemoteOptions: reg.RemoteOptions(t.Context()), ShortestRoundTrip: reg.ShortestRoundTrip,
-				Mode: mode, Key: kp.Private, Password: kp.Password, SkipTlogUpload: true,
+				Mode: mode, Bundle: bundle, Key: kp.Private, Password: kp.Password, SkipTlogUpload: true,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -173,6 +177,12 @@ func TestE2EConcurrentSignersOverNetwork(t *testing.T) {
 			}
 			l, r := stored(t, upstream, orig)
 			t.Logf("%d signers in %v (shortest round trip %v): legacy %d, referrers %d", n, time.Since(start).Round(time.Millisecond), reg.ShortestRoundTrip(host), l, r)
+			if bundle {
+				if b := len(bundleReferrers(t, upstream, orig)); b != n {
+					t.Fatalf("lost bundles: %d of %d", b, n)
+				}
+				return
+			}
 			if mode == signer.ModeLegacy && l != n || mode == signer.ModeOCI11 && r != n {
 				t.Fatalf("lost signatures: legacy %d, referrers %d of %d", l, r, n)
 			}
