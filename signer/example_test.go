@@ -40,9 +40,10 @@ func ExampleNew_keyless() {
 }
 
 // Keyless signing as cosign v3 does by default: a Sigstore bundle with a
-// timestamp, logged in Rekor v2, stored as an OCI 1.1 referrer; and, for
+// timestamp, logged in Rekor, stored as an OCI 1.1 referrer; and, for
 // consumers older than cosign 2.6.3, a simple-signing signature in the
-// legacy layout too (leave Mode empty for the bundle alone).
+// legacy layout too (leave Mode empty for the bundle alone; only then can
+// RekorVersion be 2, Rekor v2 logging bundles only).
 func ExampleNew_bundle() {
 	ctx := context.Background()
 	s, err := signer.New(ctx, signer.Options{
@@ -51,8 +52,6 @@ func ExampleNew_bundle() {
 		Mode:               signer.ModeLegacy,
 		IdentityToken:      os.Getenv("SIGSTORE_ID_TOKEN"),
 		TimestampServerURL: "https://timestamp.sigstore.dev/api/v1/timestamp",
-		RekorURL:           "https://log2025-1.rekor.sigstore.dev",
-		RekorVersion:       2,
 	})
 	if err != nil {
 		fmt.Println(err)
