@@ -26,7 +26,9 @@ func (m *matcher) equivalentBundle(raw []byte) bool {
 	if err := protojson.Unmarshal(raw, &pb); err != nil {
 		return false
 	}
-	b, err := bundle.NewBundle(&pb)
+	// A keyed signer with a certificate chain writes the chain, as cosign
+	// v3 does, which bundles v0.3 otherwise may not hold.
+	b, err := bundle.NewBundle(&pb, bundle.AllowCertificateChain())
 	if err != nil || !b.MinVersion("v0.3") {
 		return false
 	}
