@@ -166,3 +166,45 @@ func TestE2EBundleRekorV2(t *testing.T) {
 		})
 	}
 }
+
+// TestE2ECosign3BundleIsEquivalent: a bundle `cosign sign` v3.1 wrote
+// with the same key and annotations counts as this signer's own — hallmark
+// reads cosign v3's layout on both registries and adds nothing — while
+// other annotations still add a bundle, which cosign v3 then verifies.
+func TestE2ECosign3BundleIsEquivalent(t *testing.T) {
+	bed := signertest.RequireBed(t)
+	bed.RequireCosign3(t)
+	kp := signertest.Keys(t, "a")
+	for _, reg := range bed.Registries {
+		t.Run(signertest.Name(reg.Referrers), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			d := reg.Image(t, "hallmark-e2e/cosign3-bundle")
+			cmd := exec.CommandContext(ctx, bed.Cosign3, "sign", "--key", kp.Private, "--tlog-upload=false",
+				"--use-signing-config=false", "-y", "-a", "tag=e2e", d.String())
+			cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "COSIGN_PASSWORD=" + string(kp.Password)}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("cosign v3.1 sign: %v\n%s", err, out)
+			}
+			s := bundleSigner(t, reg, nil, identity{false, "a"}, "")
+			res, err := s.Sign(ctx, d, map[string]string{"tag": "e2e"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Added() {
+				t.Fatalf("cosign v3.1's bundle was not taken as equivalent: %+v", res.Layouts)
+			}
+			if res, err = s.Sign(ctx, d, map[string]string{"tag": "other"}); err != nil || !res.Added() {
+				t.Fatalf("other annotations: %v, %+v", err, res)
+			}
+			out, err := cosignVerify(ctx, t, bed.Cosign3, []string{"--key", kp.Public, "--insecure-ignore-tlog",
+				"--trusted-root", bed.TrustedRoot, "--annotations", "tag=other", d.String()})
+			if err != nil {
+				t.Fatalf("cosign v3.1 verify next to its own bundle: %v\n%s", err, out)
+			}
+			if n := len(bundleReferrers(t, reg, d)); n != 2 {
+				t.Fatalf("%d bundles, want 2", n)
+			}
+		})
+	}
+}
