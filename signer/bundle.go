@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -30,8 +31,8 @@ type bundler struct {
 	opts sign.BundleOptions // without Context
 }
 
-// newBundler prepares bundle signing: the keypair, the certificate, the
-// TSA and Rekor clients.
+// newBundler prepares bundle signing: the keypair, the certificate and
+// the Rekor client (the TSA client is made per call, see signBundle).
 func (s *Signer) newBundler() (*bundler, error) {
 	kp, err := newKeypair(s.c.sv)
 	if err != nil {
@@ -43,11 +44,6 @@ func (s *Signer) newBundler() (*bundler, error) {
 		b.opts.CertificateChainProvider = chainProvider(s.c)
 	case s.c.cert != nil:
 		b.opts.CertificateProvider = certProvider(s.c.cert.Raw)
-	}
-	if s.o.TimestampServerURL != "" {
-		b.opts.TimestampAuthorities = []*sign.TimestampAuthority{sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{
-			URL: s.o.TimestampServerURL, Timeout: s.o.HTTPTimeout, Retries: 1, Transport: s.hc.Transport,
-		})}
 	}
 	if !s.o.SkipTlogUpload {
 		tl, err := s.newTlog()
@@ -148,6 +144,14 @@ func (s *Signer) signBundle(ctx context.Context, digest name.Digest, annotations
 	}
 	opts := s.b.opts
 	opts.Context = ctx
+	if s.o.TimestampServerURL != "" {
+		// sigstore-go's TSA client sends its request without a context:
+		// its transport adds this call's.
+		opts.TimestampAuthorities = []*sign.TimestampAuthority{sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{
+			URL: s.o.TimestampServerURL, Timeout: s.o.HTTPTimeout, Retries: 1,
+			Transport: withContext{ctx, s.hc.Transport},
+		})}
+	}
 	pb, err := sign.Bundle(&sign.DSSEData{Data: stmt, PayloadType: layout.InTotoPayloadType}, s.b.kp, opts)
 	var te tlogError
 	var se signError
@@ -167,4 +171,18 @@ func (s *Signer) signBundle(ctx context.Context, digest name.Digest, annotations
 		"timestamps", len(pb.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()),
 		"tlogEntries", len(pb.GetVerificationMaterial().GetTlogEntries()))
 	return protojson.Marshal(pb)
+}
+
+// withContext sends requests with ctx: a transport made for one call.
+type withContext struct {
+	ctx  context.Context
+	next http.RoundTripper
+}
+
+func (w withContext) RoundTrip(r *http.Request) (*http.Response, error) {
+	next := w.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return next.RoundTrip(r.WithContext(w.ctx))
 }

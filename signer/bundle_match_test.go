@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -175,3 +177,35 @@ type rawOCIManifest []byte
 
 func (r rawOCIManifest) RawManifest() ([]byte, error)        { return r, nil }
 func (r rawOCIManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+
+// TestSignBundleCanceledAtTSA: a Sign canceled while the timestamp
+// authority has not answered returns at once, with a timestamp authority
+// ServiceError, instead of waiting for the HTTP timeout.
+func TestSignBundleCanceledAtTSA(t *testing.T) {
+	reg := signertest.NewRegistry(t, true)
+	d := reg.Image(t, "app")
+	tsa := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(3 * time.Second):
+		}
+	}))
+	defer tsa.Close()
+	kp := signertest.Keys(t, "a")
+	s, err := signer.New(t.Context(), signer.Options{RemoteOptions: reg.Options, Key: kp.Private, Password: kp.Password,
+		SkipTlogUpload: true, TimestampServerURL: tsa.URL, Bundle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = s.Sign(ctx, d, nil)
+	var se *signer.ServiceError
+	if !errors.As(err, &se) || se.Service != "timestamp authority" {
+		t.Fatalf("got %v, want a timestamp authority ServiceError", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("returned after %v", took)
+	}
+}
