@@ -24,6 +24,7 @@ import (
 	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
+	"github.com/hallmark-dev/hallmark/verifier"
 )
 
 // identity is how a bundle test signs: keyless through the fake Sigstore
@@ -199,6 +200,20 @@ func TestSignBundleLayout(t *testing.T) {
 				other := reg.Image(t, "other")
 				if err := verifyBundle(t, res.Bundle, ss, id, other, ann); err == nil {
 					t.Fatal("the bundle verifies for another image's digest")
+				}
+				vo := verifier.Options{RemoteOptions: reg.Options, Policy: verifier.Policy{Annotations: ann},
+					Trust: verifier.Trust{TrustedRoot: ss.TrustedRoot, IgnoreTlog: true, IgnoreSCT: true}}
+				if id.keyless {
+					vo.Policy.Identity, vo.Policy.Issuer = ss.Identity(id.label), ss.Issuer
+				} else {
+					vo.Policy.Key = signertest.Keys(t, id.label).Public
+				}
+				vr, err := verifier.Verify(t.Context(), d, vo)
+				if err != nil {
+					t.Fatalf("hallmark's verifier rejects the bundle: %v", err)
+				}
+				if got := vr.Layouts()[layout.BundleLocation(wantLoc)]; got != 1 {
+					t.Fatalf("hallmark's verifier verified %v, want one bundle in %s", vr.Layouts(), layout.BundleLocation(wantLoc))
 				}
 			})
 		}
