@@ -303,10 +303,12 @@ func mustSignatures(t *testing.T, ref string) oci.Signatures {
 
 // TestNoInsecureDefaults checks that every relaxation needs its explicit
 // flag: without --insecure-ignore-tlog a signature without a transparency
-// log entry fails, without --insecure-ignore-sct a certificate without an
-// SCT fails (and signing refuses Fulcio's certificate without
-// --insecure-skip-verify), a registry not named --insecure-registry is not
-// reached over plain HTTP, and a tcp:// buildkitd needs TLS.
+// log entry fails, without --insecure-ignore-sct a certificate without a
+// verifiable SCT fails (the bed's Fulcio embeds one from a CT log that
+// HALLMARK_TEST_TRUSTED_ROOT does not list; signing refuses Fulcio's
+// certificate without --insecure-skip-verify), a registry not named
+// --insecure-registry is not reached over plain HTTP, and a tcp://
+// buildkitd needs TLS.
 func TestNoInsecureDefaults(t *testing.T) {
 	b := bed(t)
 	const password = "pw-defaults-5e3c"
@@ -341,7 +343,7 @@ func TestNoInsecureDefaults(t *testing.T) {
 			exitVerify, []string{"tlog:"}},
 		{"verify without --insecure-ignore-sct", nil,
 			append(append([]string{"verify", "--insecure-registry", reg, "--trusted-root", trustedRoot, "--insecure-ignore-tlog"}, identity...), ref),
-			exitVerify, []string{"certificate:", "SCT"}},
+			exitVerify, []string{"sct:", "SCT"}},
 		{"sign without --insecure-skip-verify", []string{"SIGSTORE_ID_TOKEN=" + tok},
 			[]string{"sign", "--insecure-registry", reg, "--fulcio-url", b.Getenv("HALLMARK_TEST_FULCIO_URL"), "--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL"),
 				"--trusted-root", trustedRoot, "--tlog-upload=false", unsigned + "@" + unsignedDigest},

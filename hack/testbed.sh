@@ -8,8 +8,8 @@
 #   hack/testbed.sh status                  one line per service
 #
 # Groups: build (buildkitd, buildkitd-rootless, registry-plain, registry-referrers), sign (oidc,
-# fulcio, tsa, trusted_root.json, cosign CLI), all (default). Progress goes to stderr; only `env` and `up`
-# write to stdout. See hack/README.md.
+# fulcio, ctlog, tsa, rekor, the trusted roots and signing config, cosign v2.6.5 and v3.1.3 CLIs),
+# all (default). Progress goes to stderr; only `env` and `up` write to stdout. See hack/README.md.
 #
 # Settings (environment):
 #   HALLMARK_CACHE           built tools, kept between runs   (default /var/cache/hallmark)
@@ -34,6 +34,10 @@ PORT_FULCIO_GRPC=$((BASE + 13))
 PORT_FULCIO_METRICS=$((BASE + 14))
 PORT_TSA=$((BASE + 15))
 PORT_TSA_METRICS=2112 # hard-coded in timestamp-server v2.1.3, on all interfaces
+PORT_CTLOG=$((BASE + 16))
+PORT_REKOR=$((BASE + 17))
+PORT_REKOR_GRPC=$((BASE + 18))
+PORT_REKOR_METRICS=$((BASE + 19)) # never 2112 (the TSA's) nor rekor's defaults 3000/3001
 
 TLS=$STATE/tls
 BUILDKIT_SOCK=$STATE/buildkitd.sock
@@ -47,9 +51,19 @@ ROOTLESS_SOCK=$ROOTLESS_RUNTIME_DIR/buildkit/buildkitd.sock
 OIDC_ISSUER=https://127.0.0.1:$PORT_OIDC
 FULCIO_URL=http://127.0.0.1:$PORT_FULCIO
 TSA_URL=http://127.0.0.1:$PORT_TSA/api/v1/timestamp
+CTLOG_URL=http://127.0.0.1:$PORT_CTLOG
+# A static-CT origin is host/path, without a scheme (127.0.0.1:PORT is refused).
+CTLOG_ORIGIN=ct.local/hallmark-testbed
+REKOR_URL=http://127.0.0.1:$PORT_REKOR
+# Rekor v2's checkpoint origin: clients check it against the host (no port) of the Rekor URL in
+# the trusted root.
+REKOR_ORIGIN=127.0.0.1
+# The trust and service files of the whole instance (Fulcio + CT log + Rekor v2 + TSA), written
+# with cosign v3; $STATE/trusted_root.json stays Fulcio + TSA only.
+SIGSTORE_DIR=$STATE/sigstore
 
 BUILD_SERVICES=(buildkitd buildkitd-rootless registry-plain registry-referrers)
-SIGN_SERVICES=(oidc fulcio tsa)
+SIGN_SERVICES=(oidc fulcio ctlog tsa rekor) # in start order: the CT log needs Fulcio's root
 ALL_SERVICES=("${BUILD_SERVICES[@]}" "${SIGN_SERVICES[@]}")
 TLS_SERVICES="buildkitd oidc fulcio" # restarted when the certificates are remade
 CERTS_RENEWED=
@@ -61,6 +75,9 @@ FULCIO_TOOL=(fulcio github.com/sigstore/fulcio github.com/sigstore/fulcio)
 TSA_TOOL=(tsa github.com/sigstore/timestamp-authority/v2
 	github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server)
 COSIGN_TOOL=(cosign github.com/sigstore/cosign/v2 github.com/sigstore/cosign/v2/cmd/cosign)
+COSIGN3_TOOL=(cosign3 github.com/sigstore/cosign/v3 github.com/sigstore/cosign/v3/cmd/cosign)
+CTLOG_TOOL=(ctlog github.com/transparency-dev/tesseract github.com/transparency-dev/tesseract/cmd/tesseract/posix)
+REKOR_TOOL=(rekor github.com/sigstore/rekor-tiles/v2 github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix)
 
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() {
@@ -178,6 +195,9 @@ install_sign() {
 	build_tool "${FULCIO_TOOL[@]}"
 	build_tool "${TSA_TOOL[@]}"
 	build_tool "${COSIGN_TOOL[@]}"
+	build_tool "${CTLOG_TOOL[@]}"
+	build_tool "${REKOR_TOOL[@]}"
+	build_tool "${COSIGN3_TOOL[@]}"
 	OIDC_BIN=$(build_program oidc)
 	TRUSTEDROOT_BIN=$(build_program trustedroot)
 }
@@ -310,6 +330,11 @@ ensure() {
 	local name=$1 fn=${1//-/_}
 	if [[ -n $CERTS_RENEWED && " $TLS_SERVICES " == *" $name "* ]] && alive "$name"; then
 		log "restarting $name for the new certificates"
+		stop "$name"
+	fi
+	# stale_NAME (optional): it runs, but with what no longer holds (sets STALE_REASON).
+	if declare -F "stale_$fn" >/dev/null && alive "$name" && "stale_$fn"; then
+		log "restarting $name: $STALE_REASON"
 		stop "$name"
 	fi
 	if alive "$name"; then
@@ -459,13 +484,22 @@ start_fulcio() {
 	mkdir -p "$STATE/fulcio"
 	rm -f "$STATE/fulcio/fulcio.sock"
 	write_fulcio_config >"$STATE/fulcio/config.yaml"
-	spawn fulcio "$tools/fulcio" serve --ca ephemeralca --ct-log-url "" \
+	# Fulcio calls the CT log only when issuing; certificates then embed its SCT.
+	spawn fulcio "$tools/fulcio" serve --ca ephemeralca --ct-log-url "$CTLOG_URL" \
 		--config-path "$STATE/fulcio/config.yaml" \
 		--host 127.0.0.1 --port "$PORT_FULCIO" \
 		--grpc-host 127.0.0.1 --grpc-port "$PORT_FULCIO_GRPC" --metrics-port "$PORT_FULCIO_METRICS" \
 		--legacy-unix-domain-socket "$STATE/fulcio/fulcio.sock"
 }
 ready_fulcio() { curl -fsS -o /dev/null --max-time 2 "$FULCIO_URL/api/v1/rootCert"; }
+# stale_fulcio: started without this CT log (by an older testbed.sh, with --ct-log-url "").
+stale_fulcio() {
+	local pid args=()
+	pid=$(pid_of fulcio)
+	mapfile -t -d '' args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+	STALE_REASON="it was started without --ct-log-url $CTLOG_URL"
+	[[ " ${args[*]} " != *" --ct-log-url $CTLOG_URL "* ]]
+}
 
 # write_fulcio_config: the issuer as a GitLab instance, with Fulcio's own gitlab-pipeline
 # templates (from fulcio v1.8.8 config/identity/config.yaml) and url = the issuer.
@@ -505,6 +539,46 @@ ci-issuer-metadata:
 EOF
 }
 
+# ctlog: TesseraCT (static CT API, POSIX storage) with a key kept in STATE, accepting chains to
+# Fulcio's root. Fulcio's CA is new on every start: stale_ctlog restarts the log after Fulcio.
+ports_ctlog() { echo "$PORT_CTLOG"; }
+start_ctlog() {
+	tool_dir "${CTLOG_TOOL[@]:0:2}"
+	local tools=$TOOL_DIR
+	mkdir -p "$STATE/ctlog/storage"
+	ensure_log_key "$STATE/ctlog"
+	curl -fsS --max-time 5 "$FULCIO_URL/api/v1/rootCert" >"$STATE/ctlog/roots.pem" ||
+		die "fetching Fulcio's root for the CT log failed (is fulcio up?)"
+	# OTEL_METRIC_EXPORT_INTERVAL: it pushes metrics to an OTLP collector (none here) once a day,
+	# not every minute.
+	spawn ctlog env OTEL_METRIC_EXPORT_INTERVAL=86400000 "$tools/posix" \
+		--private_key="$STATE/ctlog/key.pem" --origin="$CTLOG_ORIGIN" \
+		--storage_dir="$STATE/ctlog/storage" --roots_pem_file="$STATE/ctlog/roots.pem" \
+		--http_endpoint="127.0.0.1:$PORT_CTLOG" --checkpoint_interval=200ms --batch_max_age=50ms
+}
+ready_ctlog() { curl -fsS -o /dev/null --max-time 2 "$CTLOG_URL/ct/v1/get-roots"; }
+# stale_ctlog: Fulcio (re)started after the log, so the log's roots are an old CA's.
+stale_ctlog() {
+	STALE_REASON="fulcio restarted since (new CA)"
+	[[ $(pidfile fulcio) -nt $(pidfile ctlog) ]]
+}
+
+# ensure_log_key DIR: an ECDSA P-256 key (DIR/key.pem, SEC1, which both logs read), its public
+# key (DIR/key.pub) and its creation time (DIR/start-time, the log's validity start in the
+# trusted root), made once and kept: the logs' identities survive restarts.
+ensure_log_key() {
+	local dir=$1
+	[[ -s $dir/key.pem && -s $dir/key.pub && -s $dir/start-time ]] && return 0
+	log "generating a signing key in $dir"
+	mkdir -p "$dir"
+	if ! (umask 077 && openssl ecparam -name prime256v1 -genkey -noout -out "$dir/key.pem.tmp" &&
+		openssl ec -in "$dir/key.pem.tmp" -pubout -out "$dir/key.pub") 2>>"$STATE/logs/certs.log"; then
+		die "generating a key in $dir failed (see $STATE/logs/certs.log)"
+	fi
+	date -u +%FT%TZ >"$dir/start-time"
+	mv "$dir/key.pem.tmp" "$dir/key.pem"
+}
+
 ports_tsa() { echo "$PORT_TSA $PORT_TSA_METRICS"; }
 start_tsa() {
 	tool_dir "${TSA_TOOL[@]:0:2}"
@@ -513,6 +587,21 @@ start_tsa() {
 		--timestamp-signer memory --disable-ntp-monitoring
 }
 ready_tsa() { curl -fsS -o /dev/null --max-time 2 "$TSA_URL/certchain"; }
+
+# rekor: Rekor v2 (rekor-tiles, POSIX storage) with a key kept in STATE. Entries are sequenced
+# within 50 ms and checkpoints published every 200 ms (a signer waits for its inclusion proof).
+ports_rekor() { echo "$PORT_REKOR $PORT_REKOR_GRPC $PORT_REKOR_METRICS"; }
+start_rekor() {
+	tool_dir "${REKOR_TOOL[@]:0:2}"
+	local tools=$TOOL_DIR
+	mkdir -p "$STATE/rekor/storage"
+	ensure_log_key "$STATE/rekor"
+	spawn rekor "$tools/posix" serve --storage-dir "$STATE/rekor/storage" \
+		--signer-filepath "$STATE/rekor/key.pem" --hostname "$REKOR_ORIGIN" \
+		--http-address 127.0.0.1 --http-port "$PORT_REKOR" --grpc-address 127.0.0.1 --grpc-port "$PORT_REKOR_GRPC" \
+		--http-metrics-port "$PORT_REKOR_METRICS" --checkpoint-interval 200ms --batch-max-age 50ms
+}
+ready_rekor() { curl -fsS -o /dev/null --max-time 2 "$REKOR_URL/healthz"; }
 
 # ensure_trusted_root: fetch the Fulcio and TSA chains (both change on every restart) and
 # rewrite trusted_root.json when either changed since it was written.
@@ -543,6 +632,43 @@ ensure_trusted_root() {
 	"$TRUSTEDROOT_BIN" -fulcio-chain "$STATE/fulcio-chain.pem" -fulcio-url "$FULCIO_URL" \
 		-tsa-chain "$STATE/tsa-chain.pem" -tsa-url "$TSA_URL" -out "$STATE/trusted_root.json" ||
 		die "writing trusted_root.json failed"
+}
+
+# ensure_sigstore_files: the instance's trusted root (Fulcio, CT log, Rekor v2, TSA) and signing
+# config (Fulcio, Rekor v2, TSA), written by cosign v3 whenever a chain or key changed since
+# (ensure_trusted_root renews the chain files, ensure_log_key the keys).
+ensure_sigstore_files() {
+	local tr=$SIGSTORE_DIR/trusted_root.json sc=$SIGSTORE_DIR/signing_config.json f stale=0
+	local inputs=("$STATE/fulcio-chain.pem" "$STATE/tsa-chain.pem" "$STATE/ctlog/key.pub" "$STATE/rekor/key.pub")
+	for f in "${inputs[@]}"; do [[ $f -nt $tr || $f -nt $sc ]] && stale=1; done
+	((stale)) || return 0
+	log "writing $tr and $sc"
+	tool_dir "${COSIGN3_TOOL[@]:0:2}"
+	local cosign=$TOOL_DIR/cosign ctlog_start rekor_start since=2020-01-01T00:00:00Z
+	read -r ctlog_start <"$STATE/ctlog/start-time"
+	read -r rekor_start <"$STATE/rekor/start-time"
+	mkdir -p "$SIGSTORE_DIR"
+	# TUF_ROOT: cosign must not look for (or fetch) the public-good TUF repository.
+	if ! (
+		export TUF_ROOT=$SIGSTORE_DIR/tuf
+		"$cosign" trusted-root create \
+			--no-default-fulcio --no-default-ctfe --no-default-rekor --no-default-tsa \
+			--fulcio="url=$FULCIO_URL,certificate-chain=$STATE/fulcio-chain.pem" \
+			--ctfe="url=$CTLOG_URL,public-key=$STATE/ctlog/key.pub,start-time=$ctlog_start" \
+			--rekor="url=$REKOR_URL,public-key=$STATE/rekor/key.pub,start-time=$rekor_start,origin=$REKOR_ORIGIN" \
+			--tsa="url=$TSA_URL,certificate-chain=$STATE/tsa-chain.pem" \
+			--out "$tr.tmp" &&
+			"$cosign" signing-config create \
+				--fulcio="url=$FULCIO_URL,api-version=1,start-time=$since,operator=hallmark-testbed" \
+				--rekor="url=$REKOR_URL,api-version=2,start-time=$since,operator=hallmark-testbed" --rekor-config=ANY \
+				--tsa="url=$TSA_URL,api-version=1,start-time=$since,operator=hallmark-testbed" --tsa-config=EXACT:1 \
+				--out "$sc.tmp"
+	) >>"$STATE/logs/sigstore-files.log" 2>&1; then
+		die "cosign could not write the trust files (see $STATE/logs/sigstore-files.log)"
+	fi
+	chmod 0644 "$tr.tmp" "$sc.tmp" # cosign writes 0600; this is public trust material
+	mv "$tr.tmp" "$tr"
+	mv "$sc.tmp" "$sc"
 }
 
 # --- commands --------------------------------------------------------------------------------
@@ -588,6 +714,17 @@ env_lines() {
 			"HALLMARK_TEST_COSIGN=$TOOL_DIR/cosign"; do
 			printf 'export %s\n' "$line"
 		done
+		tool_dir "${COSIGN3_TOOL[@]:0:2}"
+		printf 'export %s\n' "HALLMARK_TEST_COSIGN3=$TOOL_DIR/cosign"
+		if alive ctlog && alive rekor && [[ -s $SIGSTORE_DIR/trusted_root.json && -s $SIGSTORE_DIR/signing_config.json ]]; then
+			for line in \
+				"HALLMARK_TEST_CTLOG_URL=$CTLOG_URL" \
+				"HALLMARK_TEST_REKOR_URL=$REKOR_URL" \
+				"HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT=$SIGSTORE_DIR/trusted_root.json" \
+				"HALLMARK_TEST_SIGNING_CONFIG=$SIGSTORE_DIR/signing_config.json"; do
+				printf 'export %s\n' "$line"
+			done
+		fi
 	fi
 }
 
@@ -627,7 +764,10 @@ cmd_up() {
 		services+=("${SIGN_SERVICES[@]}")
 	fi
 	for a in "${services[@]}"; do ensure "$a"; done
-	((want_sign)) && ensure_trusted_root
+	if ((want_sign)); then
+		ensure_trusted_root
+		ensure_sigstore_files
+	fi
 	cmd_env
 }
 
