@@ -38,12 +38,21 @@ func CompletePolicy(p verifier.Policy, s *signer.Signer, jobIdentity *ci.Policy)
 	return p, nil
 }
 
-// writtenLayouts are the layouts signing in mode writes, the only ones a
-// release's verification needs to look at (hallmark verify on its own
-// searches every layout).
-func writtenLayouts(mode signer.Mode) []verifier.Layout {
-	if mode == "" {
+// writtenLayouts are where signing with o stores signatures, the only
+// places a release's verification needs to look (hallmark verify on its
+// own searches every one): the simple-signing layouts of the mode, and the
+// bundle referrer's.
+func writtenLayouts(o signer.Options) []verifier.Layout {
+	mode := o.Mode
+	if mode == "" && !o.Bundle {
 		mode = layout.ModeLegacy
 	}
-	return mode.Locations()
+	var out []verifier.Layout
+	if mode != "" {
+		out = mode.Locations()
+	}
+	if o.Bundle {
+		out = append(out, layout.LocationBundleReferrers, layout.LocationBundleFallback)
+	}
+	return out
 }

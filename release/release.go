@@ -101,7 +101,7 @@ func prepare(ctx, waitCtx context.Context, o Options, pending *PendingSigner) (*
 	}
 	v, err := verifier.New(ctx, verifier.Options{
 		RemoteOptions: o.Build.Registry.RemoteOptions(ctx), Logger: o.Logger, Policy: p, Trust: o.Trust,
-		Layouts: writtenLayouts(o.Signer.Mode),
+		Layouts: writtenLayouts(o.Signer),
 	})
 	if err != nil {
 		return nil, StageError(StageVerify, err)

@@ -57,8 +57,10 @@ func signCommand(e *env) command {
 			Name:      "sign",
 			Usage:     "sign image digests with cosign (keyless or with a key); prints REPO@sha256:DIGEST for each",
 			ArgsUsage: "REGISTRY/REPO@sha256:DIGEST...",
-			Description: "Signs the digest with a cosign v2 simple-signing signature carrying the annotations (CI provenance,\n" +
-				"the tag, -a values) in its payload, keyless (an OIDC token exchanged at Fulcio) or with --key.\n" +
+			Description: "Signs the digest as cosign v3 does: a Sigstore bundle (an in-toto statement whose subject carries the\n" +
+				"annotations: CI provenance, the tag, -a values) stored as an OCI 1.1 referrer; --new-bundle-format=false\n" +
+				"writes cosign v2's simple-signing signature instead, --both-formats both. Keyless (an OIDC token\n" +
+				"exchanged at Fulcio) or with --key.\n" +
 				"A tag is resolved to its digest once, with a warning, and recorded in the tag annotation.\n" +
 				"Signing again with the same identity and annotations adds nothing. Never prompts.\n" +
 				"Several images are signed in parallel (at most 10 at once) with one key or certificate; stdout lists\n" +
@@ -209,7 +211,11 @@ func signSummary(res *signer.Result, identity string) string {
 		if w.Existing {
 			what = "already present"
 		}
-		parts = append(parts, fmt.Sprintf("%s %s (%s)", w.Layout, what, w.Ref))
+		where := string(w.Layout)
+		if w.Format == signer.FormatBundle {
+			where = "bundle"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%s)", where, what, w.Ref))
 	}
 	verb := "signed"
 	if !res.Added() {

@@ -132,7 +132,7 @@ func TestSignVerifyKeylessCLI(t *testing.T) {
 	d := reg.Image(t, "app").String()
 	t.Setenv("SIGSTORE_ID_TOKEN", ss.Token("g/p", "sigstore", time.Now().Add(time.Hour)))
 	code, out, errOut := run(t, "sign", "--fulcio-url", ss.FulcioURL, "--insecure-skip-verify", "--tlog-upload=false",
-		"--timestamp-server-url", ss.TSAURL, "--registry-referrers-mode", "both", "--no-ci-annotations", "-a", "tag=v1",
+		"--timestamp-server-url", ss.TSAURL, "--both-formats", "--registry-referrers-mode", "both", "--no-ci-annotations", "-a", "tag=v1",
 		"--insecure-registry", reg.Host, d)
 	if code != 0 || strings.TrimSpace(out) != d {
 		t.Fatalf("sign: exit %d, stderr %q", code, errOut)
@@ -145,7 +145,7 @@ func TestSignVerifyKeylessCLI(t *testing.T) {
 		code     int
 		contains string
 	}{
-		{"passes", []string{"--certificate-identity", ss.Identity("g/p"), "--certificate-oidc-issuer", ss.Issuer, "-a", "tag=v1"}, 0, "2 of 2 signatures match"},
+		{"passes", []string{"--certificate-identity", ss.Identity("g/p"), "--certificate-oidc-issuer", ss.Issuer, "-a", "tag=v1"}, 0, "3 of 3 signatures match (bundle-fallback: 1, legacy: 1, oci-1-1-fallback: 1)"},
 		{"wrong identity", []string{"--certificate-identity", ss.Identity("g/q"), "--certificate-oidc-issuer", ss.Issuer}, exitVerify, "identity: want"},
 		{"wrong issuer", []string{"--certificate-identity", ss.Identity("g/p"), "--certificate-oidc-issuer", "https://gitlab.com"}, exitVerify, "issuer: want"},
 		{"no policy", nil, exitUsage, "no verification policy"},

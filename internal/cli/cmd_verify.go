@@ -34,8 +34,9 @@ func verifyCommand(e *env) command {
 			Name:      "verify",
 			Usage:     "verify an image's cosign signatures; prints them as `cosign verify` does (JSON)",
 			ArgsUsage: "REGISTRY/REPO@sha256:DIGEST",
-			Description: "Checks every signature of the digest, in every layout (the .sig tag, OCI 1.1 referrers through the\n" +
-				"referrers API or the fallback index), and passes when one satisfies the policy: --key, or a certificate\n" +
+			Description: "Checks every signature of the digest, in every format and layout (cosign v3's Sigstore bundles and\n" +
+				"cosign v2's simple signatures: the .sig tag, OCI 1.1 referrers through the referrers API or the fallback\n" +
+				"index; a bundle never hides another signature), and passes when one satisfies the policy: --key, or a certificate\n" +
 				"identity and OIDC issuer, plus every -a annotation. Without a policy in GitLab CI or GitHub Actions the\n" +
 				"job's own identity is expected and the equivalent cosign command is printed on stderr.\n" +
 				"stdout: the JSON array cosign verify prints; stderr: a one-line summary, or why each signature failed.",

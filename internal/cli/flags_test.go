@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v2"
@@ -129,29 +131,44 @@ func TestVerifyAnnotationsFromEnv(t *testing.T) {
 	}
 }
 
-// TestStorageSwitch: a boolean storage option is one storageSwitches
-// entry: its flag and variable reach the signer options.
-func TestStorageSwitch(t *testing.T) {
-	saved := storageSwitches
-	t.Cleanup(func() { storageSwitches = saved })
-	storageSwitches = append(slices.Clone(saved), struct {
-		name, env, usage string
-		set              func(o *signer.Options, on bool)
-	}{"test-switch", "HALLMARK_TEST_SWITCH", "a test switch", func(o *signer.Options, on bool) { o.SkipTlogUpload = on }})
+// TestStorageFormats: the format flags and variables reach the signer
+// options; the bundle is the default, as in cosign v3.
+func TestStorageFormats(t *testing.T) {
 	for _, tc := range []struct {
-		env  string
-		args []string
-		want bool
-	}{{"", nil, false}, {"", []string{"--test-switch"}, true}, {"true", nil, true}, {"true", []string{"--test-switch=false"}, false}} {
-		t.Setenv("HALLMARK_TEST_SWITCH", tc.env)
+		env    map[string]string
+		args   []string
+		bundle bool
+		mode   signer.Mode
+		err    string
+	}{
+		{nil, nil, true, "", ""},
+		{nil, []string{"--new-bundle-format=false"}, false, signer.ModeLegacy, ""},
+		{nil, []string{"--new-bundle-format=false", "--registry-referrers-mode", "oci-1-1"}, false, signer.ModeOCI11, ""},
+		{nil, []string{"--both-formats"}, true, signer.ModeLegacy, ""},
+		{nil, []string{"--both-formats", "--registry-referrers-mode", "both"}, true, signer.ModeBoth, ""},
+		{map[string]string{"HALLMARK_NEW_BUNDLE_FORMAT": "false", "HALLMARK_REGISTRY_REFERRERS_MODE": "oci-1-1"}, nil, false, signer.ModeOCI11, ""},
+		{map[string]string{"HALLMARK_BOTH_FORMATS": "true"}, nil, true, signer.ModeLegacy, ""},
+		{nil, []string{"--both-formats", "--new-bundle-format=false"}, false, "", "drop --new-bundle-format=false"},
+		{nil, []string{"--registry-referrers-mode", "oci11"}, false, "", "--registry-referrers-mode"},
+	} {
+		for _, k := range []string{"HALLMARK_NEW_BUNDLE_FORMAT", "HALLMARK_BOTH_FORMATS", "HALLMARK_REGISTRY_REFERRERS_MODE"} {
+			t.Setenv(k, tc.env[k]) // restored after the test
+			if _, ok := tc.env[k]; !ok {
+				os.Unsetenv(k)
+			}
+		}
 		var g storageGroup
 		parseGroups(t, []flagGroup{&g}, tc.args...)
 		var o signer.Options
-		if err := g.applySigner(t.Context(), &o); err != nil {
-			t.Fatal(err)
+		err := g.applySigner(t.Context(), &o)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("env %v, args %q: err %v, want it to say %q", tc.env, tc.args, err, tc.err)
+			}
+			continue
 		}
-		if o.SkipTlogUpload != tc.want || o.Mode != signer.ModeLegacy {
-			t.Errorf("env %q, args %q: set %v, mode %q; want %v, legacy", tc.env, tc.args, o.SkipTlogUpload, o.Mode, tc.want)
+		if err != nil || o.Bundle != tc.bundle || o.Mode != tc.mode {
+			t.Errorf("env %v, args %q: bundle %v, mode %q, err %v; want %v, %q", tc.env, tc.args, o.Bundle, o.Mode, err, tc.bundle, tc.mode)
 		}
 	}
 }

@@ -207,34 +207,22 @@ func (g *trustedRootGroup) applySigner(_ context.Context, o *signer.Options) err
 	return nil
 }
 
-// storageGroup says how and in which format signatures are stored in the
-// registry.
+// storageGroup says in which format, and where, signatures are stored in
+// the registry.
 type storageGroup struct {
-	mode string
-	on   []bool // storageSwitches' values, in order
+	mode        string
+	bundle      bool // --new-bundle-format
+	bothFormats bool
 }
-
-// storageSwitches are the boolean storage and format options: each is a
-// flag, its variable, its usage and the signer option it sets. A new one
-// is one entry here.
-var storageSwitches = []struct {
-	name, env, usage string
-	set              func(o *signer.Options, on bool)
-}{}
 
 func (*storageGroup) title() string { return "storage/format" }
 
 func (g *storageGroup) flags() []cli.Flag {
-	if g.on == nil {
-		g.on = make([]bool, len(storageSwitches))
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "new-bundle-format", Value: true, Usage: "sign as cosign v3 does: a Sigstore bundle stored as an OCI 1.1 referrer; =false writes cosign v2's simple-signing signature in --registry-referrers-mode's layout", EnvVars: []string{"HALLMARK_NEW_BUNDLE_FORMAT"}, Destination: &g.bundle},
+		&cli.BoolFlag{Name: "both-formats", Usage: "write the bundle AND a simple-signing signature (in --registry-referrers-mode's layout), for consumers that read only the older format (cosign < 2.6.3, podman, older policy engines)", EnvVars: []string{"HALLMARK_BOTH_FORMATS"}, Destination: &g.bothFormats},
+		&cli.StringFlag{Name: "registry-referrers-mode", Value: string(signer.ModeLegacy), Usage: "store simple-signing signatures as `MODE`: legacy (the .sig tag), oci-1-1 (an OCI 1.1 referrer) or both (bundles are always referrers)", EnvVars: []string{"HALLMARK_REGISTRY_REFERRERS_MODE"}, Destination: &g.mode},
 	}
-	flags := []cli.Flag{
-		&cli.StringFlag{Name: "registry-referrers-mode", Value: string(signer.ModeLegacy), Usage: "store the signature as `MODE`: legacy (the .sig tag), oci-1-1 (an OCI 1.1 referrer) or both", EnvVars: []string{"HALLMARK_REGISTRY_REFERRERS_MODE"}, Destination: &g.mode},
-	}
-	for i, s := range storageSwitches {
-		flags = append(flags, &cli.BoolFlag{Name: s.name, Usage: s.usage, EnvVars: []string{s.env}, Destination: &g.on[i]})
-	}
-	return flags
 }
 
 func (g *storageGroup) applySigner(_ context.Context, o *signer.Options) error {
@@ -242,9 +230,15 @@ func (g *storageGroup) applySigner(_ context.Context, o *signer.Options) error {
 	if err != nil {
 		return usageErr("--registry-referrers-mode: %w", err)
 	}
-	o.Mode = mode
-	for i, s := range storageSwitches {
-		s.set(o, g.on[i])
+	switch {
+	case g.bothFormats && !g.bundle:
+		return usageErr("--both-formats writes a bundle too: drop --new-bundle-format=false")
+	case !g.bundle:
+		o.Bundle, o.Mode = false, mode
+	case g.bothFormats:
+		o.Bundle, o.Mode = true, mode
+	default:
+		o.Bundle, o.Mode = true, ""
 	}
 	return nil
 }

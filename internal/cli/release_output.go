@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/release"
+	"github.com/hallmark-dev/hallmark/signer"
 )
 
 // releaseResult is what release prints on stdout and writes to
@@ -22,8 +24,13 @@ type releaseResult struct {
 }
 
 type releaseSignature struct {
-	Digest      string            `json:"digest"`
-	Mode        string            `json:"mode"`
+	Digest string `json:"digest"`
+	// Formats are the signature formats written: "bundle" (cosign v3's),
+	// "simple-signing" (cosign v2's), or both.
+	Formats []string `json:"formats"`
+	// Mode is the layout of the simple-signing signature, if one was
+	// written.
+	Mode        string            `json:"mode,omitempty"`
 	Annotations map[string]string `json:"annotations"`
 }
 
@@ -41,7 +48,8 @@ func newReleaseResult(res *release.Result) *releaseResult {
 		rel.Platforms = []builder.PlatformDigest{}
 	}
 	for _, s := range res.Signatures {
-		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: s.Digest.DigestStr(), Mode: string(s.Mode), Annotations: s.Annotations})
+		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: s.Digest.DigestStr(), Formats: formats(s),
+			Mode: string(s.Mode), Annotations: s.Annotations})
 	}
 	rel.Verified = releaseVerified{Identity: res.Policy.Identity, Issuer: res.Policy.Issuer}
 	if res.Policy.PublicKey != nil {
@@ -97,7 +105,7 @@ func stepSummary(rel *releaseResult) string {
 		fmt.Fprintf(&b, "| tag | `%s` |\n", t)
 	}
 	for _, s := range rel.Signatures {
-		fmt.Fprintf(&b, "| signed | `%s` (%s, %d annotations) |\n", s.Digest, s.Mode, len(s.Annotations))
+		fmt.Fprintf(&b, "| signed | `%s` (%s, %d annotations) |\n", s.Digest, strings.Join(s.Formats, " + "), len(s.Annotations))
 	}
 	who := rel.Verified.Key
 	if who == "" {
@@ -120,4 +128,16 @@ func appendFile(path, s string) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// formats lists the signature formats res wrote or found, once each, in
+// the order stored.
+func formats(res *signer.Result) []string {
+	var out []string
+	for _, w := range res.Layouts {
+		if f := string(w.Format); !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
