@@ -20,7 +20,7 @@ var (
 	// Rekor v2 entries carry no timestamp, so a signature (a short-lived
 	// certificate's above all) needs an RFC 3161 one (cosign v3 refuses
 	// too). It comes wrapped in ErrConfig.
-	ErrRekorV2Timestamp = errors.New("a Rekor v2 transparency log needs an RFC 3161 timestamp authority (set the timestamp server URL)")
+	ErrRekorV2Timestamp = errors.New("a Rekor v2 transparency log needs an RFC 3161 timestamp authority (set {signer.Options.TimestampServerURL})")
 	// ErrLostUpdate reports that concurrent writers kept removing this
 	// signer's signature for more than Options.MaxAttempts attempts.
 	ErrLostUpdate = errors.New("signature kept being overwritten by concurrent writers")

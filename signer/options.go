@@ -158,9 +158,9 @@ func (o *Options) validateRekor() error {
 	case o.RekorVersion < 2 || o.SkipTlogUpload:
 		return nil
 	case !o.Bundle:
-		return fmt.Errorf("%w: Rekor v2 logs bundle signatures only (set Bundle, or use Rekor v1)", ErrConfig)
+		return fmt.Errorf("%w: Rekor v2 logs bundle signatures only (set {signer.Options.Bundle}, or {signer.Options.RekorVersion} 1)", ErrConfig)
 	case o.simpleMode() != "":
-		return fmt.Errorf("%w: Rekor v2 logs bundle signatures only; simple-signing signatures need Rekor v1", ErrConfig)
+		return fmt.Errorf("%w: Rekor v2 logs bundle signatures only; simple-signing signatures ({signer.Options.Mode}) need {signer.Options.RekorVersion} 1", ErrConfig)
 	case o.TimestampServerURL == "":
 		return fmt.Errorf("%w: %w", ErrConfig, ErrRekorV2Timestamp)
 	}

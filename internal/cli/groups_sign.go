@@ -126,6 +126,7 @@ func (g *keylessGroup) identityToken(ctx context.Context) (string, error) {
 // tlogGroup is the transparency log signatures are recorded in.
 type tlogGroup struct {
 	rekorURL string
+	version  uint
 	upload   bool
 }
 
@@ -134,12 +135,16 @@ func (*tlogGroup) title() string { return "transparency log" }
 func (g *tlogGroup) flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "rekor-url", Value: signer.DefaultRekorURL, Usage: "Rekor `URL`", EnvVars: []string{"HALLMARK_REKOR_URL"}, Destination: &g.rekorURL},
+		&cli.UintFlag{Name: "rekor-version", Value: 1, Usage: "`VERSION` of --rekor-url's API: 1, or 2 (Rekor v2: bundle signatures only, with --timestamp-server-url)", EnvVars: []string{"HALLMARK_REKOR_VERSION"}, Destination: &g.version},
 		&cli.BoolFlag{Name: "tlog-upload", Value: true, Usage: "record the signature in the Rekor transparency log", EnvVars: []string{"HALLMARK_TLOG_UPLOAD"}, Destination: &g.upload},
 	}
 }
 
 func (g *tlogGroup) applySigner(_ context.Context, o *signer.Options) error {
-	o.RekorURL, o.SkipTlogUpload = g.rekorURL, !g.upload
+	if g.version < 1 || g.version > 2 {
+		return usageErr("--rekor-version %d: want 1 or 2", g.version)
+	}
+	o.RekorURL, o.RekorVersion, o.SkipTlogUpload = g.rekorURL, uint32(g.version), !g.upload
 	return nil
 }
 

@@ -34,6 +34,8 @@ var optionFlags = map[string]string{
 	"signer.Options.FulcioURL":                "--fulcio-url",
 	"signer.Options.InsecureSkipSCT":          "--insecure-skip-verify",
 	"signer.Options.Mode":                     "--registry-referrers-mode",
+	"signer.Options.Bundle":                   "--new-bundle-format",
+	"signer.Options.RekorVersion":             "--rekor-version",
 	"signer.Options.ServiceCACert":            "--sigstore-ca-cert",
 	"signer.Options.TimestampServerURL":       "--timestamp-server-url",
 	"verifier.Policy.Key":                     "--key",
