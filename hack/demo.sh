@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # hack/demo.sh: the main job end to end on local defaults, as a GitLab CI job would run it.
-# Brings up the local bed (buildkitd, registries, and a keyless Sigstore stack: an OIDC issuer,
-# Fulcio, a timestamp authority), builds hallmark, mints a GitLab-shaped ID token, then runs
-#   hallmark release   build + push Dockerfile.test, sign the digest keyless with the 11 GitLab
-#                      provenance annotations, verify the signature
+# Brings up the local bed (buildkitd, registries, and a keyless Sigstore stack shaped as public-good
+# Sigstore: an OIDC issuer, Fulcio with a CT log, Rekor v2, a timestamp authority), builds hallmark,
+# mints a GitLab-shaped ID token, then runs
+#   hallmark release   build + push Dockerfile.test, sign the digest keyless as a Sigstore bundle
+#                      (cosign v3's format) with the 11 GitLab provenance annotations, logged in
+#                      Rekor, and verify it with every check on
 #   hallmark verify    the tutorial's check, printing the verification JSON (| jq .)
+#   cosign verify      the same check by cosign v3.1.3, the tutorial's line
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -26,21 +29,29 @@ export CI_JOB_ID=5005 CI_JOB_URL=$CI_PROJECT_URL/-/jobs/5005 GITLAB_USER_NAME="H
 SIGSTORE_ID_TOKEN=$(curl -fsS "$HALLMARK_TEST_OIDC_MINT?project_path=group/app&ref=main&sha=$sha")
 export SIGSTORE_ID_TOKEN
 
-# The local Sigstore stack has no Rekor and no CT log: sign with a TSA timestamp instead of a
-# transparency-log entry, and say so explicitly on both sides.
+# The local Sigstore stack is shaped as public-good Sigstore: Fulcio certificates carry SCTs from a
+# CT log, signatures go to a Rekor v2 log (whose entries need a TSA timestamp) and the trusted root
+# lists them all. No insecure flag on either side: every check is on.
 sigstore=(--fulcio-url "$HALLMARK_TEST_FULCIO_URL" --timestamp-server-url "$HALLMARK_TEST_TSA_URL"
-	--trusted-root "$HALLMARK_TEST_TRUSTED_ROOT" --tlog-upload=false --insecure-skip-verify)
-trust=(--trusted-root "$HALLMARK_TEST_TRUSTED_ROOT" --insecure-ignore-tlog --insecure-ignore-sct)
+	--rekor-url "$HALLMARK_TEST_REKOR_URL" --rekor-version 2 --trusted-root "$HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT")
+trust=(--trusted-root "$HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT")
 
 echo "demo: hallmark release" >&2
 bin/hallmark release --insecure-registry "$CI_REGISTRY" --addr "$HALLMARK_TEST_BUILDKIT_UNIX" \
-	--context testdata/build -f Dockerfile.test "${sigstore[@]}" \
-	--insecure-ignore-tlog --insecure-ignore-sct --dotenv bin/release.env
+	--context testdata/build -f Dockerfile.test "${sigstore[@]}" --dotenv bin/release.env
 # shellcheck source=/dev/null
 . bin/release.env
 
 echo "demo: hallmark verify $IMAGE_REF | jq ." >&2
 bin/hallmark verify --insecure-registry "$CI_REGISTRY" "${trust[@]}" \
+	--annotations "tag=$CI_COMMIT_SHORT_SHA" \
+	--certificate-identity "$CI_PROJECT_URL//.gitlab-ci.yml@refs/heads/$CI_COMMIT_REF_NAME" \
+	--certificate-oidc-issuer "$CI_SERVER_URL" "$IMAGE_REF" | jq .
+
+# The tutorial's verify line with cosign v3.1.3, plus only what this private bed needs: its trusted
+# root (the public-good one comes from Sigstore's TUF repository) and plain HTTP to the local registry.
+echo "demo: cosign v3 verify $IMAGE_REF | jq ." >&2
+"$HALLMARK_TEST_COSIGN3" verify --allow-http-registry "${trust[@]}" \
 	--annotations "tag=$CI_COMMIT_SHORT_SHA" \
 	--certificate-identity "$CI_PROJECT_URL//.gitlab-ci.yml@refs/heads/$CI_COMMIT_REF_NAME" \
 	--certificate-oidc-issuer "$CI_SERVER_URL" "$IMAGE_REF" | jq .
