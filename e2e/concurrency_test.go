@@ -2,15 +2,16 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
 
 	"github.com/hallmark-dev/hallmark/internal/e2etest"
 	"github.com/hallmark-dev/hallmark/verifier"
@@ -26,7 +27,7 @@ func TestConcurrentSignCLI(t *testing.T) {
 	const n, password = 10, "pw-concurrent-4c1d"
 	priv, pub := keyPair(t, password)
 	reg := b.PlainRegistry()
-	for _, mode := range []string{"legacy", "oci-1-1"} {
+	for _, mode := range []string{"legacy", "oci-1-1", "bundle"} {
 		// The modes run one after the other: 20 signers at once on 2 cores
 		// test the machine's scheduler more than the signer.
 		t.Run(mode, func(t *testing.T) {
@@ -36,9 +37,9 @@ func TestConcurrentSignCLI(t *testing.T) {
 			results := make([]result, n)
 			procs := make([]*running, n)
 			for i := range n {
-				procs[i] = startHallmark(t, []string{"COSIGN_PASSWORD=" + password}, "sign", "--insecure-registry", reg,
-					"--key", priv, "--tlog-upload=false", "--registry-referrers-mode", mode, "--no-ci-annotations", "--tag", "v1",
-					"-a", fmt.Sprintf("writer=%d", i), repo+"@"+digest)
+				args := append([]string{"sign", "--insecure-registry", reg, "--key", priv, "--tlog-upload=false"}, storageArgs(mode)...)
+				procs[i] = startHallmark(t, []string{"COSIGN_PASSWORD=" + password}, append(args, "--no-ci-annotations", "--tag", "v1",
+					"-a", fmt.Sprintf("writer=%d", i), repo+"@"+digest)...)
 			}
 			for i, p := range procs {
 				wg.Go(func() { results[i] = p.wait(t, 3*time.Minute) })
@@ -121,12 +122,22 @@ func writersKept(t *testing.T, ref, pub string, n int) []int {
 	}
 	var kept []int
 	for _, v := range res.Verified {
-		p, err := v.Signature.Payload()
-		if err != nil {
-			t.Fatal(err)
+		var writer string
+		if v.Format == verifier.FormatBundle {
+			writer = v.Statement.Annotations["writer"]
+		} else {
+			p, err := v.Signature.Payload()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ss payload.SimpleContainerImage
+			if err := json.Unmarshal(p, &ss); err != nil {
+				t.Fatal(err)
+			}
+			writer, _ = ss.Optional["writer"].(string)
 		}
 		for i := range n {
-			if w := fmt.Sprintf(`"writer":"%d"`, i); strings.Contains(string(p), w) && !slices.Contains(kept, i) {
+			if writer == fmt.Sprint(i) && !slices.Contains(kept, i) {
 				kept = append(kept, i)
 			}
 		}

@@ -111,16 +111,16 @@ func agent(ua string) string {
 // succeeded. A successful release with a wrong result fails the test.
 func releaseThroughFaults(t *testing.T, b testbed, reg, addr, ctxDir, df string, run int) bool {
 	t.Helper()
-	mode := []string{"legacy", "oci-1-1", "both"}[run/2%3]
+	mode := []string{"legacy", "oci-1-1", "both", "bundle"}[run/2%4]
 	repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
 	sign, trust := b.Sigstore()
 	identity := b.Issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main"
 	token := b.Token(t, "project_path=group/app&ref=main")
 	args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", addr, "--context", ctxDir, "-f", df,
 		"--progress", "quiet", "--image", addr + "/" + repoPath, "--tag", fmt.Sprintf("run%d", run),
-		"--build-arg", fmt.Sprintf("GREETING=faults-%d-%d", run, time.Now().UnixNano()), "--registry-referrers-mode", mode,
+		"--build-arg", fmt.Sprintf("GREETING=faults-%d-%d", run, time.Now().UnixNano()),
 		"-a", fmt.Sprintf("run=%d", run), "--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()},
-		sign...)
+		append(storageArgs(mode), sign...)...)
 	args = append(args, trust[2:]...) // --insecure-ignore-tlog --insecure-ignore-sct
 	r := hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + token}, args...)
 	if r.Code != 0 {
@@ -141,7 +141,9 @@ func releaseThroughFaults(t *testing.T, b testbed, reg, addr, ctxDir, df string,
 
 // checkOneSignature reads the repository back from the registry itself
 // (not through the proxy) and fails unless the digest has exactly one valid
-// signature in each layout of mode, and nothing else is signed.
+// signature in each layout of mode — a simple-signing mode, "bundle", or
+// "all" (--both-formats with the simple-signing mode both) — and nothing
+// else is signed.
 func checkOneSignature(t *testing.T, b testbed, reg, repo, digest, mode, identity string, ann map[string]string) {
 	t.Helper()
 	d, err := name.NewDigest(repo+"@"+digest, name.Insecure)
@@ -160,16 +162,19 @@ func checkOneSignature(t *testing.T, b testbed, reg, repo, digest, mode, identit
 	if len(res.Failures) != 0 {
 		t.Errorf("%s: %d signatures that do not verify: %v", d, len(res.Failures), res.Failures)
 	}
-	referrer := verifier.LayoutReferrers
+	referrer, bundle := verifier.LayoutReferrers, verifier.LayoutBundleReferrers
 	if reg == b.PlainRegistry() {
-		referrer = verifier.LayoutFallback
+		referrer, bundle = verifier.LayoutFallback, verifier.LayoutBundleFallback
 	}
 	want := map[verifier.Layout]int{}
-	if mode != "oci-1-1" {
+	if mode == "legacy" || mode == "both" || mode == "all" {
 		want[verifier.LayoutLegacy] = 1
 	}
-	if mode != "legacy" {
+	if mode == "oci-1-1" || mode == "both" || mode == "all" {
 		want[referrer] = 1
+	}
+	if mode == "bundle" || mode == "all" {
+		want[bundle] = 1
 	}
 	if got := res.Layouts(); !maps.Equal(got, want) {
 		t.Errorf("%s (%s mode): signatures per layout %v, want %v", d, mode, got, want)
@@ -180,8 +185,8 @@ func checkOneSignature(t *testing.T, b testbed, reg, repo, digest, mode, identit
 			t.Errorf("%s holds %s: a signature of another digest", repo, tag)
 		}
 	}
-	if n := referrerCount(t, d.String()); reg == b.ReferrersRegistry() && n != want[verifier.LayoutReferrers] {
-		t.Errorf("%s: the referrers API lists %d referrers, want %d", d, n, want[verifier.LayoutReferrers])
+	if n, w := referrerCount(t, d.String()), want[verifier.LayoutReferrers]+want[verifier.LayoutBundleReferrers]; reg == b.ReferrersRegistry() && n != w {
+		t.Errorf("%s: the referrers API lists %d referrers, want %d", d, n, w)
 	}
 }
 
@@ -204,7 +209,7 @@ func TestSignAgainAddsNothing(t *testing.T) {
 				t.Parallel()
 				repo, digest := pushedImage(t, reg)
 				ref := repo + "@" + digest
-				args := []string{"sign", "--insecure-registry", reg, "--registry-referrers-mode", "both", "--no-ci-annotations", "--tag", "v1"}
+				args := []string{"sign", "--insecure-registry", reg, "--both-formats", "--registry-referrers-mode", "both", "--no-ci-annotations", "--tag", "v1"}
 				var env []string
 				if how == "keyed" {
 					args = append(args, "--key", priv, "--tlog-upload=false")
@@ -231,7 +236,7 @@ func TestSignAgainAddsNothing(t *testing.T) {
 				}
 				before := len(signatureTags(t, repo))
 				if how == "keyless" {
-					checkOneSignature(t, b, reg, repo, digest, "both", identity, map[string]string{"tag": "v1"})
+					checkOneSignature(t, b, reg, repo, digest, "all", identity, map[string]string{"tag": "v1"})
 				}
 				other := signOnce("-a", "other=1")
 				if !strings.Contains(other.Stderr, "hallmark: signed ") {

@@ -121,3 +121,13 @@ func assertOneLineError(t *testing.T, r result, code int, fragments ...string) {
 		}
 	}
 }
+
+// storageArgs are the sign and release flags that store signatures as
+// mode: "bundle" (the default, cosign v3's Sigstore bundle) or a
+// simple-signing layout ("legacy", "oci-1-1", "both").
+func storageArgs(mode string) []string {
+	if mode == "bundle" {
+		return nil
+	}
+	return []string{"--new-bundle-format=false", "--registry-referrers-mode", mode}
+}

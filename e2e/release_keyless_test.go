@@ -29,13 +29,13 @@ func TestReleaseKeyless(t *testing.T) {
 	b := bed(t)
 	sign, trust := b.Sigstore()
 	for _, reg := range []string{b.PlainRegistry(), b.ReferrersRegistry()} {
-		for _, mode := range []string{"legacy", "oci-1-1", "both"} {
+		for _, mode := range []string{"bundle", "legacy", "oci-1-1", "both"} {
 			t.Run(strings.ReplaceAll(reg, ":", "_")+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				ctxDir, df := buildContext(t, b)
 				env, tok := keylessGitLabEnv(t, b, reg, nil)
 				args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
-					"--progress", "quiet", "--registry-referrers-mode", mode, "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
+					"--progress", "quiet", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, append(storageArgs(mode), sign...)...)
 				r := hallmark(t, envList(env), args...)
 				mustSucceed(t, r)
 				if containsAny(r.Stdout+r.Stderr, tok) != "" {

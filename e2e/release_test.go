@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,6 +19,7 @@ type releaseJSON struct {
 	Platforms     []struct{ Platform, Digest string }
 	Signatures    []struct {
 		Digest, Mode string
+		Formats      []string
 		Annotations  map[string]string
 	}
 	Verified struct{ Identity, Issuer, Key string }
@@ -41,7 +43,7 @@ func TestReleaseKeyedGitLab(t *testing.T) {
 	const password = "key-pass-5b2e"
 	priv, pub := keyPair(t, password)
 	for _, reg := range []string{b.PlainRegistry(), b.ReferrersRegistry()} {
-		for _, mode := range []string{"legacy", "oci-1-1", "both"} {
+		for _, mode := range []string{"bundle", "legacy", "oci-1-1", "both"} {
 			t.Run(reg+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				ctxDir, df := buildContext(t, b)
@@ -51,17 +53,22 @@ func TestReleaseKeyedGitLab(t *testing.T) {
 				env["COSIGN_PASSWORD"] = password
 				out := t.TempDir()
 				dotenvFile, meta := filepath.Join(out, "release.env"), filepath.Join(out, "meta.json")
-				r := hallmark(t, envList(env), "release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg,
+				r := hallmark(t, envList(env), append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg,
 					"--context", ctxDir, "-f", df, "--progress", "plain", "--key", priv, "--tlog-upload=false",
-					"--insecure-ignore-tlog", "--registry-referrers-mode", mode, "--dotenv", dotenvFile, "--metadata-file", meta)
+					"--insecure-ignore-tlog", "--dotenv", dotenvFile, "--metadata-file", meta}, storageArgs(mode)...)...)
 				mustSucceed(t, r)
 				rel := parseRelease(t, r)
 				wantTag := repo + ":" + env["CI_COMMIT_SHORT_SHA"]
 				if len(rel.Tags) != 1 || rel.Tags[0] != wantTag || rel.Image != repo+"@"+rel.Digest {
 					t.Errorf("image %s tags %v, want %s@DIGEST and [%s]", rel.Image, rel.Tags, repo, wantTag)
 				}
-				if len(rel.Signatures) != 1 || rel.Signatures[0].Digest != rel.Digest || rel.Signatures[0].Mode != mode {
-					t.Fatalf("signatures %+v, want one on %s in mode %s", rel.Signatures, rel.Digest, mode)
+				wantMode, wantFormats := mode, []string{"simple-signing"}
+				if mode == "bundle" {
+					wantMode, wantFormats = "", []string{"bundle"}
+				}
+				if len(rel.Signatures) != 1 || rel.Signatures[0].Digest != rel.Digest || rel.Signatures[0].Mode != wantMode ||
+					!slices.Equal(rel.Signatures[0].Formats, wantFormats) {
+					t.Fatalf("signatures %+v, want one on %s in mode %q, formats %v", rel.Signatures, rel.Digest, wantMode, wantFormats)
 				}
 				if want := gitlabAnnotations(env, env["CI_COMMIT_SHORT_SHA"]); !maps.Equal(rel.Signatures[0].Annotations, want) {
 					t.Errorf("annotations\n got %v\nwant %v", rel.Signatures[0].Annotations, want)
@@ -116,8 +123,7 @@ func TestReleaseGitHubOutputs(t *testing.T) {
 		"GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=77", "GITHUB_ACTOR=octocat", "GITHUB_REF=refs/heads/main",
 		"GITHUB_OUTPUT=" + output, "GITHUB_STEP_SUMMARY=" + summary, "COSIGN_PASSWORD=pw"}
 	r := hallmark(t, env, "release", "--addr", b.BuildkitUnix(), "--insecure-registry", b.ReferrersRegistry(),
-		"--context", ctxDir, "-f", df, "--image", repo, "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog",
-		"--registry-referrers-mode", "oci-1-1")
+		"--context", ctxDir, "-f", df, "--image", repo, "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog")
 	mustSucceed(t, r)
 	rel := parseRelease(t, r)
 	if rel.Tags[0] != repo+":fedcba98" {
