@@ -550,11 +550,16 @@ start_ctlog() {
 	curl -fsS --max-time 5 "$FULCIO_URL/api/v1/rootCert" >"$STATE/ctlog/roots.pem" ||
 		die "fetching Fulcio's root for the CT log failed (is fulcio up?)"
 	# OTEL_METRIC_EXPORT_INTERVAL: it pushes metrics to an OTLP collector (none here) once a day,
-	# not every minute.
+	# not every minute. --enable_publication_awaiter=false: answer with the SCT once the entry is
+	# sequenced (an SCT is a promise to integrate). Waiting for integration goes through Tessera
+	# v1.0.1's PublicationAwaiter, which hands one canceled request's "context canceled" to every
+	# submission waiting with it: a client giving up on a certificate failed others' ("Error
+	# entering certificate in CTL").
 	spawn ctlog env OTEL_METRIC_EXPORT_INTERVAL=86400000 "$tools/posix" \
 		--private_key="$STATE/ctlog/key.pem" --origin="$CTLOG_ORIGIN" \
 		--storage_dir="$STATE/ctlog/storage" --roots_pem_file="$STATE/ctlog/roots.pem" \
-		--http_endpoint="127.0.0.1:$PORT_CTLOG" --checkpoint_interval=200ms --batch_max_age=50ms
+		--http_endpoint="127.0.0.1:$PORT_CTLOG" --checkpoint_interval=200ms --batch_max_age=50ms \
+		--enable_publication_awaiter=false
 }
 ready_ctlog() { curl -fsS -o /dev/null --max-time 2 "$CTLOG_URL/ct/v1/get-roots"; }
 # stale_ctlog: Fulcio (re)started after the log, so the log's roots are an old CA's.
