@@ -64,15 +64,17 @@ func (f *forger) signKeyless(t *testing.T, ref, project string, extra ...string)
 	t.Helper()
 	sign, _ := f.b.Sigstore()
 	tok := f.b.Token(t, url.Values{"project_path": {project}, "ref": {"main"}}.Encode())
-	args := append(append([]string{"sign", "--insecure-registry", f.reg, "--no-ci-annotations", "--tag", "v1"}, sign...), extra...)
+	// The forgeries edit simple-signing signatures in the .sig tag; bundle
+	// forgeries are the verifier's tests (verifier/bundle_*_test.go).
+	args := append(append([]string{"sign", "--insecure-registry", f.reg, "--new-bundle-format=false", "--no-ci-annotations", "--tag", "v1"}, sign...), extra...)
 	mustSucceed(t, hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + tok}, append(args, ref)...))
 }
 
 // signKeyed signs ref with hallmark with key priv, tag=v1.
 func (f *forger) signKeyed(t *testing.T, ref, priv string) {
 	t.Helper()
-	mustSucceed(t, hallmark(t, []string{"COSIGN_PASSWORD=" + f.password}, "sign", "--insecure-registry", f.reg, "--no-ci-annotations",
-		"--tag", "v1", "--key", priv, "--tlog-upload=false", ref))
+	mustSucceed(t, hallmark(t, []string{"COSIGN_PASSWORD=" + f.password}, "sign", "--insecure-registry", f.reg, "--new-bundle-format=false",
+		"--no-ci-annotations", "--tag", "v1", "--key", priv, "--tlog-upload=false", ref))
 }
 
 // signWith signs ref through the signer library with other Sigstore

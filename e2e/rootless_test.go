@@ -137,8 +137,8 @@ func TestRootlessRelease(t *testing.T) {
 	if rel.Image != repo+"@"+rel.Digest || !slices.Equal(rel.Tags, []string{repo + ":" + env["CI_COMMIT_SHORT_SHA"]}) {
 		t.Errorf("image %s tags %v, want %s@DIGEST and [%s:%s]", rel.Image, rel.Tags, repo, repo, env["CI_COMMIT_SHORT_SHA"])
 	}
-	if len(rel.Signatures) != 1 || rel.Signatures[0].Digest != rel.Digest || rel.Signatures[0].Mode != "legacy" {
-		t.Fatalf("signatures %+v, want one legacy signature on %s", rel.Signatures, rel.Digest)
+	if len(rel.Signatures) != 1 || rel.Signatures[0].Digest != rel.Digest || !slices.Equal(rel.Signatures[0].Formats, []string{"bundle"}) {
+		t.Fatalf("signatures %+v, want one bundle signature on %s", rel.Signatures, rel.Digest)
 	}
 	identity := env["CI_PROJECT_URL"] + "//.gitlab-ci.yml@refs/heads/main"
 	if rel.Verified.Identity != identity || rel.Verified.Issuer != b.Issuer() {

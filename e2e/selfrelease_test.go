@@ -49,7 +49,7 @@ func TestSelfRelease(t *testing.T) {
 	verify := append([]string{"verify", "--insecure-registry", reg, "--annotations", "tag=" + tag,
 		"--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()}, trust...)
 	mustSucceed(t, hallmark(t, nil, append(verify, rel.Image)...))
-	cosignVerify(t, b, rel.Signatures[0].Mode, reg, rel.Image, identity, "tag="+tag)
+	cosignVerify(t, b, "bundle", reg, rel.Image, identity, "tag="+tag)
 
 	// What was signed is hallmark: its image, its binary, this version.
 	ref, err := name.NewDigest(rel.Image, name.Insecure)
