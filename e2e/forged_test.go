@@ -90,7 +90,7 @@ func (f *forger) signWith(t *testing.T, ref string, o signer.Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sign(t.Context(), d, map[string]string{"tag": "v1"}); err != nil {
+	if _, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -33,7 +33,7 @@ func signAll(ctx context.Context, setup *signingSetup, subjects []signer.Subject
 	verified := make([]verification, len(subjects))
 	errs := parallel.ForEach(len(subjects), parallel.Max, func(i int) (err error) {
 		sign := func(stored func()) (*signer.Result, error) {
-			return setup.signer.SignSubjectNotify(ctx, subjects[i], ann, stored)
+			return setup.signer.Sign(ctx, subjects[i], ann, signer.WhenStored(stored))
 		}
 		verify := func() (*verifier.Result, error) { return setup.verifier.Verify(ctx, subjects[i].Digest) }
 		results[i], verified[i], err = signThenVerify(sign, verify)

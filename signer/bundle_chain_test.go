@@ -57,7 +57,7 @@ func TestSignBundleKeyWithCertificateChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Sign(t.Context(), d, map[string]string{"tag": "v1"})
+	res, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestSignBundleKeyWithCertificateChain(t *testing.T) {
 	if _, err := sev.Verify(b, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithoutIdentitiesUnsafe())); err != nil {
 		t.Fatalf("sigstore-go rejects the bundle: %v", err)
 	}
-	again, err := s.Sign(t.Context(), d, map[string]string{"tag": "v1"})
+	again, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"})
 	if err != nil || again.Added() {
 		t.Fatalf("re-sign: %v added=%v", err, again != nil && again.Added())
 	}

@@ -71,7 +71,7 @@ func TestSignBundleEvidence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := s.Sign(t.Context(), d, map[string]string{"tag": "v1"})
+		res, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,13 +100,13 @@ func TestSignBundleForgedNotEquivalent(t *testing.T) {
 			reg := signertest.NewRegistry(t, referrers)
 			d := reg.Image(t, "app")
 			s := bundleSigner(t, reg, nil, identity{false, "a"}, "")
-			res, err := s.Sign(t.Context(), d, map[string]string{"tag": "v2"})
+			res, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": "v2"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			forged := forgeAnnotations(t, res.Bundle, d, map[string]string{"tag": "v1"})
 			pushBundle(t, reg, d, forged)
-			again, err := s.Sign(t.Context(), d, map[string]string{"tag": "v1"})
+			again, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,7 +200,7 @@ func TestSignBundleCanceledAtTSA(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = s.Sign(ctx, d, nil)
+	_, err = s.Sign(ctx, signer.Subject{Digest: d}, nil)
 	var se *signer.ServiceError
 	if !errors.As(err, &se) || se.Service != "timestamp authority" {
 		t.Fatalf("got %v, want a timestamp authority ServiceError", err)

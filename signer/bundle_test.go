@@ -156,7 +156,7 @@ func TestSignBundleLayout(t *testing.T) {
 				reg := signertest.NewRegistry(t, referrers)
 				ss := signertest.NewSigstore(t)
 				d := reg.Image(t, "app")
-				res, err := bundleSigner(t, reg, ss, id, "").Sign(t.Context(), d, ann)
+				res, err := bundleSigner(t, reg, ss, id, "").Sign(t.Context(), signer.Subject{Digest: d}, ann)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -282,7 +282,7 @@ func TestSignBundleIdempotent(t *testing.T) {
 				d := reg.Image(t, "app")
 				sign := func(id identity, ann map[string]string) *signer.Result {
 					t.Helper()
-					res, err := bundleSigner(t, reg, ss, id, "").Sign(t.Context(), d, ann)
+					res, err := bundleSigner(t, reg, ss, id, "").Sign(t.Context(), signer.Subject{Digest: d}, ann)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -338,12 +338,12 @@ func TestSignBothFormats(t *testing.T) {
 				id := identity{false, "a"}
 				s := bundleSigner(t, reg, nil, id, tc.mode)
 				calls := 0
-				res, err := s.SignSubjectNotify(t.Context(), signer.Subject{Digest: d}, ann, func() {
+				res, err := s.Sign(t.Context(), signer.Subject{Digest: d}, ann, signer.WhenStored(func() {
 					calls++
 					if n := len(bundleReferrers(t, reg, d)); n != 1 {
 						t.Errorf("notified with %d bundles stored", n)
 					}
-				})
+				}))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -374,7 +374,7 @@ func TestSignBothFormats(t *testing.T) {
 				if err := verifyBundle(t, res.Bundle, nil, id, d, ann); err != nil {
 					t.Fatal(err)
 				}
-				again, err := s.Sign(t.Context(), d, ann)
+				again, err := s.Sign(t.Context(), signer.Subject{Digest: d}, ann)
 				if err != nil || again.Added() {
 					t.Fatalf("re-sign: %v, %+v", err, again)
 				}
@@ -396,7 +396,7 @@ func TestConcurrentBundleSigners(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range n {
 				wg.Go(func() {
-					_, errs[i] = s.Sign(t.Context(), d, map[string]string{"writer": fmt.Sprint(i)})
+					_, errs[i] = s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"writer": fmt.Sprint(i)})
 				})
 			}
 			wg.Wait()
@@ -422,7 +422,7 @@ func TestSignBundleIndex(t *testing.T) {
 			s := bundleSigner(t, reg, ss, id, "")
 			ann := map[string]string{"tag": "v1"}
 			for _, d := range append([]name.Digest{idx}, children...) {
-				res, err := s.Sign(t.Context(), d, ann)
+				res, err := s.Sign(t.Context(), signer.Subject{Digest: d}, ann)
 				if err != nil {
 					t.Fatal(err)
 				}

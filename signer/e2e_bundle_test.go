@@ -51,7 +51,7 @@ func TestE2EBundleCosignVerify(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				res, err := s.Sign(ctx, d, map[string]string{"tag": "e2e", "org.opencontainers.image.revision": "abc"})
+				res, err := s.Sign(ctx, signer.Subject{Digest: d}, map[string]string{"tag": "e2e", "org.opencontainers.image.revision": "abc"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -108,7 +108,7 @@ func TestE2EConcurrentBundleSigners(t *testing.T) {
 			rounds := make([]int, n)
 			for i := range n {
 				wg.Go(func() {
-					res, err := s.Sign(t.Context(), d, map[string]string{"writer": fmt.Sprint(i)})
+					res, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"writer": fmt.Sprint(i)})
 					errs[i] = err
 					if res != nil {
 						rounds[i] = res.Layouts[0].Attempts
@@ -151,10 +151,10 @@ func TestE2EBundleRekorV2(t *testing.T) {
 				t.Fatal(err)
 			}
 			ann := map[string]string{"tag": "e2e"}
-			if _, err := s.Sign(ctx, d, ann); err != nil {
+			if _, err := s.Sign(ctx, signer.Subject{Digest: d}, ann); err != nil {
 				t.Fatal(err)
 			}
-			again, err := s.Sign(ctx, d, ann)
+			again, err := s.Sign(ctx, signer.Subject{Digest: d}, ann)
 			if err != nil || again.Added() {
 				t.Fatalf("re-sign: %v added=%v", err, again != nil && again.Added())
 			}
@@ -187,14 +187,14 @@ func TestE2ECosign3BundleIsEquivalent(t *testing.T) {
 				t.Fatalf("cosign v3.1 sign: %v\n%s", err, out)
 			}
 			s := bundleSigner(t, reg, nil, identity{false, "a"}, "")
-			res, err := s.Sign(ctx, d, map[string]string{"tag": "e2e"})
+			res, err := s.Sign(ctx, signer.Subject{Digest: d}, map[string]string{"tag": "e2e"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res.Added() {
 				t.Fatalf("cosign v3.1's bundle was not taken as equivalent: %+v", res.Layouts)
 			}
-			if res, err = s.Sign(ctx, d, map[string]string{"tag": "other"}); err != nil || !res.Added() {
+			if res, err = s.Sign(ctx, signer.Subject{Digest: d}, map[string]string{"tag": "other"}); err != nil || !res.Added() {
 				t.Fatalf("other annotations: %v, %+v", err, res)
 			}
 			out, err := cosignVerify(ctx, t, bed.Cosign3, []string{"--key", kp.Public, "--insecure-ignore-tlog",

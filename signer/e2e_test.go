@@ -33,11 +33,11 @@ func TestE2EKeyedSignVerify(t *testing.T) {
 				d := reg.Image(t, "hallmark-e2e/signer")
 				s := keyedSigner(t, reg, mode, "a")
 				ann := map[string]string{"tag": "e2e"}
-				res, err := s.Sign(context.Background(), d, ann)
+				res, err := s.Sign(context.Background(), signer.Subject{Digest: d}, ann)
 				if err != nil || !res.Added() {
 					t.Fatalf("sign: %v %+v", err, res)
 				}
-				if again, err := s.Sign(context.Background(), d, ann); err != nil || again.Added() {
+				if again, err := s.Sign(context.Background(), signer.Subject{Digest: d}, ann); err != nil || again.Added() {
 					t.Fatalf("re-sign: %v added=%v", err, again != nil && again.Added())
 				}
 				vr, err := verifier.Verify(context.Background(), d, verifier.Options{
@@ -70,7 +70,7 @@ func TestE2EConcurrentSigners(t *testing.T) {
 				rounds := make([]int, n)
 				for i := range n {
 					wg.Go(func() {
-						res, err := s.Sign(context.Background(), d, map[string]string{"writer": fmt.Sprint(i)})
+						res, err := s.Sign(context.Background(), signer.Subject{Digest: d}, map[string]string{"writer": fmt.Sprint(i)})
 						errs[i] = err
 						if res != nil {
 							for _, w := range res.Layouts {
@@ -110,7 +110,7 @@ func TestE2EKeyless(t *testing.T) {
 					t.Fatal(err)
 				}
 				ann := map[string]string{"tag": "e2e"}
-				if _, err := s.Sign(context.Background(), d, ann); err != nil {
+				if _, err := s.Sign(context.Background(), signer.Subject{Digest: d}, ann); err != nil {
 					t.Fatal(err)
 				}
 				_, err = verifier.Verify(context.Background(), d, verifier.Options{
@@ -168,7 +168,7 @@ func TestE2EConcurrentSignersOverNetwork(t *testing.T) {
 			errs := make([]error, n)
 			for i := range n {
 				wg.Go(func() {
-					_, errs[i] = s.Sign(t.Context(), d, map[string]string{"writer": fmt.Sprint(i)})
+					_, errs[i] = s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"writer": fmt.Sprint(i)})
 				})
 			}
 			wg.Wait()

@@ -31,7 +31,7 @@ func ExampleNew_keyless() {
 		fmt.Println(err)
 		return
 	}
-	res, err := s.Sign(ctx, digest, map[string]string{"tag": "v1.2.3"})
+	res, err := s.Sign(ctx, signer.Subject{Digest: digest}, map[string]string{"tag": "v1.2.3"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -62,7 +62,7 @@ func ExampleNew_bundle() {
 		fmt.Println(err)
 		return
 	}
-	res, err := s.Sign(ctx, digest, map[string]string{"tag": "v1.2.3"})
+	res, err := s.Sign(ctx, signer.Subject{Digest: digest}, map[string]string{"tag": "v1.2.3"})
 	if err != nil {
 		fmt.Println(err)
 		return

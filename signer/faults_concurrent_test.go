@@ -56,7 +56,7 @@ func TestConcurrentSignersUnderFaults(t *testing.T) {
 			for i := range n {
 				wg.Go(func() {
 					s := regSigner(t, host, fmt.Sprintf("signer-%d", i), c.mode)
-					res, err := s.Sign(t.Context(), d, map[string]string{"writer": fmt.Sprint(i)})
+					res, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"writer": fmt.Sprint(i)})
 					if err != nil {
 						errs[i] = fmt.Errorf("signer %d: %w", i, err)
 						return

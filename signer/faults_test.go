@@ -41,7 +41,7 @@ func TestSignWithTransientFaults(t *testing.T) {
 				}}
 				digest := reg.Image(t, "app")
 				if mode == "bundle" {
-					res, err := bundleSigner(t, reg, nil, identity{false, "a"}, "").Sign(t.Context(), digest, map[string]string{"tag": "v1"})
+					res, err := bundleSigner(t, reg, nil, identity{false, "a"}, "").Sign(t.Context(), signer.Subject{Digest: digest}, map[string]string{"tag": "v1"})
 					if err != nil {
 						t.Fatalf("sign with %d faults in %d requests: %v", p.Faults(), len(p.Requests()), err)
 					}
@@ -55,7 +55,7 @@ func TestSignWithTransientFaults(t *testing.T) {
 					return
 				}
 				s := keyedSigner(t, reg, mode, "a")
-				if _, err := s.Sign(context.Background(), digest, map[string]string{"tag": "v1"}); err != nil {
+				if _, err := s.Sign(context.Background(), signer.Subject{Digest: digest}, map[string]string{"tag": "v1"}); err != nil {
 					t.Fatalf("sign with %d faults in %d requests: %v", p.Faults(), len(p.Requests()), err)
 				}
 				if _, err := verifier.Verify(context.Background(), digest, verifier.Options{

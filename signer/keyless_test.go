@@ -86,7 +86,7 @@ func TestKeylessServicesUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Sign(context.Background(), reg.Image(t, "app"), nil)
+	_, err = s.Sign(context.Background(), signer.Subject{Digest: reg.Image(t, "app")}, nil)
 	if !errors.As(err, &se) || se.Service != "timestamp authority" {
 		t.Fatalf("unreachable TSA: %v", err)
 	}
@@ -119,7 +119,7 @@ func TestKeylessSignIdempotent(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					res, err := s.Sign(context.Background(), d, ann)
+					res, err := s.Sign(context.Background(), signer.Subject{Digest: d}, ann)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -19,7 +19,7 @@ func TestBundleRequests(t *testing.T) {
 				for i, tag := range []string{"v1", "v2", "v3"} {
 					d := reg.Image(t, "app")
 					before := len(reg.Served())
-					if _, err := s.Sign(t.Context(), d, map[string]string{"tag": tag}); err != nil {
+					if _, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": tag}); err != nil {
 						t.Fatal(err)
 					}
 					n := len(reg.Served()) - before

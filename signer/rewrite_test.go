@@ -50,7 +50,7 @@ func TestReferrerRewrittenAfterLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Sign(context.Background(), d, map[string]string{"tag": "v1"})
+	res, err := s.Sign(context.Background(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"})
 	if err != nil {
 		t.Fatalf("sign: %v (index writes: %d)", err, indexPuts.Load())
 	}

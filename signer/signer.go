@@ -165,28 +165,37 @@ type Subject struct {
 	Size      int64
 }
 
-// Sign signs digest with the given annotations and stores the signature
-// in each format and layout of the options: a bundle (its statement's
-// subject annotations), simple-signing signatures (the payload's
-// "optional" field) in the layouts of the mode.
-func (s *Signer) Sign(ctx context.Context, digest name.Digest, annotations map[string]string) (*Result, error) {
-	return s.SignSubject(ctx, Subject{Digest: digest}, annotations)
+// SignOption configures one Sign call.
+type SignOption func(*signOptions)
+
+// signOptions are the settings of one Sign call.
+type signOptions struct {
+	stored func()
 }
 
-// SignSubject is Sign for a subject whose descriptor may be known.
-func (s *Signer) SignSubject(ctx context.Context, sub Subject, annotations map[string]string) (*Result, error) {
-	return s.SignSubjectNotify(ctx, sub, annotations, nil)
+// WhenStored has Sign call stored as soon as the signature is in place in
+// every format and layout — written, or an equivalent one found — and
+// before the settled read-backs that confirm a write was not dropped by a
+// concurrent writer: a caller may read the signature from then on (a
+// release verifies it meanwhile). Should a concurrent writer drop it, Sign
+// writes it again before it returns. stored is called at most once, and
+// not when signing fails before the signature is in place. Default: no
+// callback.
+func WhenStored(stored func()) SignOption {
+	return func(o *signOptions) { o.stored = stored }
 }
 
-// SignSubjectNotify is SignSubject that calls stored, when not nil, as soon
-// as the signature is in place in every format and layout — written, or an
-// equivalent one found — and before the settled read-backs that confirm a
-// write was not dropped by a concurrent writer: a caller may read the
-// signature from then on (a release verifies it meanwhile). Should a
-// concurrent writer drop it, SignSubjectNotify writes it again before it
-// returns. stored is called at most once, and not when signing fails
-// before the signature is in place.
-func (s *Signer) SignSubjectNotify(ctx context.Context, sub Subject, annotations map[string]string, stored func()) (*Result, error) {
+// Sign signs sub with the given annotations and stores the signature in
+// each format and layout of the options: a bundle (its statement's subject
+// annotations), simple-signing signatures (the payload's "optional" field)
+// in the layouts of the mode. When sub's MediaType is empty, Sign reads the
+// subject's descriptor from the registry where a layout needs it.
+func (s *Signer) Sign(ctx context.Context, sub Subject, annotations map[string]string, opts ...SignOption) (*Result, error) {
+	var so signOptions
+	for _, opt := range opts {
+		opt(&so)
+	}
+	stored := so.stored
 	digest := sub.Digest
 	mode := s.o.Mode
 	res := &Result{Digest: digest, Mode: mode, Annotations: maps.Clone(annotations)}
@@ -278,7 +287,7 @@ type job struct {
 	payloadUp, emptyUp *upload // the payload blob, the empty config
 
 	// stored is called once the last layout's write is made (see
-	// SignSubjectNotify), then set to nil.
+	// WhenStored), then set to nil.
 	stored func()
 	last   slot
 }

@@ -112,7 +112,7 @@ func TestSignLayouts(t *testing.T) {
 				reg := signertest.NewRegistry(t, referrers)
 				d := reg.Image(t, "app")
 				s := keyedSigner(t, reg, tc.mode, "a")
-				res, err := s.Sign(context.Background(), d, ann)
+				res, err := s.Sign(context.Background(), signer.Subject{Digest: d}, ann)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -141,11 +141,11 @@ func TestSignIdempotent(t *testing.T) {
 				d := reg.Image(t, "app")
 				s := keyedSigner(t, reg, mode, "a")
 				ann := map[string]string{"tag": "v1"}
-				if _, err := s.Sign(context.Background(), d, ann); err != nil {
+				if _, err := s.Sign(context.Background(), signer.Subject{Digest: d}, ann); err != nil {
 					t.Fatal(err)
 				}
 				l0, r0 := stored(t, reg, d)
-				again, err := s.Sign(context.Background(), d, ann)
+				again, err := s.Sign(context.Background(), signer.Subject{Digest: d}, ann)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -155,14 +155,14 @@ func TestSignIdempotent(t *testing.T) {
 				if l, r := stored(t, reg, d); l != l0 || r != r0 {
 					t.Fatalf("re-signing changed the registry: legacy %d->%d referrers %d->%d", l0, l, r0, r)
 				}
-				other, err := s.Sign(context.Background(), d, map[string]string{"tag": "v2"})
+				other, err := s.Sign(context.Background(), signer.Subject{Digest: d}, map[string]string{"tag": "v2"})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if !other.Added() {
 					t.Fatal("different annotations were taken as already signed")
 				}
-				byOtherKey, err := keyedSigner(t, reg, mode, "b").Sign(context.Background(), d, ann)
+				byOtherKey, err := keyedSigner(t, reg, mode, "b").Sign(context.Background(), signer.Subject{Digest: d}, ann)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -180,11 +180,11 @@ func TestSignBothCopiesExisting(t *testing.T) {
 	reg := signertest.NewRegistry(t, false)
 	d := reg.Image(t, "app")
 	ann := map[string]string{"tag": "v1"}
-	first, err := keyedSigner(t, reg, signer.ModeLegacy, "a").Sign(context.Background(), d, ann)
+	first, err := keyedSigner(t, reg, signer.ModeLegacy, "a").Sign(context.Background(), signer.Subject{Digest: d}, ann)
 	if err != nil {
 		t.Fatal(err)
 	}
-	both, err := keyedSigner(t, reg, signer.ModeBoth, "a").Sign(context.Background(), d, ann)
+	both, err := keyedSigner(t, reg, signer.ModeBoth, "a").Sign(context.Background(), signer.Subject{Digest: d}, ann)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestConcurrentSigners(t *testing.T) {
 				var mu sync.Mutex
 				for i := range n {
 					wg.Go(func() {
-						res, err := s.Sign(context.Background(), d, map[string]string{"writer": fmt.Sprint(i)})
+						res, err := s.Sign(context.Background(), signer.Subject{Digest: d}, map[string]string{"writer": fmt.Sprint(i)})
 						errs[i] = err
 						if err == nil {
 							mu.Lock()
@@ -270,7 +270,7 @@ func TestSignUnknownImage(t *testing.T) {
 	reg := signertest.NewRegistry(t, true)
 	d := reg.Image(t, "app")
 	missing := d.Context().Digest("sha256:" + fmt.Sprintf("%064x", 1))
-	_, err := keyedSigner(t, reg, signer.ModeOCI11, "a").Sign(context.Background(), missing, nil)
+	_, err := keyedSigner(t, reg, signer.ModeOCI11, "a").Sign(context.Background(), signer.Subject{Digest: missing}, nil)
 	if err == nil {
 		t.Fatal("signing a digest the registry does not have succeeded in oci-1-1 mode")
 	}
@@ -308,7 +308,7 @@ func TestSignLostUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Sign(context.Background(), d, nil)
+	_, err = s.Sign(context.Background(), signer.Subject{Digest: d}, nil)
 	if !errors.Is(err, signer.ErrLostUpdate) {
 		t.Fatalf("got %v, want ErrLostUpdate", err)
 	}
@@ -345,7 +345,7 @@ func TestReadBackOnlyAfterReadModifyWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := len(reg.Served())
-			if _, err := s.Sign(context.Background(), d, map[string]string{"tag": "v1"}); err != nil {
+			if _, err := s.Sign(context.Background(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"}); err != nil {
 				t.Fatal(err)
 			}
 			served := reg.Served()[before:]
@@ -395,7 +395,7 @@ func TestFallbackIndexReadOnce(t *testing.T) {
 	d := reg.Image(t, "app")
 	s := keyedSigner(t, reg, signer.ModeOCI11, "a")
 	before := len(reg.Served())
-	if _, err := s.Sign(context.Background(), d, map[string]string{"tag": "v1"}); err != nil {
+	if _, err := s.Sign(context.Background(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"}); err != nil {
 		t.Fatal(err)
 	}
 	reads := 0
@@ -412,11 +412,11 @@ func TestFallbackIndexReadOnce(t *testing.T) {
 	}
 }
 
-// TestSignSubjectNotify checks the stored callback: called once per sign,
+// TestSignWhenStored checks the stored callback: called once per sign,
 // when the signature can already be read in every layout of the mode (the
 // read-backs are yet to come), also when an equivalent signature was
 // already there; not called when signing fails first.
-func TestSignSubjectNotify(t *testing.T) {
+func TestSignWhenStored(t *testing.T) {
 	ann := map[string]string{"tag": "v1"}
 	for _, referrers := range []bool{true, false} {
 		for _, tc := range modeLayouts {
@@ -430,13 +430,13 @@ func TestSignSubjectNotify(t *testing.T) {
 				readBacks := tc.mode == signer.ModeLegacy || !referrers
 				for i, round := range []string{"first sign", "sign again (already there)"} {
 					calls, atCall := 0, 0
-					_, err := s.SignSubjectNotify(t.Context(), signer.Subject{Digest: d}, ann, func() {
+					_, err := s.Sign(t.Context(), signer.Subject{Digest: d}, ann, signer.WhenStored(func() {
 						calls++
 						if l, r := stored(t, reg, d); l != tc.wantLegacy || r != tc.wantReferrers {
 							t.Errorf("%s: when notified, stored legacy=%d referrers=%d, want %d %d", round, l, r, tc.wantLegacy, tc.wantReferrers)
 						}
 						atCall = len(reg.Served())
-					})
+					}))
 					if err != nil {
 						t.Fatalf("%s: %v", round, err)
 					}
@@ -450,7 +450,7 @@ func TestSignSubjectNotify(t *testing.T) {
 				ctx, cancel := context.WithCancel(t.Context())
 				cancel()
 				called := false
-				if _, err := s.SignSubjectNotify(ctx, signer.Subject{Digest: reg.Image(t, "other")}, ann, func() { called = true }); err == nil {
+				if _, err := s.Sign(ctx, signer.Subject{Digest: reg.Image(t, "other")}, ann, signer.WhenStored(func() { called = true })); err == nil {
 					t.Fatal("signing with a canceled context succeeded")
 				}
 				if called {

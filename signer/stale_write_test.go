@@ -105,9 +105,9 @@ func TestStaleWriteNotResent(t *testing.T) {
 				ranA := false
 				p.runA = func() {
 					ranA = true
-					_, errA = sa.Sign(t.Context(), d, map[string]string{"writer": "a"})
+					_, errA = sa.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"writer": "a"})
 				}
-				if _, err := sb.Sign(t.Context(), d, map[string]string{"writer": "b"}); err != nil {
+				if _, err := sb.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"writer": "b"}); err != nil {
 					t.Fatalf("signer b: %v", err)
 				}
 				if !ranA {

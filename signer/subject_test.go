@@ -12,16 +12,16 @@ import (
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
 
-// TestSignSubjectKnownDescriptor: with the subject's descriptor given, an
+// TestSignKnownDescriptor: with the subject's descriptor given, an
 // OCI 1.1 signature is the same as when signing reads it, one request less.
-func TestSignSubjectKnownDescriptor(t *testing.T) {
+func TestSignKnownDescriptor(t *testing.T) {
 	for _, referrers := range []bool{true, false} {
 		t.Run(signertest.Name(referrers), func(t *testing.T) {
 			reg := signertest.NewRegistry(t, referrers)
 			s := keyedSigner(t, reg, signer.ModeOCI11, "subject")
 			ann := map[string]string{"tag": "v1"}
 			warm, read, known := reg.Image(t, "app"), reg.Image(t, "app"), reg.Image(t, "app")
-			if _, err := s.Sign(context.Background(), warm, ann); err != nil { // pings and handshakes
+			if _, err := s.Sign(context.Background(), signer.Subject{Digest: warm}, ann); err != nil { // pings and handshakes
 				t.Fatal(err)
 			}
 			desc, err := remote.Head(known, reg.Options...)
@@ -29,11 +29,11 @@ func TestSignSubjectKnownDescriptor(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := reg.Requests.Load()
-			if _, err := s.Sign(context.Background(), read, ann); err != nil {
+			if _, err := s.Sign(context.Background(), signer.Subject{Digest: read}, ann); err != nil {
 				t.Fatal(err)
 			}
 			mid := reg.Requests.Load()
-			res, err := s.SignSubject(context.Background(), signer.Subject{Digest: known, MediaType: desc.MediaType, Size: desc.Size}, ann)
+			res, err := s.Sign(context.Background(), signer.Subject{Digest: known, MediaType: desc.MediaType, Size: desc.Size}, ann)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -109,7 +109,7 @@ func TestE2EHallmarkSignCosignVerify(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if _, err := s.Sign(context.Background(), d, ann); err != nil {
+					if _, err := s.Sign(context.Background(), signer.Subject{Digest: d}, ann); err != nil {
 						t.Fatal(err)
 					}
 					pub := ""

@@ -30,7 +30,7 @@ func TestVerifyForeignTimestamp(t *testing.T) {
 	}
 	alone, mixed := reg.Image(t, "app"), reg.Image(t, "app")
 	for _, d := range []name.Digest{alone, mixed} {
-		if _, err := foreign.Sign(context.Background(), d, map[string]string{"n": "1"}); err != nil {
+		if _, err := foreign.Sign(context.Background(), signer.Subject{Digest: d}, map[string]string{"n": "1"}); err != nil {
 			t.Fatal(err)
 		}
 	}

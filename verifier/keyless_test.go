@@ -26,7 +26,7 @@ func signKeyless(t *testing.T, reg *signertest.Registry, ss *signertest.Sigstore
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sign(context.Background(), d, ann); err != nil {
+	if _, err := s.Sign(context.Background(), signer.Subject{Digest: d}, ann); err != nil {
 		t.Fatal(err)
 	}
 }

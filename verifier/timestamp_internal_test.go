@@ -26,7 +26,7 @@ func TestVerifyWithCosignRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := reg.Image(t, "app")
-	if _, err := s.Sign(context.Background(), d, nil); err != nil {
+	if _, err := s.Sign(context.Background(), signer.Subject{Digest: d}, nil); err != nil {
 		t.Fatal(err)
 	}
 	p := &Policy{Identity: ss.Identity("g/p"), Issuer: ss.Issuer}

@@ -29,7 +29,7 @@ func sign(t *testing.T, reg *signertest.Registry, d name.Digest, mode signer.Mod
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Sign(context.Background(), d, ann)
+	res, err := s.Sign(context.Background(), signer.Subject{Digest: d}, ann)
 	if err != nil {
 		t.Fatal(err)
 	}

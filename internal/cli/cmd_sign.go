@@ -110,7 +110,7 @@ func (cmd *signCmd) run(c *cli.Context, e *env) error {
 	results := make([]*signer.Result, len(targets))
 	signErrs := parallel.ForEach(len(targets), parallel.Max, func(i int) (err error) {
 		if errs[i] == nil {
-			results[i], err = s.SignSubject(ctx, subjects[i], targets[i].annotations)
+			results[i], err = s.Sign(ctx, subjects[i], targets[i].annotations)
 		}
 		return err
 	})
