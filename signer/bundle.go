@@ -34,16 +34,16 @@ type bundler struct {
 // newBundler prepares bundle signing: the keypair, the certificate and
 // the Rekor client (the TSA client is made per call, see signBundle).
 func (s *Signer) newBundler() (*bundler, error) {
-	kp, err := newKeypair(s.c.sv)
+	kp, err := newKeypair(s.key.sv)
 	if err != nil {
 		return nil, err
 	}
 	b := &bundler{kp: kp}
 	switch {
-	case s.c.cert != nil && len(s.c.chain) > 0 && !s.o.keyless():
-		b.opts.CertificateChainProvider = chainProvider(s.c)
-	case s.c.cert != nil:
-		b.opts.CertificateProvider = certProvider(s.c.cert.Raw)
+	case s.key.cert != nil && len(s.key.chain) > 0 && !s.o.keyless():
+		b.opts.CertificateChainProvider = chainProvider(s.key)
+	case s.key.cert != nil:
+		b.opts.CertificateProvider = certProvider(s.key.cert.Raw)
 	}
 	if !s.o.SkipTlogUpload {
 		tl, err := s.newTlog()
@@ -111,7 +111,7 @@ func (c certProvider) GetCertificate(context.Context, sign.Keypair, *sign.Certif
 
 // chainProvider is a keyed signer's certificate and chain, without the
 // self-signed root (which a bundle must not carry).
-func chainProvider(c *certified) sign.CertificateChainProvider {
+func chainProvider(c *signingKey) sign.CertificateChainProvider {
 	certs := [][]byte{c.cert.Raw}
 	for _, ic := range c.chain {
 		if !selfSigned(ic) {

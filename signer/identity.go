@@ -11,28 +11,28 @@ import (
 // CertificateIdentity returns the subject (the first SAN) and OIDC issuer
 // of the signing certificate; ok is false when signing with a bare key.
 func (s *Signer) CertificateIdentity() (subject, issuer string, ok bool) {
-	if s.c.cert == nil {
+	if s.key.cert == nil {
 		return "", "", false
 	}
-	sans := cryptoutils.GetSubjectAlternateNames(s.c.cert)
+	sans := cryptoutils.GetSubjectAlternateNames(s.key.cert)
 	if len(sans) == 0 {
-		return "", certIssuer(s.c.cert), true
+		return "", certIssuer(s.key.cert), true
 	}
-	return sans[0], certIssuer(s.c.cert), true
+	return sans[0], certIssuer(s.key.cert), true
 }
 
 // CertificateExpiry returns when the signing certificate expires; ok is
 // false without a certificate.
 func (s *Signer) CertificateExpiry() (notAfter time.Time, ok bool) {
-	if s.c.cert == nil {
+	if s.key.cert == nil {
 		return time.Time{}, false
 	}
-	return s.c.cert.NotAfter, true
+	return s.key.cert.NotAfter, true
 }
 
 // PublicKey returns the public half of the signing key.
 func (s *Signer) PublicKey() (crypto.PublicKey, error) {
-	pk, err := s.c.sv.PublicKey()
+	pk, err := s.key.sv.PublicKey()
 	if err != nil {
 		return nil, fmt.Errorf("reading the signer's public key: %w", err)
 	}

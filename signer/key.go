@@ -17,14 +17,14 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/limits"
 )
 
-// keyedSigner loads the private key named by o.Key and, when given, the
+// loadSigningKey loads the private key named by o.Key and, when given, the
 // certificate (and chain) to attach to its signatures.
-func keyedSigner(ctx context.Context, o *Options) (*certified, error) {
+func loadSigningKey(ctx context.Context, o *Options) (*signingKey, error) {
 	sv, err := loadPrivateKey(ctx, o.Key, o.Password)
 	if err != nil {
 		return nil, err
 	}
-	c := &certified{sv: sv}
+	c := &signingKey{sv: sv}
 	if o.Certificate == "" {
 		return c, nil
 	}

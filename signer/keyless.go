@@ -29,8 +29,10 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/limits"
 )
 
-// certified is a signer with the certificate Fulcio issued for it.
-type certified struct {
+// signingKey is the key a Signer signs with: its signer-verifier and, when
+// it has one, its certificate (Fulcio's for a keyless signer, or
+// Options.Certificate for a key) with the chain, as PEM and parsed.
+type signingKey struct {
 	sv       signature.SignerVerifier
 	certPEM  []byte
 	chainPEM []byte
@@ -38,9 +40,9 @@ type certified struct {
 	chain    []*x509.Certificate
 }
 
-// keylessSigner checks the token, makes an ephemeral key and gets it
+// ephemeralSigningKey checks the token, makes an ephemeral key and gets it
 // certified by Fulcio.
-func keylessSigner(ctx context.Context, o *Options, hc *http.Client) (*certified, error) {
+func ephemeralSigningKey(ctx context.Context, o *Options, hc *http.Client) (*signingKey, error) {
 	_, subject, err := checkToken(o.IdentityToken, o.TokenAudience, time.Now())
 	if err != nil {
 		return nil, err
@@ -57,7 +59,7 @@ func keylessSigner(ctx context.Context, o *Options, hc *http.Client) (*certified
 	if err != nil {
 		return nil, fmt.Errorf("getting a signing certificate: %w", &ServiceError{Service: "fulcio", URL: o.FulcioURL, Err: err})
 	}
-	c := &certified{sv: sv, certPEM: certPEM, chainPEM: chainPEM}
+	c := &signingKey{sv: sv, certPEM: certPEM, chainPEM: chainPEM}
 	if err := c.parse(); err != nil {
 		return nil, fmt.Errorf("getting a signing certificate: %w", &ServiceError{Service: "fulcio", URL: o.FulcioURL, Err: err})
 	}
@@ -71,7 +73,7 @@ func keylessSigner(ctx context.Context, o *Options, hc *http.Client) (*certified
 	return c, nil
 }
 
-func (c *certified) parse() error {
+func (c *signingKey) parse() error {
 	certs, err := cryptoutils.UnmarshalCertificatesFromPEM(c.certPEM)
 	if err != nil || len(certs) != 1 {
 		return fmt.Errorf("parsing certificate: want one PEM certificate (%v)", err)
@@ -150,7 +152,7 @@ func requestCertificate(ctx context.Context, hc *http.Client, o *Options, sv sig
 // verifyCertificateSCT checks the certificate's SCT (embedded or detached)
 // against the trusted root's CT logs or cosign's configured CT log keys,
 // as cosign's fulcioverifier does.
-func verifyCertificateSCT(ctx context.Context, trustedRoot string, c *certified, sct []byte) error {
+func verifyCertificateSCT(ctx context.Context, trustedRoot string, c *signingKey, sct []byte) error {
 	if trustedRoot != "" {
 		tr, err := trustedRootFromFile(trustedRoot)
 		if err != nil {

@@ -30,10 +30,10 @@ type matcher struct {
 
 func (s *Signer) matcher(digest name.Digest, annotations map[string]string) *matcher {
 	m := &matcher{digest: digest.DigestStr(), annotations: annotations, s: s}
-	if s.o.keyless() && len(s.c.chain) > 0 {
+	if s.o.keyless() && len(s.key.chain) > 0 {
 		m.roots, m.inters = x509.NewCertPool(), x509.NewCertPool()
-		m.roots.AddCert(s.c.chain[len(s.c.chain)-1])
-		for _, c := range s.c.chain[:len(s.c.chain)-1] {
+		m.roots.AddCert(s.key.chain[len(s.key.chain)-1])
+		for _, c := range s.key.chain[:len(s.key.chain)-1] {
 			m.inters.AddCert(c)
 		}
 	}
@@ -63,10 +63,10 @@ func (m *matcher) equivalent(sig oci.Signature) bool {
 		if v = m.sameIdentity(cert); v == nil {
 			return false
 		}
-	case m.s.c.cert != nil && (cert == nil || !bytes.Equal(cert.Raw, m.s.c.cert.Raw)):
+	case m.s.key.cert != nil && (cert == nil || !bytes.Equal(cert.Raw, m.s.key.cert.Raw)):
 		return false
 	default:
-		v = m.s.c.sv
+		v = m.s.key.sv
 	}
 	return v.VerifySignature(bytes.NewReader(raw), bytes.NewReader(payload)) == nil
 }
@@ -114,7 +114,7 @@ func (m *matcher) sameIdentity(cert *x509.Certificate) signature.Verifier {
 	if cert == nil || m.roots == nil {
 		return nil
 	}
-	mine := m.s.c.cert
+	mine := m.s.key.cert
 	if !slices.Equal(cryptoutils.GetSubjectAlternateNames(cert), cryptoutils.GetSubjectAlternateNames(mine)) ||
 		certIssuer(cert) != certIssuer(mine) {
 		return nil

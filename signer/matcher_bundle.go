@@ -50,12 +50,12 @@ func (m *matcher) equivalentBundle(raw []byte) bool {
 		if v = m.sameIdentity(cert); v == nil {
 			return false
 		}
-	case m.s.c.cert != nil && (cert == nil || !bytes.Equal(cert.Raw, m.s.c.cert.Raw)):
+	case m.s.key.cert != nil && (cert == nil || !bytes.Equal(cert.Raw, m.s.key.cert.Raw)):
 		return false
-	case m.s.c.cert == nil && cert != nil:
+	case m.s.key.cert == nil && cert != nil:
 		return false // this signer writes the key's hint, not a certificate
 	default:
-		v = m.s.c.sv
+		v = m.s.key.sv
 	}
 	pae := dssePAE(env.GetPayloadType(), env.GetPayload())
 	return v.VerifySignature(bytes.NewReader(env.GetSignatures()[0].GetSig()), bytes.NewReader(pae)) == nil

@@ -29,7 +29,7 @@ import (
 // ephemeral key with its Fulcio certificate (valid for about 10 minutes).
 type Signer struct {
 	o       Options
-	c       *certified
+	key     *signingKey
 	b       *bundler // with Options.Bundle
 	hc      *http.Client
 	tlsConf *tls.Config
@@ -64,9 +64,9 @@ func New(ctx context.Context, opts Options) (*Signer, error) {
 		return nil, err
 	}
 	if o.keyless() {
-		s.c, err = keylessSigner(ctx, &s.o, hc)
+		s.key, err = ephemeralSigningKey(ctx, &s.o, hc)
 	} else {
-		s.c, err = keyedSigner(ctx, &s.o)
+		s.key, err = loadSigningKey(ctx, &s.o)
 	}
 	if err != nil {
 		return nil, err
@@ -82,11 +82,11 @@ func New(ctx context.Context, opts Options) (*Signer, error) {
 // Identity describes the signer for messages: the certificate's subject
 // and OIDC issuer when there is a certificate, else "key".
 func (s *Signer) Identity() string {
-	if s.c.cert == nil {
+	if s.key.cert == nil {
 		return "key " + s.o.Key
 	}
-	sans := cryptoutils.GetSubjectAlternateNames(s.c.cert)
-	return fmt.Sprintf("%s (issuer %s)", strings.Join(sans, ", "), certIssuer(s.c.cert))
+	sans := cryptoutils.GetSubjectAlternateNames(s.key.cert)
+	return fmt.Sprintf("%s (issuer %s)", strings.Join(sans, ", "), certIssuer(s.key.cert))
 }
 
 // Format is a signature's format (layout.Format).
@@ -335,13 +335,13 @@ func (j *job) found(sig oci.Signature) {
 // sign signs payload and adds what the options ask for: the certificate
 // chain, an RFC 3161 timestamp, a Rekor bundle.
 func (s *Signer) sign(ctx context.Context, payload []byte) (oci.Signature, error) {
-	raw, err := s.c.sv.SignMessage(bytes.NewReader(payload), sigopts.WithContext(ctx))
+	raw, err := s.key.sv.SignMessage(bytes.NewReader(payload), sigopts.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("signing payload: %w", err)
 	}
 	var opts []static.Option
-	if s.c.cert != nil {
-		opts = append(opts, static.WithCertChain(s.c.certPEM, s.c.chainPEM))
+	if s.key.cert != nil {
+		opts = append(opts, static.WithCertChain(s.key.certPEM, s.key.chainPEM))
 	}
 	if s.o.TimestampServerURL != "" {
 		ts, err := timestampSignature(ctx, s.hc, s.o.TimestampServerURL, raw)
@@ -367,10 +367,10 @@ func (s *Signer) sign(ctx context.Context, payload []byte) (oci.Signature, error
 }
 
 func (s *Signer) signerPEM() ([]byte, error) {
-	if s.c.cert != nil {
-		return s.c.certPEM, nil
+	if s.key.cert != nil {
+		return s.key.certPEM, nil
 	}
-	pub, err := s.c.sv.PublicKey()
+	pub, err := s.key.sv.PublicKey()
 	if err != nil {
 		return nil, err
 	}
