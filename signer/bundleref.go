@@ -23,42 +23,42 @@ const maxBundleSize = 1 << 20
 // referrer manifest of the image (layout.BundleManifest) whose one layer
 // is the bundle, listed by the referrers API or the fallback index,
 // unless an equivalent bundle is listed already.
-func (j *job) writeBundle(ctx context.Context) (*Written, error) {
-	subject, err := j.subjectDescriptor()
+func (c *signCall) writeBundle(ctx context.Context) (*Written, error) {
+	subject, err := c.subjectDescriptor()
 	if err != nil {
 		return nil, err
 	}
 	w := &Written{Format: FormatBundle, Layout: ModeOCI11}
-	listing, err := j.referrers(w)
+	listing, err := c.referrers(w)
 	if err != nil {
 		return nil, err
 	}
-	ref, found, err := j.findBundle(listing)
+	ref, found, err := c.findBundle(listing)
 	if err != nil {
 		return nil, err
 	}
 	if found != nil {
-		w.Ref, w.Existing, j.bundle = ref.String(), true, found
+		w.Ref, w.Existing, c.bundle = ref.String(), true, found
 		w.Layer, _, _ = v1.SHA256(bytes.NewReader(found))
-		j.s.o.Logger.DebugContext(ctx, "an equivalent bundle is already stored", "ref", w.Ref)
+		c.s.o.Logger.DebugContext(ctx, "an equivalent bundle is already stored", "ref", w.Ref)
 		return w, nil
 	}
-	if j.bundle == nil {
-		if j.bundle, err = j.s.signBundle(ctx, j.digest, j.annotations); err != nil {
+	if c.bundle == nil {
+		if c.bundle, err = c.s.signBundle(ctx, c.digest, c.annotations); err != nil {
 			return nil, err
 		}
 	}
-	blob := static.NewLayer(j.bundle, layout.BundleMediaType)
+	blob := static.NewLayer(c.bundle, layout.BundleMediaType)
 	if w.Layer, err = blob.Digest(); err != nil {
 		return nil, err
 	}
-	if err := remote.WriteLayer(j.digest.Context(), newFreshBlob(blob), j.ropts...); err != nil {
+	if err := remote.WriteLayer(c.digest.Context(), newFreshBlob(blob), c.ropts...); err != nil {
 		return nil, fmt.Errorf("uploading the bundle: %w", err)
 	}
-	if err := j.emptyUp.wait(); err != nil {
+	if err := c.emptyUp.wait(); err != nil {
 		return nil, err
 	}
-	manifest, err := layout.BundleManifest(*subject, v1.Descriptor{Digest: w.Layer, Size: int64(len(j.bundle))},
+	manifest, err := layout.BundleManifest(*subject, v1.Descriptor{Digest: w.Layer, Size: int64(len(c.bundle))},
 		layout.PredicateTypeSign, time.Now())
 	if err != nil {
 		return nil, err
@@ -67,25 +67,25 @@ func (j *job) writeBundle(ctx context.Context) (*Written, error) {
 	if err != nil {
 		return nil, err
 	}
-	ref = j.digest.Context().Digest(h.String())
+	ref = c.digest.Context().Digest(h.String())
 	w.Ref = ref.String()
-	return w, j.putReferrer(ctx, w, ref, rawManifest(manifest), listing)
+	return w, c.putReferrer(ctx, w, ref, rawManifest(manifest), listing)
 }
 
 // findBundle returns the first bundle referrer in listing whose bundle
 // is equivalent to the one this signer would write, and that bundle.
-func (j *job) findBundle(listing v1.ImageIndex) (name.Digest, []byte, error) {
+func (c *signCall) findBundle(listing v1.ImageIndex) (name.Digest, []byte, error) {
 	im, err := listing.IndexManifest()
 	if err != nil {
-		return name.Digest{}, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+		return name.Digest{}, nil, fmt.Errorf("listing referrers of %s: %w", c.digest, err)
 	}
-	m := j.s.matcher(j.digest, j.annotations)
+	m := c.s.matcher(c.digest, c.annotations)
 	for _, desc := range im.Manifests {
 		if !layout.MayBeSignatureBundle(desc) {
 			continue
 		}
-		ref := j.digest.Context().Digest(desc.Digest.String())
-		b, err := j.readBundle(ref)
+		ref := c.digest.Context().Digest(desc.Digest.String())
+		b, err := c.readBundle(ref)
 		if err != nil {
 			return name.Digest{}, nil, err
 		}
@@ -98,8 +98,8 @@ func (j *job) findBundle(listing v1.ImageIndex) (name.Digest, []byte, error) {
 
 // readBundle reads the bundle of the referrer manifest ref; nil when ref
 // is not a bundle referrer of the image after all.
-func (j *job) readBundle(ref name.Digest) ([]byte, error) {
-	img, err := remote.Image(ref, j.ropts...)
+func (c *signCall) readBundle(ref name.Digest) ([]byte, error) {
+	img, err := remote.Image(ref, c.ropts...)
 	if err != nil {
 		return nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 	}
@@ -108,7 +108,7 @@ func (j *job) readBundle(ref name.Digest) ([]byte, error) {
 		return nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 	}
 	if len(m.Layers) != 1 || m.Layers[0].MediaType != types.MediaType(layout.BundleMediaType) ||
-		m.Layers[0].Size > maxBundleSize || m.Subject == nil || m.Subject.Digest.String() != j.digest.DigestStr() {
+		m.Layers[0].Size > maxBundleSize || m.Subject == nil || m.Subject.Digest.String() != c.digest.DigestStr() {
 		return nil, nil
 	}
 	l, err := img.LayerByDigest(m.Layers[0].Digest)

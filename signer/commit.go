@@ -19,19 +19,19 @@ const confirmations = 2
 // requests, one after the other, it made; 0 when it was not one) commit
 // waits, reads back, waits and reads back again; when the signature is
 // gone it writes again (on the then current manifest).
-func (j *job) commit(ctx context.Context, w *Written, write func() (trips int, err error), present readBack) error {
+func (c *signCall) commit(ctx context.Context, w *Written, write func() (trips int, err error), present readBack) error {
 	conflicts, transients := 0, 0
-	for w.Attempts = 1; w.Attempts <= j.s.o.MaxAttempts; {
+	for w.Attempts = 1; w.Attempts <= c.s.o.MaxAttempts; {
 		start := time.Now()
 		trips, err := write()
 		window := time.Since(start)
-		if again, rerr := j.restartAfterTransient(ctx, w, err, &transients); again || rerr != nil {
+		if again, rerr := c.restartAfterTransient(ctx, w, err, &transients); again || rerr != nil {
 			if rerr != nil {
 				return rerr
 			}
 			continue
 		}
-		if errors.Is(err, errConflict) && conflicts < 10*j.s.o.MaxAttempts {
+		if errors.Is(err, errConflict) && conflicts < 10*c.s.o.MaxAttempts {
 			conflicts++ // nothing written: read again after a short random pause
 			if err := sleep(ctx, rand.N(window+time.Millisecond)); err != nil {
 				return err
@@ -41,17 +41,17 @@ func (j *job) commit(ctx context.Context, w *Written, write func() (trips int, e
 		if errors.Is(err, errConflict) {
 			return fmt.Errorf("writing %s: %w (%d conflicting writes)", w.Ref, ErrLostUpdate, conflicts)
 		}
-		if err == nil && j.isLast(w) {
-			j.notifyStored()
+		if err == nil && c.isLast(w) {
+			c.notifyStored()
 		}
 		if err != nil || trips == 0 {
 			return err
 		}
-		ok, err := j.confirm(ctx, j.waitOut(window, trips), present)
+		ok, err := c.confirm(ctx, c.waitOut(window, trips), present)
 		if err != nil || ok {
 			return err
 		}
-		j.s.o.Logger.InfoContext(ctx, "signature lost to a concurrent writer; writing it again", "ref", w.Ref, "attempt", w.Attempts+1)
+		c.s.o.Logger.InfoContext(ctx, "signature lost to a concurrent writer; writing it again", "ref", w.Ref, "attempt", w.Attempts+1)
 		// Back off by a growing random share of the window, so that
 		// writers that keep colliding spread out.
 		if err := sleep(ctx, rand.N(time.Duration(w.Attempts)*window+time.Millisecond)); err != nil {
@@ -59,7 +59,7 @@ func (j *job) commit(ctx context.Context, w *Written, write func() (trips int, e
 		}
 		w.Attempts++
 	}
-	return fmt.Errorf("writing %s: %w (%d attempts)", w.Ref, ErrLostUpdate, j.s.o.MaxAttempts)
+	return fmt.Errorf("writing %s: %w (%d attempts)", w.Ref, ErrLostUpdate, c.s.o.MaxAttempts)
 }
 
 // readBack reads the stored listing back: whether it holds our signature,
@@ -76,10 +76,10 @@ const maxReadBacks = 12
 // write may still be on its way, so the count starts over. Without
 // concurrent writers that is two read-backs, as before; false when the
 // signature is gone.
-func (j *job) confirm(ctx context.Context, window time.Duration, present readBack) (bool, error) {
+func (c *signCall) confirm(ctx context.Context, window time.Duration, present readBack) (bool, error) {
 	quiet, last := 0, ""
 	for reads := 0; quiet < confirmations && reads < maxReadBacks; reads++ {
-		if err := j.settle(ctx, window); err != nil {
+		if err := c.settle(ctx, window); err != nil {
 			return false, err
 		}
 		ok, state, err := present()
@@ -103,11 +103,11 @@ func (j *job) confirm(ctx context.Context, window time.Duration, present readBac
 // what is left — the machine's and the registry's waits, one round trip
 // of difference between links — is what a settled read-back must outlast.
 // On loopback that is about the whole window.
-func (j *job) waitOut(window time.Duration, trips int) time.Duration {
-	if j.s.o.ShortestRoundTrip == nil || trips < 2 {
+func (c *signCall) waitOut(window time.Duration, trips int) time.Duration {
+	if c.s.o.ShortestRoundTrip == nil || trips < 2 {
 		return window
 	}
-	rt := j.s.o.ShortestRoundTrip(j.digest.RegistryStr())
+	rt := c.s.o.ShortestRoundTrip(c.digest.RegistryStr())
 	return max(window-time.Duration(trips-1)*rt, 0)
 }
 
@@ -116,8 +116,8 @@ func (j *job) waitOut(window time.Duration, trips int) time.Duration {
 // out (waitOut; its requests take as long as ours), with jitter, at least
 // 20ms, unless Options.SettleDelay says otherwise. Two settled read-backs
 // give a stalled writer twice that.
-func (j *job) settle(ctx context.Context, window time.Duration) error {
-	d := j.s.o.SettleDelay
+func (c *signCall) settle(ctx context.Context, window time.Duration) error {
+	d := c.s.o.SettleDelay
 	if d == 0 {
 		d = settleDelay(window)
 	}

@@ -101,7 +101,7 @@ type manifest interface {
 
 // putConditional puts t's manifest under tag once, never resent. A
 // transient failure is returned as a *transientWriteError.
-func (j *job) putConditional(tag name.Tag, t manifest) error {
+func (c *signCall) putConditional(tag name.Tag, t manifest) error {
 	raw, err := t.RawManifest()
 	if err != nil {
 		return err
@@ -110,14 +110,14 @@ func (j *job) putConditional(tag name.Tag, t manifest) error {
 	if err != nil {
 		return err
 	}
-	ps, err := j.s.conditional.get(j.s.o.RemoteOptions)
+	ps, err := c.s.conditional.get(c.s.o.RemoteOptions)
 	if err != nil {
 		return err
 	}
-	opts := append(slices.Clone(j.ropts), remote.Reuse(ps))
+	opts := append(slices.Clone(c.ropts), remote.Reuse(ps))
 	err = remote.Put(tag, rawTaggable{raw, mt}, opts...)
 	if err != nil && transientFailure(err) {
-		j.s.conditional.drop(ps)
+		c.s.conditional.drop(ps)
 		return &transientWriteError{err}
 	}
 	return err
@@ -150,7 +150,7 @@ func transientFailure(err error) bool {
 // step of the cycle (a read, the config blob's upload), which the
 // transport already retried, and fewer than maxOtherRestarts were made.
 // It waits a growing, jittered pause (100ms doubling, at most 5s) first.
-func (j *job) restartAfterTransient(ctx context.Context, w *Written, err error, n *int) (bool, error) {
+func (c *signCall) restartAfterTransient(ctx context.Context, w *Written, err error, n *int) (bool, error) {
 	limit := maxTransientRestarts
 	if !errors.Is(err, errTransientWrite) {
 		limit = maxOtherRestarts
@@ -161,7 +161,7 @@ func (j *job) restartAfterTransient(ctx context.Context, w *Written, err error, 
 	*n++
 	w.Attempts++
 	d := min(100*time.Millisecond<<(*n-1), 5*time.Second)
-	j.s.o.Logger.InfoContext(ctx, "transient registry failure; reading and writing again", "ref", w.Ref, "restart", *n, "err", err)
+	c.s.o.Logger.InfoContext(ctx, "transient registry failure; reading and writing again", "ref", w.Ref, "restart", *n, "err", err)
 	if err := sleep(ctx, d/2+rand.N(d/2)); err != nil {
 		return false, err
 	}

@@ -31,11 +31,11 @@ func TestConfirmWaitsForQuiet(t *testing.T) {
 		{"lost after a change", []read{{true, "a"}, {true, "b"}, {false, "c"}}, false, 3},
 		{"lost at once", []read{{false, "a"}}, false, 1},
 	}
-	j := &job{s: &Signer{o: Options{SettleDelay: time.Microsecond}}}
+	c := &signCall{s: &Signer{o: Options{SettleDelay: time.Microsecond}}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			used := 0
-			got, err := j.confirm(context.Background(), time.Millisecond, func() (bool, string, error) {
+			got, err := c.confirm(context.Background(), time.Millisecond, func() (bool, string, error) {
 				r := tt.reads[used]
 				used++
 				return r.ok, r.state, nil
@@ -47,7 +47,7 @@ func TestConfirmWaitsForQuiet(t *testing.T) {
 	}
 	t.Run("bounded", func(t *testing.T) {
 		used := 0
-		got, err := j.confirm(context.Background(), time.Millisecond, func() (bool, string, error) {
+		got, err := c.confirm(context.Background(), time.Millisecond, func() (bool, string, error) {
 			used++
 			return true, string(rune('a' + used)), nil
 		})
@@ -91,8 +91,8 @@ func TestWaitOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j := &job{s: &Signer{o: Options{ShortestRoundTrip: tt.shortest}}, digest: digest}
-			got := j.waitOut(tt.window, tt.trips)
+			c := &signCall{s: &Signer{o: Options{ShortestRoundTrip: tt.shortest}}, digest: digest}
+			got := c.waitOut(tt.window, tt.trips)
 			if got != tt.want {
 				t.Fatalf("waitOut(%v, %d) = %v, want %v", tt.window, tt.trips, got, tt.want)
 			}

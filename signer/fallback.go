@@ -34,9 +34,9 @@ func (r rawIndex) MediaType() (types.MediaType, error) { return types.OCIImageIn
 // index unless given the listing just read from it (read): ggcr's listing
 // of an absent index is empty, which counts as absent (should the tag
 // hold an empty index, the check finds a conflict and the index is read).
-func (j *job) indexFallback(desc v1.Descriptor, read v1.ImageIndex) error {
-	tag := FallbackTag(j.digest)
-	im, base, err := j.fallbackIndex(tag, read)
+func (c *signCall) indexFallback(desc v1.Descriptor, read v1.ImageIndex) error {
+	tag := FallbackTag(c.digest)
+	im, base, err := c.fallbackIndex(tag, read)
 	if err != nil {
 		return err
 	}
@@ -49,10 +49,10 @@ func (j *job) indexFallback(desc v1.Descriptor, read v1.ImageIndex) error {
 	if err != nil {
 		return err
 	}
-	if err := j.unchanged(tag, base); err != nil {
+	if err := c.unchanged(tag, base); err != nil {
 		return err
 	}
-	if err := j.putConditional(tag, rawIndex(raw)); err != nil {
+	if err := c.putConditional(tag, rawIndex(raw)); err != nil {
 		return fmt.Errorf("writing %s: %w", tag, err)
 	}
 	return nil
@@ -60,7 +60,7 @@ func (j *job) indexFallback(desc v1.Descriptor, read v1.ImageIndex) error {
 
 // fallbackIndex returns the fallback index's manifest and digest (nil: no
 // index), from read if given, else from the registry.
-func (j *job) fallbackIndex(tag name.Tag, read v1.ImageIndex) (*v1.IndexManifest, *v1.Hash, error) {
+func (c *signCall) fallbackIndex(tag name.Tag, read v1.ImageIndex) (*v1.IndexManifest, *v1.Hash, error) {
 	im := &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
 	if read != nil {
 		got, err := read.IndexManifest()
@@ -76,7 +76,7 @@ func (j *job) fallbackIndex(tag name.Tag, read v1.ImageIndex) (*v1.IndexManifest
 		}
 		return got.DeepCopy(), &d, nil
 	}
-	got, err := remote.Get(tag, j.ropts...)
+	got, err := remote.Get(tag, c.ropts...)
 	switch {
 	case layout.IsNotFound(err):
 		return im, nil, nil
@@ -91,8 +91,8 @@ func (j *job) fallbackIndex(tag name.Tag, read v1.ImageIndex) (*v1.IndexManifest
 
 // unchanged checks that tag still points at base (nil: that it is absent),
 // right before a write based on it.
-func (j *job) unchanged(tag name.Tag, base *v1.Hash) error {
-	cur, err := remote.Head(tag, j.ropts...)
+func (c *signCall) unchanged(tag name.Tag, base *v1.Hash) error {
+	cur, err := remote.Head(tag, c.ropts...)
 	switch {
 	case layout.IsNotFound(err):
 		if base != nil {

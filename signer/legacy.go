@@ -23,24 +23,24 @@ func SignatureTag(digest name.Digest) name.Tag { return layout.SignatureTag(dige
 
 // writeLegacy appends the signature to the image under the signature tag,
 // unless an equivalent one is there.
-func (j *job) writeLegacy(ctx context.Context) (*Written, error) {
-	tag := SignatureTag(j.digest)
+func (c *signCall) writeLegacy(ctx context.Context) (*Written, error) {
+	tag := SignatureTag(c.digest)
 	w := &Written{Format: FormatSimpleSigning, Layout: ModeLegacy, Location: layout.LocationLegacy, Ref: tag.String()}
-	base, existing, err := j.readLegacy(tag)
+	base, existing, err := c.readLegacy(tag)
 	if err != nil {
 		return nil, err
 	}
-	if sig := j.firstEquivalent(existing); sig != nil {
-		return j.existing(ctx, w, sig), nil
+	if sig := c.firstEquivalent(existing); sig != nil {
+		return c.existing(ctx, w, sig), nil
 	}
-	sig, err := j.signature(ctx)
+	sig, err := c.signature(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if w.Layer, err = sig.Digest(); err != nil {
 		return nil, err
 	}
-	if err := j.payloadUploaded(); err != nil {
+	if err := c.payloadUploaded(); err != nil {
 		return nil, err
 	}
 	// The first write appends to the manifest just read (its HEAD check
@@ -52,16 +52,16 @@ func (j *job) writeLegacy(ctx context.Context) (*Written, error) {
 			trips++
 		}
 		base = nil
-		return trips, j.appendLegacy(tag, b, sig)
+		return trips, c.appendLegacy(tag, b, sig)
 	}
-	err = j.commit(ctx, w, write, func() (bool, string, error) { return j.hasLegacy(tag, sig) })
+	err = c.commit(ctx, w, write, func() (bool, string, error) { return c.hasLegacy(tag, sig) })
 	return w, err
 }
 
 // readLegacy reads the signature manifest (none yet: empty) and its
 // signatures.
-func (j *job) readLegacy(tag name.Tag) (oci.Signatures, []oci.Signature, error) {
-	base, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(j.ropts...))
+func (c *signCall) readLegacy(tag name.Tag) (oci.Signatures, []oci.Signature, error) {
+	base, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(c.ropts...))
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", tag, err)
 	}
@@ -77,10 +77,10 @@ func (j *job) readLegacy(tag name.Tag) (oci.Signatures, []oci.Signature, error) 
 // upload the new config and, if the tag still points at what was read, put
 // the manifest (else errConflict). The signature blob is already uploaded,
 // so the window is a few requests.
-func (j *job) appendLegacy(tag name.Tag, base oci.Signatures, sig oci.Signature) error {
+func (c *signCall) appendLegacy(tag name.Tag, base oci.Signatures, sig oci.Signature) error {
 	if base == nil {
 		var err error
-		if base, err = ociremote.Signatures(tag, ociremote.WithRemoteOptions(j.ropts...)); err != nil {
+		if base, err = ociremote.Signatures(tag, ociremote.WithRemoteOptions(c.ropts...)); err != nil {
 			return fmt.Errorf("reading %s: %w", tag, err)
 		}
 	}
@@ -107,13 +107,13 @@ func (j *job) appendLegacy(tag name.Tag, base oci.Signatures, sig oci.Signature)
 	if err != nil {
 		return err
 	}
-	if err := remote.WriteLayer(tag.Context(), newFreshBlob(cfg), j.ropts...); err != nil {
+	if err := remote.WriteLayer(tag.Context(), newFreshBlob(cfg), c.ropts...); err != nil {
 		return fmt.Errorf("uploading signature config: %w", err)
 	}
-	if err := j.unchanged(tag, baseDigest); err != nil {
+	if err := c.unchanged(tag, baseDigest); err != nil {
 		return err
 	}
-	if err := j.putConditional(tag, next); err != nil {
+	if err := c.putConditional(tag, next); err != nil {
 		return fmt.Errorf("writing %s: %w", tag, err)
 	}
 	return nil
@@ -138,8 +138,8 @@ func hasSignature(sigs []oci.Signature, sig oci.Signature) bool {
 
 // hasLegacy reads the signature manifest and looks for sig's layer, by
 // digest and signature annotation; the state is the manifest's digest.
-func (j *job) hasLegacy(tag name.Tag, sig oci.Signature) (bool, string, error) {
-	desc, err := remote.Get(tag, j.ropts...)
+func (c *signCall) hasLegacy(tag name.Tag, sig oci.Signature) (bool, string, error) {
+	desc, err := remote.Get(tag, c.ropts...)
 	if layout.IsNotFound(err) {
 		return false, "", nil // deleted by someone else: write again
 	}
@@ -167,9 +167,9 @@ func (j *job) hasLegacy(tag name.Tag, sig oci.Signature) (bool, string, error) {
 }
 
 // firstEquivalent returns the first stored signature equivalent to ours.
-func (j *job) firstEquivalent(sigs []oci.Signature) oci.Signature {
+func (c *signCall) firstEquivalent(sigs []oci.Signature) oci.Signature {
 	for _, sig := range sigs {
-		if j.match.equivalent(sig) {
+		if c.match.equivalent(sig) {
 			return sig
 		}
 	}
@@ -177,12 +177,12 @@ func (j *job) firstEquivalent(sigs []oci.Signature) oci.Signature {
 }
 
 // existing records that a layout already holds an equivalent signature.
-func (j *job) existing(ctx context.Context, w *Written, sig oci.Signature) *Written {
+func (c *signCall) existing(ctx context.Context, w *Written, sig oci.Signature) *Written {
 	w.Existing = true
-	j.found(sig)
+	c.found(sig)
 	if d, err := sig.Digest(); err == nil {
 		w.Layer = d
 	}
-	j.s.o.Logger.DebugContext(ctx, "an equivalent signature is already stored", "ref", w.Ref)
+	c.s.o.Logger.DebugContext(ctx, "an equivalent signature is already stored", "ref", w.Ref)
 	return w
 }

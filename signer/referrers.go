@@ -28,48 +28,48 @@ const ArtifactType = layout.SimpleSigningArtifactType
 
 // writeReferrer stores the signature as an OCI 1.1 referrer of the image,
 // unless an equivalent referrer exists.
-func (j *job) writeReferrer(ctx context.Context) (*Written, error) {
-	subject, err := j.subjectDescriptor()
+func (c *signCall) writeReferrer(ctx context.Context) (*Written, error) {
+	subject, err := c.subjectDescriptor()
 	if err != nil {
 		return nil, err
 	}
 	w := &Written{Format: FormatSimpleSigning, Layout: ModeOCI11}
-	listing, err := j.referrers(w)
+	listing, err := c.referrers(w)
 	if err != nil {
 		return nil, err
 	}
-	ref, sig, err := j.findReferrer(listing)
+	ref, sig, err := c.findReferrer(listing)
 	if err != nil {
 		return nil, err
 	}
 	if sig != nil {
 		w.Ref = ref.String()
-		return j.existing(ctx, w, sig), nil
+		return c.existing(ctx, w, sig), nil
 	}
-	if sig, err = j.signature(ctx); err != nil {
+	if sig, err = c.signature(ctx); err != nil {
 		return nil, err
 	}
 	if w.Layer, err = sig.Digest(); err != nil {
 		return nil, err
 	}
-	ref, manifest, err := j.uploadReferrer(sig, subject)
+	ref, manifest, err := c.uploadReferrer(sig, subject)
 	if err != nil {
 		return nil, err
 	}
 	w.Ref = ref.String()
-	return w, j.putReferrer(ctx, w, ref, manifest, listing)
+	return w, c.putReferrer(ctx, w, ref, manifest, listing)
 }
 
 // subjectDescriptor returns the image's descriptor, read once if unknown.
-func (j *job) subjectDescriptor() (*v1.Descriptor, error) {
-	if j.subject == nil {
-		d, err := remote.Head(j.digest, j.ropts...)
+func (c *signCall) subjectDescriptor() (*v1.Descriptor, error) {
+	if c.subject == nil {
+		d, err := remote.Head(c.digest, c.ropts...)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", j.digest, err)
+			return nil, fmt.Errorf("reading %s: %w", c.digest, err)
 		}
-		j.subject = d
+		c.subject = d
 	}
-	return j.subject, nil
+	return c.subject, nil
 }
 
 // putReferrer puts the referrer manifest. On registries without the
@@ -78,7 +78,7 @@ func (j *job) subjectDescriptor() (*v1.Descriptor, error) {
 // commit reads the listing back and updates the index again when a
 // concurrent writer's update dropped ours. listing is the referrers
 // listing read before.
-func (j *job) putReferrer(ctx context.Context, w *Written, ref name.Digest, manifest rawManifest, listing v1.ImageIndex) error {
+func (c *signCall) putReferrer(ctx context.Context, w *Written, ref name.Digest, manifest rawManifest, listing v1.ImageIndex) error {
 	desc, err := layout.ReferrerDescriptor(manifest)
 	if err != nil {
 		return err
@@ -88,9 +88,9 @@ func (j *job) putReferrer(ctx context.Context, w *Written, ref name.Digest, mani
 		// index did not change between its read and its write. With the
 		// referrers API the registry lists the manifest itself: no other
 		// writer can drop it, so there is nothing to read back.
-		err := remote.Put(ref, manifest, j.ropts...)
+		err := remote.Put(ref, manifest, c.ropts...)
 		if layout.NoReferrersAPI(err) {
-			j.s.noReferrersAPI.Store(j.digest.RegistryStr(), true)
+			c.s.noReferrersAPI.Store(c.digest.RegistryStr(), true)
 			w.Location = layout.LocationFallback
 			// The first update starts from the listing just read (the
 			// fallback index; its check before the write catches a change
@@ -101,7 +101,7 @@ func (j *job) putReferrer(ctx context.Context, w *Written, ref name.Digest, mani
 				trips++
 			}
 			listing = nil
-			return trips, j.indexFallback(desc, base)
+			return trips, c.indexFallback(desc, base)
 		}
 		if err != nil {
 			return 0, fmt.Errorf("writing referrer %s: %w", ref, err)
@@ -109,34 +109,34 @@ func (j *job) putReferrer(ctx context.Context, w *Written, ref name.Digest, mani
 		w.Location = layout.LocationReferrers
 		return 0, nil
 	}
-	return j.commit(ctx, w, put, func() (bool, string, error) { return j.listed(ref) })
+	return c.commit(ctx, w, put, func() (bool, string, error) { return c.listed(ref) })
 }
 
 // referrers lists the image's referrers: through the referrers API, or
 // the fallback index on registries without it (empty when absent), and
 // records in w, when given, which it was. A registry found without the
 // API is not asked again by this Signer: its listings read the index.
-func (j *job) referrers(w *Written) (v1.ImageIndex, error) {
+func (c *signCall) referrers(w *Written) (v1.ImageIndex, error) {
 	loc := func(l layout.Location) {
 		if w != nil {
 			w.Location = l
 		}
 	}
-	host := j.digest.RegistryStr()
-	if _, noAPI := j.s.noReferrersAPI.Load(host); !noAPI {
-		idx, err := remote.Referrers(j.digest, j.listOpts...)
+	host := c.digest.RegistryStr()
+	if _, noAPI := c.s.noReferrersAPI.Load(host); !noAPI {
+		idx, err := remote.Referrers(c.digest, c.listOpts...)
 		if err == nil {
 			loc(layout.LocationReferrers)
 			return idx, nil
 		}
 		if !layout.NoReferrersAPI(err) {
-			return nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+			return nil, fmt.Errorf("listing referrers of %s: %w", c.digest, err)
 		}
-		j.s.noReferrersAPI.Store(host, true)
+		c.s.noReferrersAPI.Store(host, true)
 	}
 	loc(layout.LocationFallback)
-	tag := FallbackTag(j.digest)
-	idx, err := remote.Index(tag, j.ropts...)
+	tag := FallbackTag(c.digest)
+	idx, err := remote.Index(tag, c.ropts...)
 	if layout.IsNotFound(err) {
 		return empty.Index, nil
 	}
@@ -149,14 +149,14 @@ func (j *job) referrers(w *Written) (v1.ImageIndex, error) {
 // listed reports whether the referrers listing (API or fallback index)
 // has the referrer manifest ref; the state is the sorted digests listed
 // (the API may list them in any order).
-func (j *job) listed(ref name.Digest) (bool, string, error) {
-	idx, err := j.referrers(nil)
+func (c *signCall) listed(ref name.Digest) (bool, string, error) {
+	idx, err := c.referrers(nil)
 	if err != nil {
 		return false, "", err
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return false, "", fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+		return false, "", fmt.Errorf("listing referrers of %s: %w", c.digest, err)
 	}
 	found := false
 	digests := make([]string, 0, len(im.Manifests))
@@ -170,18 +170,18 @@ func (j *job) listed(ref name.Digest) (bool, string, error) {
 
 // findReferrer returns the first simple-signing referrer in listing
 // holding an equivalent signature.
-func (j *job) findReferrer(listing v1.ImageIndex) (name.Digest, oci.Signature, error) {
-	repo := j.digest.Context()
+func (c *signCall) findReferrer(listing v1.ImageIndex) (name.Digest, oci.Signature, error) {
+	repo := c.digest.Context()
 	im, err := listing.IndexManifest()
 	if err != nil {
-		return name.Digest{}, nil, fmt.Errorf("listing referrers of %s: %w", j.digest, err)
+		return name.Digest{}, nil, fmt.Errorf("listing referrers of %s: %w", c.digest, err)
 	}
 	for _, desc := range im.Manifests {
 		if desc.ArtifactType != ArtifactType {
 			continue
 		}
 		ref := repo.Digest(desc.Digest.String())
-		sigs, err := ociremote.Signatures(ref, ociremote.WithRemoteOptions(j.ropts...))
+		sigs, err := ociremote.Signatures(ref, ociremote.WithRemoteOptions(c.ropts...))
 		if err != nil {
 			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 		}
@@ -189,7 +189,7 @@ func (j *job) findReferrer(listing v1.ImageIndex) (name.Digest, oci.Signature, e
 		if err != nil {
 			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 		}
-		if sig := j.firstEquivalent(list); sig != nil {
+		if sig := c.firstEquivalent(list); sig != nil {
 			return ref, sig, nil
 		}
 	}
@@ -203,8 +203,8 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIMani
 
 // uploadReferrer uploads the signature layer and config blob and returns
 // the referrer manifest (subject: the image) to put, and its reference.
-func (j *job) uploadReferrer(sig oci.Signature, subject *v1.Descriptor) (name.Digest, rawManifest, error) {
-	repo := j.digest.Context()
+func (c *signCall) uploadReferrer(sig oci.Signature, subject *v1.Descriptor) (name.Digest, rawManifest, error) {
+	repo := c.digest.Context()
 	img, err := mutate.AppendSignatures(cempty.Signatures(), false, sig)
 	if err != nil {
 		return name.Digest{}, nil, err
@@ -213,10 +213,10 @@ func (j *job) uploadReferrer(sig oci.Signature, subject *v1.Descriptor) (name.Di
 	if err != nil {
 		return name.Digest{}, nil, err
 	}
-	if err := remote.WriteLayer(repo, newFreshBlob(static.NewLayer(cfg, types.OCIConfigJSON)), j.ropts...); err != nil {
+	if err := remote.WriteLayer(repo, newFreshBlob(static.NewLayer(cfg, types.OCIConfigJSON)), c.ropts...); err != nil {
 		return name.Digest{}, nil, fmt.Errorf("uploading signature blob: %w", err)
 	}
-	if err := j.payloadUploaded(); err != nil { // the signature layer
+	if err := c.payloadUploaded(); err != nil { // the signature layer
 		return name.Digest{}, nil, err
 	}
 	raw, err := img.RawManifest()

@@ -200,58 +200,58 @@ func (s *Signer) Sign(ctx context.Context, sub Subject, annotations map[string]s
 	mode := s.o.Mode
 	res := &Result{Digest: digest, Mode: mode, Annotations: maps.Clone(annotations)}
 	ropts := slices.Concat(s.o.RemoteOptions, []remote.Option{remote.WithContext(ctx)}, s.reuse)
-	j := &job{s: s, digest: digest, annotations: res.Annotations, ropts: ropts, stored: stored,
+	c := &signCall{s: s, digest: digest, annotations: res.Annotations, ropts: ropts, stored: stored,
 		listOpts: slices.Concat(ropts, s.listing)}
 	if mode != "" {
 		payload, err := Payload(digest, annotations)
 		if err != nil {
 			return nil, fmt.Errorf("signing %s: %w", digest, err)
 		}
-		res.Payload, j.payload = payload, payload
-		j.match = s.matcher(digest, annotations)
+		res.Payload, c.payload = payload, payload
+		c.match = s.matcher(digest, annotations)
 	}
 	switch {
 	case s.o.Bundle:
-		j.last = slot{FormatBundle, ModeOCI11}
+		c.last = slot{FormatBundle, ModeOCI11}
 	case mode.OCI11():
-		j.last = slot{FormatSimpleSigning, ModeOCI11}
+		c.last = slot{FormatSimpleSigning, ModeOCI11}
 	default:
-		j.last = slot{FormatSimpleSigning, ModeLegacy}
+		c.last = slot{FormatSimpleSigning, ModeLegacy}
 	}
 	if sub.MediaType != "" {
 		h, err := v1.NewHash(digest.DigestStr())
 		if err != nil {
 			return nil, fmt.Errorf("signing %s: %w", digest, err)
 		}
-		j.subject = &v1.Descriptor{MediaType: sub.MediaType, Digest: h, Size: sub.Size}
+		c.subject = &v1.Descriptor{MediaType: sub.MediaType, Digest: h, Size: sub.Size}
 	}
-	j.startUploads(mode != "", s.o.Bundle)
-	defer j.uploadsDone()
+	c.startUploads(mode != "", s.o.Bundle)
+	defer c.uploadsDone()
 	if mode.Legacy() {
-		w, err := j.writeLegacy(ctx)
+		w, err := c.writeLegacy(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("signing %s (legacy layout): %w", digest, err)
 		}
 		res.Layouts = append(res.Layouts, *w)
 	}
 	if mode.OCI11() {
-		w, err := j.writeReferrer(ctx)
+		w, err := c.writeReferrer(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("signing %s (oci-1-1 layout): %w", digest, err)
 		}
 		res.Layouts = append(res.Layouts, *w)
 	}
 	if s.o.Bundle {
-		w, err := j.writeBundle(ctx)
+		w, err := c.writeBundle(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("signing %s (bundle): %w", digest, err)
 		}
 		res.Layouts = append(res.Layouts, *w)
-		res.Bundle = j.bundle
+		res.Bundle = c.bundle
 	}
-	j.notifyStored() // when the last layout already held one
-	if j.sig != nil {
-		res.Signature, _ = j.sig.Base64Signature()
+	c.notifyStored() // when the last layout already held one
+	if c.sig != nil {
+		res.Signature, _ = c.sig.Base64Signature()
 	}
 	return res, nil
 }
@@ -269,10 +269,10 @@ func Payload(digest name.Digest, annotations map[string]string) ([]byte, error) 
 	return (&sigpayload.Cosign{Image: digest, Annotations: opt}).MarshalJSON()
 }
 
-// job is one Sign call: the simple-signing signature is made at most
-// once, on first need, or taken over from an equivalent one found in
-// another layout; so is the bundle.
-type job struct {
+// signCall is the state of one Sign call: the simple-signing signature is
+// made at most once, on first need, or taken over from an equivalent one
+// found in another layout; so is the bundle.
+type signCall struct {
 	s           *Signer
 	digest      name.Digest
 	annotations map[string]string
@@ -299,35 +299,35 @@ type slot struct {
 }
 
 // isLast reports whether w is the last signature Sign stores.
-func (j *job) isLast(w *Written) bool { return (slot{w.Format, w.Layout}) == j.last }
+func (c *signCall) isLast(w *Written) bool { return (slot{w.Format, w.Layout}) == c.last }
 
 // notifyStored calls stored, once.
-func (j *job) notifyStored() {
-	if f := j.stored; f != nil {
-		j.stored = nil
+func (c *signCall) notifyStored() {
+	if f := c.stored; f != nil {
+		c.stored = nil
 		f()
 	}
 }
 
 // signature returns the signature to write, making it on first use.
-func (j *job) signature(ctx context.Context) (oci.Signature, error) {
-	if j.sig != nil {
-		return j.sig, nil
+func (c *signCall) signature(ctx context.Context) (oci.Signature, error) {
+	if c.sig != nil {
+		return c.sig, nil
 	}
-	sig, err := j.s.sign(ctx, j.payload)
+	sig, err := c.s.sign(ctx, c.payload)
 	if err != nil {
 		return nil, err
 	}
-	j.sig = sig
+	c.sig = sig
 	return sig, nil
 }
 
 // found records an equivalent signature already stored, so another layout
 // that lacks it gets a copy instead of a new signature.
-func (j *job) found(sig oci.Signature) {
-	if j.sig == nil {
-		if c, err := static.Copy(sig); err == nil {
-			j.sig = c
+func (c *signCall) found(sig oci.Signature) {
+	if c.sig == nil {
+		if cp, err := static.Copy(sig); err == nil {
+			c.sig = cp
 		}
 	}
 }

@@ -46,34 +46,34 @@ func (u *upload) wait() error {
 
 // startUploads starts uploading the payload blob (simple) and the empty
 // config (bundle) to the image's repository.
-func (j *job) startUploads(simple, bundle bool) {
-	repo := j.digest.Context()
+func (c *signCall) startUploads(simple, bundle bool) {
+	repo := c.digest.Context()
 	if simple {
-		j.payloadUp = startUpload(func() error {
-			layer := newFreshBlob(static.NewLayer(j.payload, ctypes.SimpleSigningMediaType))
-			if err := remote.WriteLayer(repo, layer, j.ropts...); err != nil {
+		c.payloadUp = startUpload(func() error {
+			layer := newFreshBlob(static.NewLayer(c.payload, ctypes.SimpleSigningMediaType))
+			if err := remote.WriteLayer(repo, layer, c.ropts...); err != nil {
 				return fmt.Errorf("uploading signature blob: %w", err)
 			}
 			return nil
 		})
 	}
-	if _, known := j.s.emptyIn.Load(repo.String()); bundle && !known {
-		j.emptyUp = startUpload(func() error {
+	if _, known := c.s.emptyIn.Load(repo.String()); bundle && !known {
+		c.emptyUp = startUpload(func() error {
 			layer := static.NewLayer([]byte(layout.EmptyJSON), types.MediaType(layout.EmptyMediaType))
-			if err := remote.WriteLayer(repo, layer, j.ropts...); err != nil {
+			if err := remote.WriteLayer(repo, layer, c.ropts...); err != nil {
 				return fmt.Errorf("uploading the empty config blob: %w", err)
 			}
-			j.s.emptyIn.Store(repo.String(), true)
+			c.s.emptyIn.Store(repo.String(), true)
 			return nil
 		})
 	}
 }
 
 // payloadUploaded waits for the payload's upload and returns its error.
-func (j *job) payloadUploaded() error { return j.payloadUp.wait() }
+func (c *signCall) payloadUploaded() error { return c.payloadUp.wait() }
 
 // uploadsDone waits for the uploads to end.
-func (j *job) uploadsDone() {
-	j.payloadUp.wait() //nolint:errcheck // a layout that needed it has checked
-	j.emptyUp.wait()   //nolint:errcheck // idem
+func (c *signCall) uploadsDone() {
+	c.payloadUp.wait() //nolint:errcheck // a layout that needed it has checked
+	c.emptyUp.wait()   //nolint:errcheck // idem
 }
