@@ -50,6 +50,8 @@
 // before its PUT that the tag still points at what it read, and starts
 // over if not; after the write it reads back twice, a settle delay apart,
 // and writes again when another writer's update removed the signature.
+// With [WhenStored] a caller learns when the signature is in place, before
+// those read-backs, and may read it meanwhile (a release verifies it).
 //
 // The package never prompts, never prints, and logs only through the
 // *slog.Logger in [Options]. Secrets (the identity token, the key password)
