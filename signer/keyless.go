@@ -154,7 +154,7 @@ func requestCertificate(ctx context.Context, hc *http.Client, o *Options, sv sig
 // as cosign's fulcioverifier does.
 func verifyCertificateSCT(ctx context.Context, trustedRoot string, c *signingKey, sct []byte) error {
 	if trustedRoot != "" {
-		tr, err := trustedRootFromFile(trustedRoot)
+		tr, err := limits.ReadTrustedRoot(trustedRoot)
 		if err != nil {
 			return fmt.Errorf("loading trusted root: %w", err)
 		}

@@ -61,7 +61,7 @@ func loadRoots(co *cosign.CheckOpts, p *Policy, t *Trust) error {
 	case t.TrustedRoot != "" && (t.CARoots != "" || t.CAIntermediates != ""):
 		return loadErr(errors.New("give Fulcio's roots either in the trusted root ({verifier.Trust.TrustedRoot}) or as {verifier.Trust.CARoots}/{verifier.Trust.CAIntermediates}, not both"))
 	case t.TrustedRoot != "":
-		tr, err := trustedRootFromFile(t.TrustedRoot)
+		tr, err := limits.ReadTrustedRoot(t.TrustedRoot)
 		if err != nil {
 			return loadErr(fmt.Errorf("loading trusted root %s: %w", t.TrustedRoot, err))
 		}
