@@ -57,18 +57,26 @@ func (m *matcher) equivalent(sig oci.Signature) bool {
 	if !m.evidence(sig, cert) {
 		return false
 	}
-	var v signature.Verifier
+	v := m.verifierFor(cert, false)
+	return v != nil && v.VerifySignature(bytes.NewReader(raw), bytes.NewReader(payload)) == nil
+}
+
+// verifierFor returns the verifier of a stored signature carrying cert
+// (nil: none) when this signer could have made it — a certificate for the
+// same identity from the same CA (keyless), or this signer's key, with the
+// certificate it attaches when it has one — and nil otherwise. keyHintOnly
+// also refuses a certificate on a signature this signer makes with its
+// key's hint alone (a bundle of a key without a certificate).
+func (m *matcher) verifierFor(cert *x509.Certificate, keyHintOnly bool) signature.Verifier {
 	switch {
 	case m.s.o.keyless():
-		if v = m.sameIdentity(cert); v == nil {
-			return false
-		}
+		return m.sameIdentity(cert)
 	case m.s.key.cert != nil && (cert == nil || !bytes.Equal(cert.Raw, m.s.key.cert.Raw)):
-		return false
-	default:
-		v = m.s.key.sv
+		return nil
+	case keyHintOnly && m.s.key.cert == nil && cert != nil:
+		return nil
 	}
-	return v.VerifySignature(bytes.NewReader(raw), bytes.NewReader(payload)) == nil
+	return m.s.key.sv
 }
 
 func (m *matcher) samePayload(payload []byte) bool {

@@ -9,7 +9,6 @@ import (
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hallmark-dev/hallmark/layout"
@@ -44,21 +43,9 @@ func (m *matcher) equivalentBundle(raw []byte) bool {
 	if !ok || !m.bundleEvidence(&pb, cert) {
 		return false
 	}
-	var v signature.Verifier
-	switch {
-	case m.s.o.keyless():
-		if v = m.sameIdentity(cert); v == nil {
-			return false
-		}
-	case m.s.key.cert != nil && (cert == nil || !bytes.Equal(cert.Raw, m.s.key.cert.Raw)):
-		return false
-	case m.s.key.cert == nil && cert != nil:
-		return false // this signer writes the key's hint, not a certificate
-	default:
-		v = m.s.key.sv
-	}
+	v := m.verifierFor(cert, true)
 	pae := dssePAE(env.GetPayloadType(), env.GetPayload())
-	return v.VerifySignature(bytes.NewReader(env.GetSignatures()[0].GetSig()), bytes.NewReader(pae)) == nil
+	return v != nil && v.VerifySignature(bytes.NewReader(env.GetSignatures()[0].GetSig()), bytes.NewReader(pae)) == nil
 }
 
 // bundleCert returns the bundle's signing certificate (nil for a public
