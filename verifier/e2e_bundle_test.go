@@ -73,18 +73,23 @@ func cosignSign(t *testing.T, bed *signertest.Bed, bin string, s cosignSigner, k
 		args = append(args, "--use-signing-config=false")
 	}
 	args = append(args, s.flags...)
-	env := []string{"COSIGN_EXPERIMENTAL=1"}
-	if kp != nil {
-		args = append(args, "--key", kp.Private)
-		env = append(env, "COSIGN_PASSWORD="+string(kp.Password))
-	} else {
-		args = append(args, "--identity-token", bed.Token(t, url.Values{"project_path": {"group/app"}}),
-			"--fulcio-url", bed.FulcioURL, "--insecure-skip-verify", "--timestamp-server-url", bed.TSAURL,
-			"--trusted-root", bed.TrustedRoot)
-	}
-	if _, err := runCosign(t, bin, env, append(args, d.String())...); err != nil {
+	material, env := cosignMaterial(t, bed, kp)
+	if _, err := runCosign(t, bin, append(env, "COSIGN_EXPERIMENTAL=1"), append(append(args, material...), d.String())...); err != nil {
 		t.Fatalf("cosign sign: %v", err)
 	}
+}
+
+// cosignMaterial is the cosign CLI's signing material flags and
+// environment: key kp, or keyless with a token for group/app at the bed's
+// Fulcio and TSA.
+func cosignMaterial(t *testing.T, bed *signertest.Bed, kp *signertest.KeyPair) (args, env []string) {
+	t.Helper()
+	if kp != nil {
+		return []string{"--key", kp.Private}, []string{"COSIGN_PASSWORD=" + string(kp.Password)}
+	}
+	return []string{"--identity-token", bed.Token(t, url.Values{"project_path": {"group/app"}}),
+		"--fulcio-url", bed.FulcioURL, "--insecure-skip-verify", "--timestamp-server-url", bed.TSAURL,
+		"--trusted-root", bed.TrustedRoot}, nil
 }
 
 // bedVerify verifies d with the bed's trust: the key, or group/app's
@@ -229,16 +234,8 @@ func TestE2ECosignAttestIsNotSignature(t *testing.T) {
 				d := reg.Image(t, "hallmark-e2e/attest")
 				kp := bedKeys(t, ic)
 				args := append([]string{"attest", "--predicate", pred, "--type", "https://slsa.dev/provenance/v1", "--tlog-upload=false", "--use-signing-config=false", "--yes"}, cosignRegistryFlags...)
-				var env []string
-				if kp != nil {
-					args = append(args, "--key", kp.Private)
-					env = append(env, "COSIGN_PASSWORD="+string(kp.Password))
-				} else {
-					args = append(args, "--identity-token", bed.Token(t, url.Values{"project_path": {"group/app"}}),
-						"--fulcio-url", bed.FulcioURL, "--insecure-skip-verify", "--timestamp-server-url", bed.TSAURL,
-						"--trusted-root", bed.TrustedRoot)
-				}
-				if _, err := runCosign(t, v3, env, append(args, d.String())...); err != nil {
+				material, env := cosignMaterial(t, bed, kp)
+				if _, err := runCosign(t, v3, env, append(append(args, material...), d.String())...); err != nil {
 					t.Fatalf("cosign attest: %v", err)
 				}
 				if _, err := bedVerify(t, bed, reg, d, kp, nil); !errors.Is(err, verifier.ErrNoSignatures) {
