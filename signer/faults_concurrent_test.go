@@ -21,18 +21,36 @@ import (
 // each with its own hallmark registry transport, through a proxy failing
 // 10% of the requests with every transient fault it has (429/5xx with and
 // without Retry-After, resets, answers lost after the registry acted).
-// Every signer must succeed and every signature be kept, in both layouts
-// written by read-modify-write (the signature tag; the fallback index of a
-// registry without the referrers API) and through the referrers API.
+// Every signer must succeed and every signature be kept, in every
+// signature format (bundle, simple signing in the legacy and oci-1-1
+// layouts, bundle and legacy together), in both layouts written by
+// read-modify-write (the signature tag; the fallback index of a registry
+// without the referrers API) and through the referrers API.
 // The seed is logged; run with -count=N for more sequences.
 func TestConcurrentSignersUnderFaults(t *testing.T) {
 	const n = 12
-	cases := []struct {
-		mode      signer.Mode
+	type format struct {
+		name   string
+		bundle bool
+		mode   signer.Mode
+	}
+	formats := []format{{"bundle", true, ""}, {"legacy", false, signer.ModeLegacy},
+		{"oci-1-1", false, signer.ModeOCI11}, {"both", true, signer.ModeLegacy}}
+	type tcase struct {
+		format
 		referrers bool
-	}{{signer.ModeLegacy, false}, {signer.ModeOCI11, false}, {signer.ModeOCI11, true}}
+	}
+	var cases []tcase
+	for _, f := range formats {
+		for _, referrers := range []bool{false, true} {
+			if f.mode == signer.ModeLegacy && !f.bundle && referrers {
+				continue // the .sig tag does not use the referrers API
+			}
+			cases = append(cases, tcase{f, referrers})
+		}
+	}
 	for _, c := range cases {
-		t.Run(string(c.mode)+"/"+signertest.Name(c.referrers), func(t *testing.T) {
+		t.Run(c.name+"/"+signertest.Name(c.referrers), func(t *testing.T) {
 			t.Parallel()
 			upstream := signertest.NewRegistry(t, c.referrers)
 			seed := uint64(time.Now().UnixNano())
@@ -55,7 +73,7 @@ func TestConcurrentSignersUnderFaults(t *testing.T) {
 			rounds := make([]int, n)
 			for i := range n {
 				wg.Go(func() {
-					s := regSigner(t, host, fmt.Sprintf("signer-%d", i), c.mode)
+					s := regSignerFormat(t, host, fmt.Sprintf("signer-%d", i), c.mode, c.bundle)
 					res, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"writer": fmt.Sprint(i)})
 					if err != nil {
 						errs[i] = fmt.Errorf("signer %d: %w", i, err)
@@ -69,13 +87,14 @@ func TestConcurrentSignersUnderFaults(t *testing.T) {
 			wg.Wait()
 			p.SetRate(0)
 			l, r := stored(t, upstream, orig)
-			t.Logf("seed %d: %d signers in %v, %d faults in %d requests: legacy %d, referrers %d, rounds %v",
-				seed, n, time.Since(start).Round(time.Millisecond), p.Faults(), len(p.Requests()), l, r, rounds)
+			b := len(bundleReferrers(t, upstream, orig))
+			t.Logf("seed %d: %d signers in %v, %d faults in %d requests: legacy %d, referrers %d, bundles %d, rounds %v",
+				seed, n, time.Since(start).Round(time.Millisecond), p.Faults(), len(p.Requests()), l, r, b, rounds)
 			if err := errors.Join(errs...); err != nil {
 				t.Fatal(err)
 			}
-			if c.mode == signer.ModeLegacy && l != n || c.mode == signer.ModeOCI11 && r != n {
-				t.Fatalf("lost signatures: legacy %d, referrers %d of %d", l, r, n)
+			if c.mode == signer.ModeLegacy && l != n || c.mode == signer.ModeOCI11 && r != n || c.bundle && b != n {
+				t.Fatalf("lost signatures: legacy %d, referrers %d, bundles %d of %d", l, r, b, n)
 			}
 		})
 	}

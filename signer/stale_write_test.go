@@ -129,11 +129,17 @@ func TestStaleWriteNotResent(t *testing.T) {
 // its own user agent.
 func regSigner(t *testing.T, host, ua string, mode signer.Mode) *signer.Signer {
 	t.Helper()
+	return regSignerFormat(t, host, ua, mode, false)
+}
+
+// regSignerFormat is regSigner writing bundles too when bundle is set.
+func regSignerFormat(t *testing.T, host, ua string, mode signer.Mode, bundle bool) *signer.Signer {
+	t.Helper()
 	reg := registry.New(registry.Config{Insecure: []string{host}, UserAgent: ua})
 	kp := signertest.Keys(t, "a")
 	s, err := signer.New(context.Background(), signer.Options{
 		RemoteOptions: reg.RemoteOptions(context.Background()), ShortestRoundTrip: reg.ShortestRoundTrip,
-		Mode: mode, Key: kp.Private, Password: kp.Password, SkipTlogUpload: true,
+		Mode: mode, Bundle: bundle, Key: kp.Private, Password: kp.Password, SkipTlogUpload: true,
 	})
 	if err != nil {
 		t.Fatal(err)
