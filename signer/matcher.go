@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/json"
 	"slices"
 	"time"
@@ -54,7 +55,7 @@ func (m *matcher) equivalent(sig oci.Signature) bool {
 	if err != nil {
 		return false
 	}
-	if !m.evidence(sig, cert) {
+	if !m.evidence(sig, cert, payload, raw) {
 		return false
 	}
 	v := m.verifierFor(cert, false)
@@ -99,14 +100,21 @@ func (m *matcher) samePayload(payload []byte) bool {
 }
 
 // evidence checks the stored signature carries what this signer would
-// add, and that a keyless one is still verifiable.
-func (m *matcher) evidence(sig oci.Signature, cert *x509.Certificate) bool {
+// add, about this signature (its raw bytes over payload), and that a
+// keyless one is still verifiable.
+func (m *matcher) evidence(sig oci.Signature, cert *x509.Certificate, payload, raw []byte) bool {
 	ts, err := sig.RFC3161Timestamp()
 	if err != nil || (m.s.o.TimestampServerURL != "" && ts == nil) {
 		return false
 	}
+	if ts != nil && !timestampCovers(ts.SignedRFC3161Timestamp, raw) {
+		return false
+	}
 	b, err := sig.Bundle()
 	if err != nil || (!m.s.o.SkipTlogUpload && b == nil) {
+		return false
+	}
+	if b != nil && !tlogCovers(sig, payload, base64.StdEncoding.EncodeToString(raw)) {
 		return false
 	}
 	if m.s.o.keyless() && ts == nil && b == nil {

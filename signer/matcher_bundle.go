@@ -40,7 +40,7 @@ func (m *matcher) equivalentBundle(raw []byte) bool {
 		return false
 	}
 	cert, ok := bundleCert(&pb)
-	if !ok || !m.bundleEvidence(&pb, cert) {
+	if !ok || !m.bundleEvidence(&pb, cert, env.GetSignatures()[0].GetSig()) {
 		return false
 	}
 	v := m.verifierFor(cert, true)
@@ -66,9 +66,15 @@ func bundleCert(pb *protobundle.Bundle) (*x509.Certificate, bool) {
 }
 
 // bundleEvidence checks the bundle carries what this signer would add,
-// and that a keyless one is still verifiable.
-func (m *matcher) bundleEvidence(pb *protobundle.Bundle, cert *x509.Certificate) bool {
+// its timestamps over the envelope's signature sig, and that a keyless one
+// is still verifiable.
+func (m *matcher) bundleEvidence(pb *protobundle.Bundle, cert *x509.Certificate, sig []byte) bool {
 	vm := pb.GetVerificationMaterial()
+	for _, t := range vm.GetTimestampVerificationData().GetRfc3161Timestamps() {
+		if !timestampCovers(t.GetSignedTimestamp(), sig) {
+			return false
+		}
+	}
 	ts := len(vm.GetTimestampVerificationData().GetRfc3161Timestamps())
 	tl := len(vm.GetTlogEntries())
 	if m.s.o.TimestampServerURL != "" && ts == 0 || !m.s.o.SkipTlogUpload && tl == 0 {
