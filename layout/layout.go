@@ -45,6 +45,13 @@ const (
 	BundleContentDSSE = "dsse-envelope"
 )
 
+// MaxSignatureLayers is the most signatures (layers) a SignatureTag
+// manifest may hold: cosign refuses to read one with more (maxLayers in
+// cosign v2.6.5's and v3.1.3's pkg/oci/remote/signatures.go, and its
+// append in pkg/oci/mutate), and so does every reader built on it, so a
+// 1001st layer would hide every signature of the digest from them.
+const MaxSignatureLayers = 1000
+
 // SignatureTag returns cosign's legacy signature tag for digest:
 // "sha256-<hex>.sig" in the image's repository.
 func SignatureTag(digest name.Digest) name.Tag {

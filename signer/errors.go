@@ -24,6 +24,11 @@ var (
 	// ErrLostUpdate reports that concurrent writers kept removing this
 	// signer's signature for more than Options.MaxAttempts attempts.
 	ErrLostUpdate = errors.New("signature kept being overwritten by concurrent writers")
+	// ErrSignatureTagFull reports a legacy signature tag that already
+	// holds layout.MaxSignatureLayers signatures, the most cosign reads:
+	// another layer would make every signature on the digest unreadable,
+	// so nothing is written.
+	ErrSignatureTagFull = fmt.Errorf("the signature tag holds %d signatures, the most cosign reads; sign as a bundle ({signer.Options.Bundle}) or in the oci-1-1 layout ({signer.Options.Mode} oci-1-1), or delete old signatures from the tag", layout.MaxSignatureLayers)
 )
 
 // TokenReason says what is wrong with an identity token.

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci"
+	"github.com/sigstore/cosign/v2/pkg/oci/empty"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
@@ -32,6 +34,9 @@ func (c *signCall) writeLegacy(ctx context.Context) (*Written, error) {
 	}
 	if sig := c.firstEquivalent(existing); sig != nil {
 		return c.existing(ctx, w, sig), nil
+	}
+	if err := roomFor(tag, existing); err != nil {
+		return nil, err
 	}
 	sig, err := c.signature(ctx)
 	if err != nil {
@@ -91,8 +96,11 @@ func (c *signCall) appendLegacy(tag name.Tag, base oci.Signatures, sig oci.Signa
 	if hasSignature(existing, sig) {
 		return nil // another writer restored it
 	}
+	if err := roomFor(tag, existing); err != nil {
+		return err
+	}
 	var baseDigest *v1.Hash
-	if len(existing) > 0 {
+	if onRegistry(base) {
 		d, err := base.Digest()
 		if err != nil {
 			return err
@@ -115,6 +123,22 @@ func (c *signCall) appendLegacy(tag name.Tag, base oci.Signatures, sig oci.Signa
 	}
 	if err := c.putConditional(tag, next); err != nil {
 		return fmt.Errorf("writing %s: %w", tag, err)
+	}
+	return nil
+}
+
+// onRegistry reports whether base was read from the registry (an empty
+// manifest, without layers, included), not made up for a tag that does
+// not exist: then the unchanged-check expects the tag to name it.
+func onRegistry(base oci.Signatures) bool {
+	return reflect.TypeOf(base) != reflect.TypeOf(empty.Signatures())
+}
+
+// roomFor checks the signature tag can take one more signature without
+// passing the most cosign reads.
+func roomFor(tag name.Tag, existing []oci.Signature) error {
+	if len(existing) >= layout.MaxSignatureLayers {
+		return fmt.Errorf("%s: %w", tag, ErrSignatureTagFull)
 	}
 	return nil
 }
