@@ -43,7 +43,11 @@
 // key, or a certificate for the same identity from the same CA) with the
 // same annotations, and at least the timestamp and transparency-log
 // evidence this signer would attach, is already stored, nothing is added
-// and [Result.Added] is false. Concurrent signers of one digest do not lose
+// and [Result.Added] is false; evidence counts only when it is about that
+// signature (a timestamp stamping it, a log entry logging it). Identical
+// Sign calls on one Signer running at once store one signature. A legacy
+// signature tag holding layout.MaxSignatureLayers signatures, the most
+// cosign reads, gets no more ([ErrSignatureTagFull]). Concurrent signers of one digest do not lose
 // each other's signatures as far as plain registries allow (they have no
 // conditional manifest writes): each read-modify-write of a shared
 // manifest (the .sig image, the fallback index) checks with a HEAD right

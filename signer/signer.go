@@ -46,6 +46,8 @@ type Signer struct {
 	// noReferrersAPI are the registry hosts found without the referrers
 	// API: listings read their fallback index without asking the API.
 	noReferrersAPI sync.Map
+	// inFlight are the Sign calls in progress, which identical ones join.
+	inFlight flights
 }
 
 // New checks opts and prepares the signing key: it loads and decrypts the
@@ -190,12 +192,35 @@ func WhenStored(stored func()) SignOption {
 // annotations), simple-signing signatures (the payload's "optional" field)
 // in the layouts of the mode. When sub's MediaType is empty, Sign reads the
 // subject's descriptor from the registry where a layout needs it.
+//
+// Identical calls (the same digest and annotations) made while one is in
+// progress wait for it and return its result, every signature marked
+// Written.Existing: one signature is stored, not one per call.
 func (s *Signer) Sign(ctx context.Context, sub Subject, annotations map[string]string, opts ...SignOption) (*Result, error) {
 	var so signOptions
 	for _, opt := range opts {
 		opt(&so)
 	}
-	stored := so.stored
+	key := signKey(sub, annotations)
+	for {
+		fl, leader := s.inFlight.join(key)
+		if leader {
+			res, err := s.sign1(ctx, sub, annotations, so.stored)
+			s.inFlight.land(key, fl, res, err)
+			return res, err
+		}
+		res, again, err := fl.wait(ctx)
+		if !again {
+			if err == nil && so.stored != nil {
+				so.stored()
+			}
+			return res, err
+		}
+	}
+}
+
+// sign1 is one Sign call that no identical one is running alongside.
+func (s *Signer) sign1(ctx context.Context, sub Subject, annotations map[string]string, stored func()) (*Result, error) {
 	digest := sub.Digest
 	mode := s.o.Mode
 	res := &Result{Digest: digest, Mode: mode, Annotations: maps.Clone(annotations)}
