@@ -16,12 +16,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	rekorv2 "github.com/sigstore/rekor-tiles/v2/pkg/client"
-	"github.com/sigstore/rekor-tiles/v2/pkg/client/write"
 	rekor "github.com/sigstore/rekor/pkg/client"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/hallmark-dev/hallmark/internal/limits"
 	"github.com/hallmark-dev/hallmark/layout"
 )
 
@@ -59,14 +59,14 @@ func (s *Signer) newBundler() (*bundler, error) {
 func (s *Signer) newTlog() (sign.Transparency, error) {
 	ro := &sign.RekorOptions{BaseURL: s.o.RekorURL, Timeout: s.o.HTTPTimeout, Retries: 1, Version: s.o.RekorVersion}
 	if s.o.RekorVersion == 2 {
-		opts := []rekorv2.Option{rekorv2.WithTimeout(s.o.HTTPTimeout)}
-		if s.o.UserAgent != "" {
-			opts = append(opts, rekorv2.WithUserAgent(s.o.UserAgent))
+		var tr *root.TrustedRoot
+		if s.o.TrustedRoot != "" {
+			var err error
+			if tr, err = limits.ReadTrustedRoot(s.o.TrustedRoot); err != nil {
+				return nil, badInput(fmt.Errorf("loading trusted root: %w", err))
+			}
 		}
-		if s.tlsConf != nil {
-			opts = append(opts, rekorv2.WithTLSConfig(s.tlsConf))
-		}
-		c, err := write.NewWriter(s.o.RekorURL, opts...)
+		c, err := newRekorV2Client(s.o.RekorURL, s.hc, tr)
 		if err != nil {
 			return nil, err
 		}

@@ -66,6 +66,13 @@ type Options struct {
 	Certificate      string
 	CertificateChain string
 
+	// SigningConfig is a Sigstore signing_config.json (cosign v3's
+	// --signing-config) naming the Fulcio, Rekor (with its API version)
+	// and timestamp authority, selected as cosign v3 does
+	// (SelectServices). It excludes FulcioURL, RekorURL, RekorVersion and
+	// TimestampServerURL (ErrSigningConfigMixed).
+	SigningConfig string
+
 	// IdentityToken is the raw OIDC ID token for keyless signing.
 	IdentityToken string
 	// TokenAudience is the audience the token must carry; "" is "sigstore".

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -53,6 +54,9 @@ type Signer struct {
 // New checks opts and prepares the signing key: it loads and decrypts the
 // key, or checks the identity token and gets a Fulcio certificate.
 func New(ctx context.Context, opts Options) (*Signer, error) {
+	if err := opts.applySigningConfig(time.Now()); err != nil {
+		return nil, err
+	}
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ type signing struct {
 	key         keyGroup
 	keyless     keylessGroup
 	trustedRoot trustedRootGroup
+	sigConfig   signingConfigGroup
 	tlog        tlogGroup
 	tsa         tsaGroup
 	servicesTLS servicesTLSGroup
@@ -30,7 +31,7 @@ type signing struct {
 }
 
 func (s *signing) groups() []signerGroup {
-	return []signerGroup{&s.key, &s.keyless, &s.trustedRoot, &s.tlog, &s.tsa, &s.servicesTLS, &s.storage}
+	return []signerGroup{&s.key, &s.keyless, &s.trustedRoot, &s.sigConfig, &s.tlog, &s.tsa, &s.servicesTLS, &s.storage}
 }
 
 func (s *signing) flagGroups() []flagGroup {

@@ -80,7 +80,7 @@ func (g *keylessGroup) flags() []cli.Flag {
 		&cli.StringFlag{Name: "sigstore-id-token", Hidden: true, EnvVars: []string{"SIGSTORE_ID_TOKEN"}, Destination: &g.ambientToken},
 		&cli.StringFlag{Name: "actions-id-token-request-url", Hidden: true, EnvVars: []string{"ACTIONS_ID_TOKEN_REQUEST_URL"}, Destination: &g.ghRequestURL},
 		&cli.StringFlag{Name: "actions-id-token-request-token", Hidden: true, EnvVars: []string{"ACTIONS_ID_TOKEN_REQUEST_TOKEN"}, Destination: &g.ghRequest},
-		&cli.StringFlag{Name: "fulcio-url", Value: signer.DefaultFulcioURL, Usage: "Fulcio `URL` for keyless signing", EnvVars: []string{"HALLMARK_FULCIO_URL"}, Destination: &g.fulcioURL},
+		&cli.StringFlag{Name: "fulcio-url", Usage: "Fulcio `URL` for keyless signing (default: --signing-config's, else " + signer.DefaultFulcioURL + ")", EnvVars: []string{"HALLMARK_FULCIO_URL"}, Destination: &g.fulcioURL},
 		&cli.BoolFlag{Name: "insecure-skip-verify", Usage: "accept a Fulcio certificate without a verifiable SCT (private Fulcio without a CT log)", EnvVars: []string{"HALLMARK_INSECURE_SKIP_VERIFY"}, Destination: &g.insecureNoSCT},
 	}
 }
@@ -134,14 +134,14 @@ func (*tlogGroup) title() string { return "transparency log" }
 
 func (g *tlogGroup) flags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "rekor-url", Value: signer.DefaultRekorURL, Usage: "Rekor `URL`", EnvVars: []string{"HALLMARK_REKOR_URL"}, Destination: &g.rekorURL},
-		&cli.UintFlag{Name: "rekor-version", Value: 1, Usage: "`VERSION` of --rekor-url's API: 1, or 2 (Rekor v2: bundle signatures only, with --timestamp-server-url)", EnvVars: []string{"HALLMARK_REKOR_VERSION"}, Destination: &g.version},
+		&cli.StringFlag{Name: "rekor-url", Usage: "Rekor `URL` (default: --signing-config's, else " + signer.DefaultRekorURL + ")", EnvVars: []string{"HALLMARK_REKOR_URL"}, Destination: &g.rekorURL},
+		&cli.UintFlag{Name: "rekor-version", Usage: "`VERSION` of --rekor-url's API: 1, or 2 (Rekor v2: bundle signatures only, with --timestamp-server-url) (default: --signing-config's, else 1)", EnvVars: []string{"HALLMARK_REKOR_VERSION"}, Destination: &g.version},
 		&cli.BoolFlag{Name: "tlog-upload", Value: true, Usage: "record the signature in the Rekor transparency log", EnvVars: []string{"HALLMARK_TLOG_UPLOAD"}, Destination: &g.upload},
 	}
 }
 
 func (g *tlogGroup) applySigner(_ context.Context, o *signer.Options) error {
-	if g.version < 1 || g.version > 2 {
+	if g.version > 2 {
 		return usageErr("--rekor-version %d: want 1 or 2", g.version)
 	}
 	o.RekorURL, o.RekorVersion, o.SkipTlogUpload = g.rekorURL, uint32(g.version), !g.upload
@@ -149,7 +149,8 @@ func (g *tlogGroup) applySigner(_ context.Context, o *signer.Options) error {
 }
 
 // verifyRekorURL is the Rekor a release's verification looks signatures
-// up in: the one they were uploaded to, none without an upload.
+// up in: the one they were uploaded to, none without an upload or with
+// the Rekor of a signing config (the signatures carry their entries).
 func (g *tlogGroup) verifyRekorURL() string {
 	if g.upload {
 		return g.rekorURL

@@ -12,3 +12,13 @@ func ReadTrustedRoot(path string) (*root.TrustedRoot, error) {
 	}
 	return root.NewTrustedRootFromJSON(b)
 }
+
+// ReadSigningConfig reads and parses a Sigstore signing_config.json,
+// bounded like ReadFile.
+func ReadSigningConfig(path string) (*root.SigningConfig, error) {
+	b, err := ReadFile(path, 0)
+	if err != nil {
+		return nil, err
+	}
+	return root.NewSigningConfigFromJSON(b)
+}

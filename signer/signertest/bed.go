@@ -27,6 +27,9 @@ type Bed struct {
 	// (HALLMARK_TEST_REKOR_URL, HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT), when
 	// the bed runs them.
 	RekorURL, SigstoreTrustedRoot string
+	// SigningConfig is that instance's signing_config.json
+	// (HALLMARK_TEST_SIGNING_CONFIG): Fulcio, Rekor v2 and the TSA.
+	SigningConfig string
 	// Cosign is cosign v2.6's CLI (HALLMARK_TEST_COSIGN), Cosign3 cosign
 	// v3.1's (HALLMARK_TEST_COSIGN3).
 	Cosign, Cosign3 string
@@ -46,6 +49,7 @@ func RequireBed(t testing.TB) *Bed {
 		FulcioPEM: os.Getenv("HALLMARK_TEST_FULCIO_CHAIN"), Cosign: os.Getenv("HALLMARK_TEST_COSIGN"),
 		Cosign3: os.Getenv("HALLMARK_TEST_COSIGN3"), RekorURL: os.Getenv("HALLMARK_TEST_REKOR_URL"),
 		SigstoreTrustedRoot: os.Getenv("HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT"),
+		SigningConfig:       os.Getenv("HALLMARK_TEST_SIGNING_CONFIG"),
 	}
 	for _, r := range []struct {
 		env       string
