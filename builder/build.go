@@ -46,7 +46,7 @@ type Result struct {
 	MediaType string `json:"mediaType,omitempty"`
 	// Size is the pushed manifest's size in bytes.
 	Size int64 `json:"size,omitempty"`
-	// Tags are the tags pushed.
+	// Tags are the tags pushed; none with Request.PushByDigest.
 	Tags []string `json:"tags"`
 	// Platforms lists each platform's manifest for a multi-platform index.
 	Platforms []PlatformDigest `json:"platforms,omitempty"`
@@ -124,8 +124,10 @@ func (r Request) result(ctx context.Context, exp map[string]string) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range r.Tags {
-		res.Tags = append(res.Tags, t.String())
+	if !r.PushByDigest {
+		for _, t := range r.Tags {
+			res.Tags = append(res.Tags, t.String())
+		}
 	}
 	res.Image = r.Tags[0].Context().Digest(res.Digest.String())
 	if isIndex(res.MediaType) || len(r.Platforms) > 1 {

@@ -36,6 +36,8 @@ const (
 	// of answering: the service acted, the client cannot know. Not in
 	// AllFaults; name it in Options.Faults.
 	LostAnswer Fault = "lost-answer"
+	// Refused is a request Options.Refuse refused.
+	Refused Fault = "refused"
 )
 
 // AllFaults lists the fault kinds injected by default: every kind but
@@ -54,6 +56,10 @@ type Options struct {
 	// before forwarding it; a request whose client goes away meanwhile is
 	// never forwarded. Faults are injected without delay.
 	Delay func(*http.Request) time.Duration
+	// Refuse, when set, answers each request it returns true for with 403
+	// DENIED, as a registry refusing that write would; a refusal is
+	// recorded as the fault Refused, and not counted in Faults.
+	Refuse func(*http.Request) bool
 }
 
 // Proxy forwards to one upstream, records every request, and injects
@@ -103,6 +109,10 @@ func (p *Proxy) pick(r *http.Request) Fault {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var f Fault
+	if p.opts.Refuse != nil && p.opts.Refuse(r) {
+		p.requests = append(p.requests, Request{Method: r.Method, Path: r.URL.Path, UserAgent: r.UserAgent(), Fault: Refused})
+		return Refused
+	}
 	if p.opts.Rate > 0 && p.rng.Float64() < p.opts.Rate {
 		f = p.opts.Faults[p.rng.IntN(len(p.opts.Faults))]
 		p.faults++
@@ -125,6 +135,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case LostAnswer:
 		p.forward(httptest.NewRecorder(), r)
 		reset(w)
+	case Refused:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"errors":[{"code":"DENIED","message":"refused by the test"}]}`)
 	default:
 		code := 0
 		fmt.Sscanf(string(f), "%d", &code)
