@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -83,6 +84,12 @@ type Request struct {
 	// that decrypting the key (or getting a certificate) overlaps the build
 	// and an image that could not be signed is never pushed.
 	BeforeExport func(context.Context) error
+	// ExportAttempts bounds how many times a push that failed on a
+	// transient registry error is tried in all; 0 is DefaultExportAttempts.
+	ExportAttempts int
+	// Logger is told about export retries, at warning level; nil logs
+	// nothing.
+	Logger *slog.Logger
 }
 
 // dockerfileLocation splits the Dockerfile path into its directory and name.

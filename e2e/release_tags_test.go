@@ -103,8 +103,11 @@ func TestReleaseSignatureRefusedLeavesNoTag(t *testing.T) {
 	b := bed(t)
 	priv, _ := keyPair(t, "pw-refused")
 	reg := b.PlainRegistry()
-	refuse := func(r *http.Request) bool {
-		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256-")
+	refuse := func(r *http.Request) faultproxy.Fault {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256-") {
+			return faultproxy.Refused
+		}
+		return ""
 	}
 	tests := []struct{ mode, platform string }{
 		{"legacy", ""},
@@ -114,7 +117,7 @@ func TestReleaseSignatureRefusedLeavesNoTag(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.mode+"/"+tt.platform, func(t *testing.T) {
 			t.Parallel()
-			p, addr, _ := testutil.FaultProxy(t, "http://"+reg, faultproxy.Options{Refuse: refuse})
+			p, addr, _ := testutil.FaultProxy(t, "http://"+reg, faultproxy.Options{Pick: refuse})
 			ctxDir, df := buildContext(t, b)
 			repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
 			args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", addr, "--context", ctxDir, "-f", df,
