@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -46,7 +48,7 @@ type Result struct {
 	MediaType string `json:"mediaType,omitempty"`
 	// Size is the pushed manifest's size in bytes.
 	Size int64 `json:"size,omitempty"`
-	// Tags are the tags pushed.
+	// Tags are the tags pushed; none with Request.PushByDigest.
 	Tags []string `json:"tags"`
 	// Platforms lists each platform's manifest for a multi-platform index.
 	Platforms []PlatformDigest `json:"platforms,omitempty"`
@@ -57,27 +59,65 @@ type Result struct {
 // Build runs req on buildkitd and returns the pushed digest. req must be
 // one Validate accepted: callers validate once, before connecting, and
 // Build does not check it again.
+//
+// buildkitd does not retry its own push: when the export fails on a
+// transient registry error (see transientPushError) after the build
+// succeeded, Build runs the request again — the build is cached, so only
+// the export is redone — up to ExportAttempts times in all, with backoff.
+// A failing build step is never retried.
 func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	opt, err := req.solveOpt()
 	if err != nil {
 		return nil, err
 	}
-	out := req.ProgressOut
-	if out == nil {
-		out = io.Discard
-	}
 	mode := progressui.DisplayMode(req.Progress)
 	if mode == "" {
 		mode = progressui.AutoMode
 	}
-	display, err := progressui.NewDisplay(out, mode)
-	if err != nil {
+	if _, err := progressui.NewDisplay(io.Discard, mode); err != nil {
 		return nil, fmt.Errorf("invalid {builder.Request.Progress} %q: want auto, tty, plain, rawjson or quiet", req.Progress)
 	}
+	attempts := req.ExportAttempts
+	if attempts <= 0 {
+		attempts = DefaultExportAttempts
+	}
+	for attempt := 1; ; attempt++ {
+		resp, exported, err := b.solve(ctx, req, opt, mode)
+		if err == nil {
+			return req.result(ctx, resp.ExporterResponse)
+		}
+		if !exported || attempt >= attempts || !transientPushError(err.Error()) || ctx.Err() != nil {
+			return nil, err
+		}
+		wait := exportBackoff << (attempt - 1)
+		if req.Logger != nil {
+			req.Logger.WarnContext(ctx, "pushing the image failed on a transient registry error; exporting again (the build is cached)",
+				"attempt", attempt+1, "of", attempts, "after", wait, "error", err)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("building on %s: %w", b.addr, ctx.Err())
+		}
+	}
+}
 
+// solve runs req once. exported reports whether the build succeeded (and
+// BeforeExport returned nil) before the error: an error then comes from
+// the export — the push — or the cache export.
+func (b *Builder) solve(ctx context.Context, req Request, opt client.SolveOpt, mode progressui.DisplayMode) (*client.SolveResponse, bool, error) {
+	out := req.ProgressOut
+	if out == nil {
+		out = io.Discard
+	}
+	display, err := progressui.NewDisplay(out, mode)
+	if err != nil {
+		return nil, false, err
+	}
 	ch := make(chan *client.SolveStatus)
 	var resp *client.SolveResponse
 	var gateErr error // BeforeExport's error
+	var exported atomic.Bool
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
 		var err error
@@ -85,16 +125,20 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 		// returns its result before buildkitd exports (pushes) it: the
 		// place for BeforeExport. The frontend's result is lazy (the
 		// Dockerfile turned into LLB, nothing run yet); Evaluate runs the
-		// build first, so that BeforeExport's wait overlaps the build and
-		// a failing step fails the build without it.
+		// build first, so that BeforeExport's wait overlaps the build, a
+		// failing step fails the build without it, and an error after the
+		// function returned is the export's.
 		resp, err = b.c.Build(ectx, opt, "hallmark", func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
-			res, err := gw.Solve(ctx, gateway.SolveRequest{Frontend: frontend, FrontendOpt: gw.BuildOpts().Opts, Evaluate: req.BeforeExport != nil})
-			if err != nil || req.BeforeExport == nil {
-				return res, err
+			res, err := gw.Solve(ctx, gateway.SolveRequest{Frontend: frontend, FrontendOpt: gw.BuildOpts().Opts, Evaluate: true})
+			if err != nil {
+				return nil, err
 			}
-			if gateErr = req.BeforeExport(ctx); gateErr != nil {
-				return nil, gateErr
+			if req.BeforeExport != nil {
+				if gateErr = req.BeforeExport(ctx); gateErr != nil {
+					return nil, gateErr
+				}
 			}
+			exported.Store(true)
 			return res, nil
 		}, ch)
 		return err
@@ -107,14 +151,14 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	})
 	if err := eg.Wait(); err != nil {
 		if gateErr != nil {
-			return nil, gateErr
+			return nil, false, gateErr
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("building on %s: %w", b.addr, ctx.Err())
+			return nil, false, fmt.Errorf("building on %s: %w", b.addr, ctx.Err())
 		}
-		return nil, fmt.Errorf("building on %s: %s", b.addr, cleanError(err))
+		return nil, exported.Load(), fmt.Errorf("building on %s: %s", b.addr, cleanError(err))
 	}
-	return req.result(ctx, resp.ExporterResponse)
+	return resp, true, nil
 }
 
 // result reads the pushed digest from the exporter response and, for an
@@ -124,8 +168,10 @@ func (r Request) result(ctx context.Context, exp map[string]string) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range r.Tags {
-		res.Tags = append(res.Tags, t.String())
+	if !r.PushByDigest {
+		for _, t := range r.Tags {
+			res.Tags = append(res.Tags, t.String())
+		}
 	}
 	res.Image = r.Tags[0].Context().Digest(res.Digest.String())
 	if isIndex(res.MediaType) || len(r.Platforms) > 1 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -36,7 +37,12 @@ type Request struct {
 	// It may lie outside the context.
 	Dockerfile string
 	// Tags are pushed in one export; the first names the printed result.
+	// With PushByDigest only their repositories are pushed to.
 	Tags []name.Tag
+	// PushByDigest pushes the image (manifest or index) by digest only, to
+	// each tag's repository, and creates no tag: the caller tags it once it
+	// is signed (see release.Run).
+	PushByDigest bool
 	// BuildArgs are ARG values (KEY=VALUE).
 	BuildArgs []string
 	// Target is the stage to build; empty means the last one.
@@ -78,6 +84,12 @@ type Request struct {
 	// that decrypting the key (or getting a certificate) overlaps the build
 	// and an image that could not be signed is never pushed.
 	BeforeExport func(context.Context) error
+	// ExportAttempts bounds how many times a push that failed on a
+	// transient registry error is tried in all; 0 is DefaultExportAttempts.
+	ExportAttempts int
+	// Logger is told about export retries, at warning level; nil logs
+	// nothing.
+	Logger *slog.Logger
 }
 
 // dockerfileLocation splits the Dockerfile path into its directory and name.
@@ -186,14 +198,23 @@ func (r Request) frontendAttrs() map[string]string {
 
 // exportAttrs translates the request into the image exporter's options.
 func (r Request) exportAttrs() map[string]string {
-	names := make([]string, len(r.Tags))
-	for i, t := range r.Tags {
-		names[i] = t.String()
+	var names []string
+	for _, t := range r.Tags {
+		n := t.String()
+		if r.PushByDigest {
+			n = t.Context().Name()
+		}
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
 	}
 	attrs := map[string]string{
 		"name":           strings.Join(names, ","),
 		"push":           "true",
 		"oci-mediatypes": "true",
+	}
+	if r.PushByDigest {
+		attrs["push-by-digest"] = "true"
 	}
 	if r.Insecure {
 		attrs["registry.insecure"] = "true"

@@ -56,6 +56,9 @@ func TestExportAttrs(t *testing.T) {
 		{"two tags insecure", Request{Tags: []name.Tag{mustTag(t, "127.0.0.1:5000/a:1"), mustTag(t, "127.0.0.1:5000/a:latest")}, Insecure: true}, map[string]string{
 			"name": "127.0.0.1:5000/a:1,127.0.0.1:5000/a:latest", "push": "true", "oci-mediatypes": "true", "registry.insecure": "true",
 		}},
+		{"push by digest: each repository once, no tag", Request{Tags: []name.Tag{mustTag(t, "reg.example/a:1"), mustTag(t, "reg.example/a:latest"), mustTag(t, "reg.example/b:1")}, PushByDigest: true}, map[string]string{
+			"name": "reg.example/a,reg.example/b", "push": "true", "oci-mediatypes": "true", "push-by-digest": "true",
+		}},
 		{"annotations single platform", Request{Tags: []name.Tag{mustTag(t, "reg.example/a:1")}, Annotations: []string{"k=v", "index:i=j"}}, map[string]string{
 			"name": "reg.example/a:1", "push": "true", "oci-mediatypes": "true", "annotation.k": "v", "annotation-index.i": "j",
 		}},

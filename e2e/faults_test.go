@@ -61,7 +61,8 @@ func TestReleaseUnderFaults(t *testing.T) {
 				// A subtest each (not parallel: the workers are), so
 				// that a check may stop its run with t.Fatal.
 				t.Run(fmt.Sprintf("run%02d", run), func(t *testing.T) {
-					if releaseThroughFaults(t, b, regs[i], addrs[i], ctxDir, df, run) {
+					repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
+					if releaseThroughFaults(t, b, regs[i], addrs[i], repoPath, ctxDir, df, run) {
 						passed.Add(1)
 					}
 				})
@@ -89,6 +90,9 @@ func TestReleaseUnderFaults(t *testing.T) {
 	}
 }
 
+// faultMode is the storage mode of run number run.
+func faultMode(run int) string { return []string{"legacy", "oci-1-1", "both", "bundle"}[run/2%4] }
+
 func registryName(b testbed, reg string) string {
 	if reg == b.ReferrersRegistry() {
 		return "referrers-api"
@@ -107,12 +111,12 @@ func agent(ua string) string {
 }
 
 // releaseThroughFaults runs one release pushing to the proxy at addr (in
-// front of reg) and checks what it left; it reports whether the release
-// succeeded. A successful release with a wrong result fails the test.
-func releaseThroughFaults(t *testing.T, b testbed, reg, addr, ctxDir, df string, run int) bool {
+// front of reg) into repoPath and checks what it left; it reports whether
+// the release succeeded. A successful release with a wrong result fails
+// the test.
+func releaseThroughFaults(t *testing.T, b testbed, reg, addr, repoPath, ctxDir, df string, run int) bool {
 	t.Helper()
-	mode := []string{"legacy", "oci-1-1", "both", "bundle"}[run/2%4]
-	repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
+	mode := faultMode(run)
 	sign, trust := b.Sigstore()
 	identity := b.Issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main"
 	token := b.Token(t, "project_path=group/app&ref=main")

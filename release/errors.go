@@ -20,6 +20,8 @@ const (
 	StageSign
 	// StageVerify is loading the verifier and verifying.
 	StageVerify
+	// StageTag is pointing the tags at the signed and verified digest.
+	StageTag
 )
 
 func (s Stage) String() string {
@@ -32,6 +34,8 @@ func (s Stage) String() string {
 		return "sign"
 	case StageVerify:
 		return "verify"
+	case StageTag:
+		return "tag"
 	}
 	return "none"
 }

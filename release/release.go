@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/internal/parallel"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
-// Run builds and pushes the image, signs the pushed digest (and with
-// Recursive each platform's manifest) and verifies the signatures.
+// Run builds and pushes the image by digest, signs the pushed digest (and
+// with Recursive each platform's manifest), verifies the signatures, and
+// only then points the tags at the digest, one manifest PUT per tag: a tag
+// only ever names a signed and verified image, and a release that fails
+// before the tag stage leaves no new tag (the untagged digest may stay).
 //
 // Keyless, the identity token is checked before anything else. The signer
 // is prepared while the build runs; the push waits until it is ready and
@@ -35,6 +39,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var setup *signingSetup
 	var prepareErr error
 	build := o.Build
+	build.Request.PushByDigest = true
 	build.Request.BeforeExport = func(exportCtx context.Context) error {
 		setup, prepareErr = prepare(ctx, exportCtx, o, pending)
 		return prepareErr
@@ -74,7 +79,31 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	end = obs.Stage(StageTag, "tag "+strings.Join(build.Tags, ", "))
+	err = tagStage(ctx, build, built)
+	end()
+	if err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// tagStage points build's tags at the built digest and records them in
+// built.Tags.
+func tagStage(ctx context.Context, build BuildOptions, built *builder.Result) error {
+	tags, _, err := resolveTags(build.Registry, build.Tags)
+	if err != nil {
+		return StageError(StageUsage, err) // Build parsed them already
+	}
+	if err := tagAll(ctx, build.Registry, built.Image, tags); err != nil {
+		return StageError(StageTag, err)
+	}
+	built.Tags = built.Tags[:0]
+	for _, t := range tags {
+		built.Tags = append(built.Tags, t.String())
+	}
+	return nil
 }
 
 // buildStage is Build; tests stand in for buildkitd here.

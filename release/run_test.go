@@ -3,11 +3,15 @@ package release
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/registry"
@@ -34,6 +38,9 @@ func (r *recorder) Verified(*verifier.Result, verifier.Policy) { r.add("verified
 func fakeBuild(t *testing.T, reg *signertest.Registry, rec *recorder) func(context.Context, BuildOptions) (*builder.Result, error) {
 	return func(ctx context.Context, o BuildOptions) (*builder.Result, error) {
 		rec.add("built")
+		if !o.Request.PushByDigest {
+			t.Error("a release's build pushes tags")
+		}
 		if err := o.Request.BeforeExport(ctx); err != nil {
 			return nil, err
 		}
@@ -79,13 +86,37 @@ func TestRunOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"build start", "built", "pushed", "build end", "sign start", "signed", "sign end", "verify start", "verified", "verify end"}
+	want := []string{"build start", "built", "pushed", "build end", "sign start", "signed", "sign end", "verify start", "verified", "verify end", "tag start", "tag end"}
 	if !slices.Equal(rec.events, want) {
 		t.Errorf("events\n%v\nwant\n%v", rec.events, want)
 	}
 	if len(res.Signatures) != 1 || len(res.Verifications) != 1 || res.Policy.PublicKey == nil {
 		t.Errorf("result: %d signatures, %d verifications, public key %v", len(res.Signatures), len(res.Verifications), res.Policy.PublicKey)
 	}
+	if got := tagDigest(t, o.Build.Tags[0]); got != res.Build.Digest.String() {
+		t.Errorf("tag %s names %q, want the signed %s", o.Build.Tags[0], got, res.Build.Digest)
+	}
+	if !slices.Equal(res.Build.Tags, o.Build.Tags) {
+		t.Errorf("result tags %v, want %v", res.Build.Tags, o.Build.Tags)
+	}
+}
+
+// tagDigest is the digest tag names, "" when it does not exist.
+func tagDigest(t *testing.T, tag string) string {
+	t.Helper()
+	ref, err := name.NewTag(tag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(ref)
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("HEAD %s: %v", tag, err)
+	}
+	return desc.Digest.String()
 }
 
 // TestRunNothingPushedWhenSigningCannotHappen: a wrong key password stops
@@ -132,7 +163,10 @@ func TestRunVerifyFailure(t *testing.T) {
 	if StageOf(err) != StageVerify || !strings.Contains(err.Error(), "signature written but verification failed") {
 		t.Fatalf("got %v (stage %s), want a verify-stage failure", err, StageOf(err))
 	}
-	if !slices.Contains(rec.events, "signed") || slices.Contains(rec.events, "verified") {
+	if !slices.Contains(rec.events, "signed") || slices.Contains(rec.events, "verified") || slices.Contains(rec.events, "tag start") {
 		t.Errorf("events %v", rec.events)
+	}
+	if got := tagDigest(t, o.Build.Tags[0]); got != "" {
+		t.Errorf("a failed release left tag %s naming %s", o.Build.Tags[0], got)
 	}
 }

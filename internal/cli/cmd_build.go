@@ -31,6 +31,7 @@ func buildCommand(e *env) command {
 			ArgsUsage: "[CONTEXT_DIR]",
 			Description: "Builds through buildkitd's dockerfile.v0 frontend and pushes every --tag in one export.\n" +
 				"The printed digest is the one buildkitd reports for the pushed manifest (or index).\n" +
+				"build signs nothing, so its tags name an unsigned image: use release to tag only signed images.\n" +
 				"Progress goes to stderr; stdout carries only the pinned reference.",
 			Action: func(c *cli.Context) error { return cmd.run(c, e) },
 		},

@@ -72,10 +72,11 @@ func releaseCommand(e *env) command {
 		Command: &cli.Command{
 			Name:  "release",
 			Usage: "build and push an image, sign its digest and verify the signature; prints the result as JSON",
-			Description: "The whole CI job in one step: builds --context on buildkitd and pushes every --tag, signs the digest\n" +
+			Description: "The whole CI job in one step: builds --context on buildkitd and pushes it by digest, signs the digest\n" +
 				"buildkitd reported (keyless with the CI's OIDC token, or --key) with the CI provenance annotations,\n" +
-				"then verifies that signature: with --key's public key, the --certificate-identity/--certificate-oidc-issuer\n" +
-				"given, the CI job's own identity, or else the signing certificate's identity.\n" +
+				"verifies that signature (with --key's public key, the --certificate-identity/--certificate-oidc-issuer\n" +
+				"given, the CI job's own identity, or else the signing certificate's identity), and only then creates\n" +
+				"every --tag: a tag only ever names a signed image; a failed release leaves no new tag.\n" +
 				"--tag takes a tag (pushed to --image) or a full REGISTRY/REPO:TAG. Exit codes: 2 usage, 3 build/push, 4 sign, 5 verify.",
 			Action: func(c *cli.Context) error {
 				if c.NArg() > 0 {

@@ -71,7 +71,7 @@ func exitCode(err error) int {
 	switch release.StageOf(err) {
 	case release.StageUsage:
 		return exitUsage
-	case release.StageBuild:
+	case release.StageBuild, release.StageTag:
 		return exitBuild
 	case release.StageSign:
 		if signUsage(err) {

@@ -87,6 +87,7 @@ func (g *buildGroup) request(contextDir string, e *env) builder.Request {
 		CacheTo:     g.cacheTo,
 		Progress:    g.progress,
 		ProgressOut: e.stderr,
+		Logger:      e.logger(),
 	}
 }
 

@@ -36,6 +36,11 @@ const (
 	// of answering: the service acted, the client cannot know. Not in
 	// AllFaults; name it in Options.Faults.
 	LostAnswer Fault = "lost-answer"
+	// Refused answers 403 DENIED, as a registry refusing a write does.
+	Refused Fault = "refused"
+	// UploadUnknown answers 404 BLOB_UPLOAD_UNKNOWN, as a registry that
+	// lost (or never had) the upload session does.
+	UploadUnknown Fault = "blob-upload-unknown"
 )
 
 // AllFaults lists the fault kinds injected by default: every kind but
@@ -54,6 +59,11 @@ type Options struct {
 	// before forwarding it; a request whose client goes away meanwhile is
 	// never forwarded. Faults are injected without delay.
 	Delay func(*http.Request) time.Duration
+	// Pick, when set, chooses the fault of each request before the random
+	// ones: a request it returns a Fault for gets that fault (not counted
+	// in Faults), one it returns "" for goes on to Rate. Tests use it to
+	// fail given requests: refuse signature writes, lose an upload.
+	Pick func(*http.Request) Fault
 }
 
 // Proxy forwards to one upstream, records every request, and injects
@@ -103,6 +113,12 @@ func (p *Proxy) pick(r *http.Request) Fault {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var f Fault
+	if p.opts.Pick != nil {
+		if f := p.opts.Pick(r); f != "" {
+			p.requests = append(p.requests, Request{Method: r.Method, Path: r.URL.Path, UserAgent: r.UserAgent(), Fault: f})
+			return f
+		}
+	}
 	if p.opts.Rate > 0 && p.rng.Float64() < p.opts.Rate {
 		f = p.opts.Faults[p.rng.IntN(len(p.opts.Faults))]
 		p.faults++
@@ -125,6 +141,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case LostAnswer:
 		p.forward(httptest.NewRecorder(), r)
 		reset(w)
+	case Refused:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
+	case UploadUnknown:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]}`)
 	default:
 		code := 0
 		fmt.Sscanf(string(f), "%d", &code)
