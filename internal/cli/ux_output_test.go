@@ -96,6 +96,6 @@ type fakeT struct {
 	failed bool
 }
 
-func (f *fakeT) Errorf(string, ...any) { f.failed = true }
+func (f *fakeT) Errorf(string, ...any)          { f.failed = true }
 func (f *fakeT) Fatalf(format string, a ...any) { f.failed = true; f.TB.Logf(format, a...) }
-func (f *fakeT) Helper()               {}
+func (f *fakeT) Helper()                        {}
