@@ -22,7 +22,7 @@ type releaseJSON struct {
 		Formats      []string
 		Annotations  map[string]string
 	}
-	Verified struct{ Identity, Issuer, Key string }
+	Verified struct{ Identity, Issuer, Key, KeySHA256 string }
 }
 
 func parseRelease(t *testing.T, r result) releaseJSON {
@@ -73,14 +73,14 @@ func TestReleaseKeyedGitLab(t *testing.T) {
 				if want := gitlabAnnotations(env, env["CI_COMMIT_SHORT_SHA"]); !maps.Equal(rel.Signatures[0].Annotations, want) {
 					t.Errorf("annotations\n got %v\nwant %v", rel.Signatures[0].Annotations, want)
 				}
-				if rel.Verified.Key == "" {
+				if rel.Verified.Key != priv || !strings.HasPrefix(rel.Verified.KeySHA256, "sha256:") {
 					t.Errorf("verified %+v, want the signer's key", rel.Verified)
 				}
 				dotenv, err := os.ReadFile(dotenvFile)
 				if err != nil {
 					t.Fatal(err)
 				}
-				wantDotenv := "IMAGE_DIGEST=" + rel.Digest + "\nIMAGE_URI=" + wantTag + "\nIMAGE_REF=" + rel.Image + "\n"
+				wantDotenv := "IMAGE_DIGEST=" + rel.Image + "\nIMAGE_DIGEST_BARE=" + rel.Digest + "\nIMAGE_URI=" + wantTag + "\nIMAGE_REF=" + rel.Image + "\n"
 				if string(dotenv) != wantDotenv {
 					t.Errorf("dotenv\n got %q\nwant %q", dotenv, wantDotenv)
 				}

@@ -133,6 +133,23 @@ func (c *checker) checkIdentity(cert *x509.Certificate) *CheckError {
 	if !matches(p.Identity, c.identityRe, sans) {
 		return &CheckError{Check: CheckIdentity, Want: want(p.Identity, p.IdentityRegexp), Got: strings.Join(sans, ", ")}
 	}
+	return checkWorkflow(p.GitHubWorkflow, cert)
+}
+
+// checkWorkflow checks the certificate's GitHub Actions extensions
+// against the policy's, as cosign's --certificate-github-workflow-* do.
+func checkWorkflow(w GitHubWorkflow, cert *x509.Certificate) *CheckError {
+	ce := cosign.CertExtensions{Cert: cert}
+	got := map[string]string{
+		"trigger": ce.GetCertExtensionGithubWorkflowTrigger(), "sha": ce.GetExtensionGithubWorkflowSha(),
+		"name": ce.GetCertExtensionGithubWorkflowName(), "repository": ce.GetCertExtensionGithubWorkflowRepository(),
+		"ref": ce.GetCertExtensionGithubWorkflowRef(),
+	}
+	for _, f := range w.fields() {
+		if f[1] != "" && got[f[0]] != f[1] {
+			return &CheckError{Check: CheckWorkflow, Key: f[0], Want: f[1], Got: got[f[0]]}
+		}
+	}
 	return nil
 }
 

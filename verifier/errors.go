@@ -42,18 +42,19 @@ type Check string
 
 // The checks, in the order they are made.
 const (
-	CheckRead        Check = "read"        // a referrer cannot be read (size limit, shape, registry error)
-	CheckPayload     Check = "payload"     // not a simple-signing payload, nor a bundle's signing statement
-	CheckDigest      Check = "digest"      // the payload names another digest (signature copied)
-	CheckKey         Check = "key"         // the signature does not verify with the given key
-	CheckCertificate Check = "certificate" // missing, untrusted or expired certificate
-	CheckIssuer      Check = "issuer"      // the certificate's OIDC issuer does not match
-	CheckIdentity    Check = "identity"    // the certificate's subject does not match
-	CheckSignature   Check = "signature"   // the signature does not match the payload (tampered)
-	CheckAnnotation  Check = "annotation"  // a required annotation is missing or different
-	CheckSCT         Check = "sct"         // the certificate's SCT is missing or does not verify
-	CheckTimestamp   Check = "timestamp"   // the RFC 3161 timestamp does not verify
-	CheckTlog        Check = "tlog"        // the transparency log entry does not verify
+	CheckRead        Check = "read"            // a referrer cannot be read (size limit, shape, registry error)
+	CheckPayload     Check = "payload"         // not a simple-signing payload, nor a bundle's signing statement
+	CheckDigest      Check = "digest"          // the payload names another digest (signature copied)
+	CheckKey         Check = "key"             // the signature does not verify with the given key
+	CheckCertificate Check = "certificate"     // missing, untrusted or expired certificate
+	CheckIssuer      Check = "issuer"          // the certificate's OIDC issuer does not match
+	CheckIdentity    Check = "identity"        // the certificate's subject does not match
+	CheckWorkflow    Check = "github-workflow" // the certificate's GitHub workflow extensions do not match
+	CheckSignature   Check = "signature"       // the signature does not match the payload (tampered)
+	CheckAnnotation  Check = "annotation"      // a required annotation is missing or different
+	CheckSCT         Check = "sct"             // the certificate's SCT is missing or does not verify
+	CheckTimestamp   Check = "timestamp"       // the RFC 3161 timestamp does not verify
+	CheckTlog        Check = "tlog"            // the transparency log entry does not verify
 	CheckOther       Check = "verification"
 )
 

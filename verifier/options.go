@@ -53,6 +53,25 @@ type Policy struct {
 	// payload's "optional" field (simple signing) or in the annotations of
 	// the signed statement's subject (bundles).
 	Annotations map[string]string
+	// GitHubWorkflow are values a keyless certificate's GitHub Actions
+	// extensions must hold, as cosign's --certificate-github-workflow-*
+	// flags require; the empty ones are not checked.
+	GitHubWorkflow GitHubWorkflow
+}
+
+// GitHubWorkflow is what Fulcio records of a GitHub Actions job in its
+// certificate (the extensions 1.3.6.1.4.1.57264.1.2 to .6 cosign checks).
+type GitHubWorkflow struct {
+	Trigger    string // the event, e.g. push
+	SHA        string // the commit
+	Name       string // the workflow's name
+	Repository string // owner/repo
+	Ref        string // e.g. refs/heads/main
+}
+
+// fields are the constraints, by the name of cosign's flag suffix.
+func (w GitHubWorkflow) fields() [][2]string {
+	return [][2]string{{"trigger", w.Trigger}, {"sha", w.SHA}, {"name", w.Name}, {"repository", w.Repository}, {"ref", w.Ref}}
 }
 
 // Trust says which roots, logs and authorities are trusted. With none of
@@ -97,7 +116,7 @@ func (p *Policy) validate() error {
 	switch {
 	case p.Key != "" && p.PublicKey != nil:
 		return fmt.Errorf("%w: a key reference and a public key are exclusive", ErrPolicy)
-	case !p.keyless() && (hasIdentity || hasIssuer):
+	case !p.keyless() && (hasIdentity || hasIssuer || p.GitHubWorkflow != GitHubWorkflow{}):
 		return fmt.Errorf("%w: a key and certificate identity/issuer constraints are exclusive", ErrPolicy)
 	case p.keyless() && (!hasIdentity || !hasIssuer):
 		return ErrNoPolicy

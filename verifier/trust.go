@@ -38,6 +38,9 @@ func checkOpts(ctx context.Context, p *Policy, t *Trust) (*cosign.CheckOpts, err
 			Subject: p.Identity, SubjectRegExp: p.IdentityRegexp,
 			Issuer: p.Issuer, IssuerRegExp: p.IssuerRegexp,
 		}}
+		w := p.GitHubWorkflow
+		co.CertGithubWorkflowTrigger, co.CertGithubWorkflowSha, co.CertGithubWorkflowName = w.Trigger, w.SHA, w.Name
+		co.CertGithubWorkflowRepository, co.CertGithubWorkflowRef = w.Repository, w.Ref
 	} else if p.PublicKey != nil {
 		if co.SigVerifier, err = signature.LoadVerifier(p.PublicKey, crypto.SHA256); err != nil {
 			return nil, fmt.Errorf("loading public key: %w", err)

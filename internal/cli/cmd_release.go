@@ -23,7 +23,7 @@ func (*releaseGroup) title() string { return "release" }
 func (g *releaseGroup) flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "context", Value: ".", Usage: "build context `DIR`", EnvVars: []string{"HALLMARK_CONTEXT"}, Destination: &g.contextDir},
-		&cli.StringFlag{Name: "dotenv", Usage: "write IMAGE_DIGEST, IMAGE_URI and IMAGE_REF to `FILE` (GitLab artifacts:reports:dotenv)", EnvVars: []string{"HALLMARK_DOTENV"}, Destination: &g.dotenv},
+		&cli.StringFlag{Name: "dotenv", Usage: "write IMAGE_DIGEST (REPO@sha256:DIGEST, as in GitLab's signing tutorial), IMAGE_DIGEST_BARE (sha256:DIGEST), IMAGE_URI (the first tag) and IMAGE_REF (= IMAGE_DIGEST) to `FILE` (GitLab artifacts:reports:dotenv)", EnvVars: []string{"HALLMARK_DOTENV"}, Destination: &g.dotenv},
 		&cli.BoolFlag{Name: "recursive", Usage: "also sign (and verify) every platform manifest of a multi-platform index", EnvVars: []string{"HALLMARK_RECURSIVE"}, Destination: &g.recursive},
 	}
 }
@@ -123,7 +123,7 @@ func (cmd *releaseCmd) run(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	return cmd.writeOutputs(e, newReleaseResult(res))
+	return cmd.writeOutputs(e, newReleaseResult(res, cmd.signing.key.key))
 }
 
 // options translates the flags and the CI environment into the release's

@@ -49,6 +49,7 @@ type signCmd struct {
 	tag         signTagGroup
 	registry    registryGroup
 	timeout     timeoutGroup
+	cosign      cosignSignGroup
 }
 
 func signCommand(e *env) command {
@@ -70,17 +71,28 @@ func signCommand(e *env) command {
 				return cmd.timeout.run(c, func(c *cli.Context) error { return cmd.run(c, e) })
 			},
 		},
-		groups: append(cmd.signing.flagGroups(), &cmd.annotations, &cmd.tag, &cmd.registry, &cmd.timeout),
+		groups: append(cmd.signing.flagGroups(), &cmd.annotations, &cmd.tag, &cmd.registry, &cmd.timeout, &cmd.cosign),
 	}
 }
 
+// run signs the arguments; the cosign flags decide the registries
+// reachable over plain HTTP and where stdout goes.
 func (cmd *signCmd) run(c *cli.Context, e *env) error {
 	if c.NArg() == 0 {
 		return usageErr("sign takes at least one image reference (REGISTRY/REPO@sha256:DIGEST), got none")
 	}
+	cmd.registry.insecure = cmd.cosign.insecureHosts(e, c.Args().Slice(), cmd.registry.insecure)
+	cmd.cosign.noOps(e, "sign")
+	out, done := cmd.cosign.stdout(e)
+	se := *e
+	se.stdout = out
+	return done(cmd.sign(c, &se))
+}
+
+func (cmd *signCmd) sign(c *cli.Context, e *env) error {
 	ctx := c.Context
 	reg := cmd.registry.registry(e)
-	opts, err := signerOptions(ctx, e, reg, cmd.signing.groups()...)
+	opts, err := signerOptions(ctx, e, reg, append(cmd.signing.groups(), &cmd.cosign)...)
 	if err != nil {
 		return err
 	}
@@ -101,6 +113,9 @@ func (cmd *signCmd) run(c *cli.Context, e *env) error {
 	})
 	if len(targets) == 1 && errs[0] != nil {
 		return inStage(release.StageSign, errs[0])
+	}
+	if cmd.cosign.recursive {
+		targets, subjects, errs = platformTargets(ctx, reg, targets, subjects, errs)
 	}
 	s, err := pending.Signer(ctx)
 	if err != nil {

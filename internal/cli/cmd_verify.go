@@ -25,6 +25,7 @@ type verifyCmd struct {
 	rekor       verifyRekorGroup
 	registry    registryGroup
 	timeout     timeoutGroup
+	cosign      cosignVerifyGroup
 }
 
 func verifyCommand(e *env) command {
@@ -44,16 +45,29 @@ func verifyCommand(e *env) command {
 				return cmd.timeout.run(c, func(c *cli.Context) error { return cmd.run(c, e) })
 			},
 		},
-		groups: []flagGroup{&cmd.policy, &cmd.identity, &cmd.trustedRoot, &cmd.trust, &cmd.rekor, &cmd.registry, &cmd.timeout},
+		groups: []flagGroup{&cmd.policy, &cmd.identity, &cmd.trustedRoot, &cmd.trust, &cmd.rekor, &cmd.registry, &cmd.timeout, &cmd.cosign},
 	}
 }
 
+// run verifies the argument; the cosign flags decide the registries
+// reachable over plain HTTP and where stdout goes.
 func (cmd *verifyCmd) run(c *cli.Context, e *env) error {
 	if c.NArg() != 1 {
 		return usageErr("verify takes one image reference (REGISTRY/REPO@sha256:DIGEST), got %d arguments", c.NArg())
 	}
+	cmd.registry.insecure = cmd.cosign.insecureHosts(e, c.Args().Slice(), cmd.registry.insecure)
+	out, done := cmd.cosign.stdout(e)
+	ve := *e
+	ve.stdout = out
+	return done(cmd.verify(c, &ve))
+}
+
+func (cmd *verifyCmd) verify(c *cli.Context, e *env) error {
 	policy, err := cmd.identity.policy(&cmd.policy)
 	if err != nil {
+		return err
+	}
+	if err := cmd.cosign.apply(e, &policy, cmd.rekor.url); err != nil {
 		return err
 	}
 	reg := cmd.registry.registry(e)

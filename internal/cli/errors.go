@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -43,8 +44,15 @@ func usageErr(format string, a ...any) error { return release.Usagef(format, a..
 func inStage(s release.Stage, err error) error { return release.StageError(s, err) }
 
 func onUsageError(_ *cli.Context, err error, _ bool) error {
+	if m := undefinedFlag.FindStringSubmatch(err.Error()); m != nil {
+		return usageErr("flag provided but not defined: %s (see --help)", flagName(m[1]))
+	}
 	return usageErr("%w (see --help)", err)
 }
+
+// undefinedFlag is Go's flag package's message for an unknown flag, which
+// shows one dash whatever was typed.
+var undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -+(.+)$`)
 
 // report prints err as one line on w, with the flags that set the options
 // it refers to, and returns the process exit code.

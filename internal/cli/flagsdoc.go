@@ -37,13 +37,24 @@ func FlagsMarkdown() string {
 	b.WriteString("variable; variables marked \"environment only\" have no flag. A repeatable flag (`...`) takes one\n")
 	b.WriteString("value per use; its variable holds one value per line. Global: `--debug` / `HALLMARK_DEBUG` logs\n")
 	b.WriteString("debug details to stderr.\n\n")
-	b.WriteString("| group | flag | environment | default | commands | meaning |\n|---|---|---|---|---|---|\n")
-	for _, r := range rows {
-		for _, f := range r.group.flags() {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.group.title(), flagCell(f), envCell(f),
-				defaultCell(f), strings.Join(r.commands, ", "), cell(usageText(f)))
+	table := func(cosign bool) {
+		b.WriteString("| group | flag | environment | default | commands | meaning |\n|---|---|---|---|---|---|\n")
+		for _, r := range rows {
+			if strings.HasPrefix(r.group.title(), cosignCategory) != cosign {
+				continue
+			}
+			for _, f := range r.group.flags() {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.group.title(), flagCell(f), envCell(f),
+					defaultCell(f), strings.Join(r.commands, ", "), cell(usageText(f)))
+			}
 		}
 	}
+	table(false)
+	b.WriteString("\n## cosign compatibility\n\n")
+	b.WriteString("cosign's flags that `sign` and `verify` accept so that cosign users' lines run unchanged: with\n")
+	b.WriteString("cosign's meaning where hallmark has one, as no-ops (logged with `--debug`) where hallmark already\n")
+	b.WriteString("does it, and a one-line error where the meaning cannot be honoured. `--help` lists them apart.\n\n")
+	table(true)
 	return b.String()
 }
 

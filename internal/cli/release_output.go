@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,10 +17,12 @@ import (
 // releaseResult is what release prints on stdout and writes to
 // --metadata-file.
 type releaseResult struct {
-	Image      string                   `json:"image"`
-	Digest     string                   `json:"digest"`
-	Tags       []string                 `json:"tags"`
-	Platforms  []builder.PlatformDigest `json:"platforms"`
+	Image  string   `json:"image"`
+	Digest string   `json:"digest"`
+	Tags   []string `json:"tags"`
+	// Platforms are the platform manifests of a multi-platform index;
+	// left out for a single-platform image.
+	Platforms  []builder.PlatformDigest `json:"platforms,omitempty"`
 	Signatures []releaseSignature       `json:"signatures"`
 	Verified   releaseVerified          `json:"verified"`
 }
@@ -34,26 +38,33 @@ type releaseSignature struct {
 	Annotations map[string]string `json:"annotations"`
 }
 
+// releaseVerified is what the signatures were verified with: a keyless
+// identity and issuer, or the signer's public key.
 type releaseVerified struct {
 	Identity string `json:"identity,omitempty"`
 	Issuer   string `json:"issuer,omitempty"`
-	Key      string `json:"key,omitempty"`
+	// Key is the --key reference signed with (a path, env://VAR or a KMS
+	// URI); KeySHA256 the SHA-256 of its public key's DER
+	// SubjectPublicKeyInfo, "sha256:HEX".
+	Key       string `json:"key,omitempty"`
+	KeySHA256 string `json:"keySHA256,omitempty"`
 }
 
-// newReleaseResult is the JSON of what release.Run did.
-func newReleaseResult(res *release.Result) *releaseResult {
+// newReleaseResult is the JSON of what release.Run did; key is the --key
+// reference signed with, if any.
+func newReleaseResult(res *release.Result, key string) *releaseResult {
 	b := res.Build
 	rel := &releaseResult{Image: b.Image.String(), Digest: b.Digest.String(), Tags: b.Tags, Platforms: b.Platforms}
-	if rel.Platforms == nil {
-		rel.Platforms = []builder.PlatformDigest{}
-	}
 	for _, s := range res.Signatures {
 		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: s.Digest.DigestStr(), Formats: formats(s),
 			Mode: string(s.Mode), Annotations: s.Annotations})
 	}
 	rel.Verified = releaseVerified{Identity: res.Policy.Identity, Issuer: res.Policy.Issuer}
 	if res.Policy.PublicKey != nil {
-		rel.Verified.Key = "signer's public key"
+		rel.Verified.Key = key
+		if der, err := x509.MarshalPKIXPublicKey(res.Policy.PublicKey); err == nil {
+			rel.Verified.KeySHA256 = fmt.Sprintf("sha256:%x", sha256.Sum256(der))
+		}
 	}
 	return rel
 }
@@ -89,9 +100,12 @@ func (cmd *releaseCmd) writeOutputs(e *env, rel *releaseResult) error {
 	return err
 }
 
-// dotenv is GitLab's artifacts:reports:dotenv format.
+// dotenv is GitLab's artifacts:reports:dotenv format. IMAGE_DIGEST is
+// REPO@sha256:... as in GitLab's signing tutorial (`cosign sign
+// "$IMAGE_DIGEST"`), IMAGE_REF the same (older name), IMAGE_DIGEST_BARE
+// the bare sha256:..., IMAGE_URI the first tag.
 func dotenv(rel *releaseResult) string {
-	return fmt.Sprintf("IMAGE_DIGEST=%s\nIMAGE_URI=%s\nIMAGE_REF=%s\n", rel.Digest, rel.Tags[0], rel.Image)
+	return fmt.Sprintf("IMAGE_DIGEST=%s\nIMAGE_DIGEST_BARE=%s\nIMAGE_URI=%s\nIMAGE_REF=%s\n", rel.Image, rel.Digest, rel.Tags[0], rel.Image)
 }
 
 func githubOutputs(rel *releaseResult) string {
@@ -107,8 +121,10 @@ func stepSummary(rel *releaseResult) string {
 	for _, s := range rel.Signatures {
 		fmt.Fprintf(&b, "| signed | `%s` (%s, %d annotations) |\n", s.Digest, strings.Join(s.Formats, " + "), len(s.Annotations))
 	}
-	who := rel.Verified.Key
-	if who == "" {
+	who := ""
+	if rel.Verified.KeySHA256 != "" {
+		who = fmt.Sprintf("key `%s` (%s)", rel.Verified.Key, rel.Verified.KeySHA256)
+	} else {
 		who = rel.Verified.Identity + " (issuer " + rel.Verified.Issuer + ")"
 	}
 	fmt.Fprintf(&b, "| verified | %s |\n\n", who)

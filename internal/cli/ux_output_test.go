@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/internal/e2etest"
+	"github.com/hallmark-dev/hallmark/release"
+	"github.com/hallmark-dev/hallmark/signer"
+	"github.com/hallmark-dev/hallmark/verifier"
+)
+
+// TestReleaseOutputShape checks the release JSON (issue 16 item 7): a
+// single-platform image has no "platforms", key mode names the key and its
+// fingerprint rather than a sentence, every shape matches
+// docs/schema/release.schema.json, and the dotenv's IMAGE_DIGEST is the
+// REPO@sha256:... GitLab's tutorial signs (item 2).
+func TestReleaseOutputShape(t *testing.T) {
+	h := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
+	p := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("cd", 32)}
+	img, err := name.NewDigest("registry.example/g/app@" + h.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := &signer.Result{Digest: img, Annotations: map[string]string{"tag": "v1"},
+		Layouts: []signer.Written{{Format: signer.FormatBundle}}}
+	keyless := verifier.Policy{Identity: "https://gitlab.example/g/app//.gitlab-ci.yml@refs/heads/main", Issuer: "https://gitlab.example"}
+	for _, tc := range []struct {
+		name      string
+		platforms []builder.PlatformDigest
+		policy    verifier.Policy
+		key       string
+		want      []string // fragments of the JSON
+		notWant   []string
+	}{
+		{"single-platform keyless", nil, keyless, "", []string{`"identity":`, `"issuer":`}, []string{`"platforms"`, `"key"`}},
+		{"multi-platform keyless", []builder.PlatformDigest{{Platform: "linux/amd64", Digest: p}, {Platform: "linux/arm64", Digest: h}}, keyless, "",
+			[]string{`"platforms":[{"platform":"linux/amd64"`}, nil},
+		{"key", nil, verifier.Policy{PublicKey: priv.Public()}, "cosign.key", []string{`"key":"cosign.key"`, `"keySHA256":"sha256:`}, []string{"signer's public key", `"identity"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := &release.Result{Build: &builder.Result{Image: img, Digest: h, Tags: []string{"registry.example/g/app:v1"}, Platforms: tc.platforms},
+				Signatures: []*signer.Result{sig}, Policy: tc.policy}
+			rel := newReleaseResult(res, tc.key)
+			b, err := json.Marshal(rel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(b), w) {
+					t.Errorf("JSON lacks %s: %s", w, b)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(string(b), w) {
+					t.Errorf("JSON has %s: %s", w, b)
+				}
+			}
+			e2etest.CheckSchema(t, "release.schema.json", b)
+			env := dotenv(rel)
+			if want := "IMAGE_DIGEST=" + img.String() + "\nIMAGE_DIGEST_BARE=" + h.String() + "\n"; !strings.HasPrefix(env, want) {
+				t.Errorf("dotenv %q, want it to start with %q", env, want)
+			}
+		})
+	}
+}
+
+// TestSchemaRejects makes sure the schemas can fail: outputs of the old
+// shape do not pass.
+func TestSchemaRejects(t *testing.T) {
+	bad := `{"image":"r/a@sha256:` + strings.Repeat("a", 64) + `","digest":"sha256:` + strings.Repeat("a", 64) +
+		`","tags":["r/a:v1"],"platforms":[],"signatures":[{"digest":"sha256:` + strings.Repeat("a", 64) +
+		`","formats":["bundle"],"annotations":{}}],"verified":{"key":"signer's public key"}}`
+	ft := &fakeT{TB: t}
+	e2etest.CheckSchema(ft, "release.schema.json", []byte(bad))
+	if !ft.failed {
+		t.Error("the old release output (platforms: [], a sentence as the key) passed the schema")
+	}
+}
+
+// fakeT records failures instead of failing the test.
+type fakeT struct {
+	testing.TB
+	failed bool
+}
+
+func (f *fakeT) Errorf(string, ...any)          { f.failed = true }
+func (f *fakeT) Fatalf(format string, a ...any) { f.failed = true; f.TB.Logf(format, a...) }
+func (f *fakeT) Helper()                        {}
