@@ -36,6 +36,8 @@ var optionFlags = map[string]string{
 	"signer.Options.Mode":                     "--registry-referrers-mode",
 	"signer.Options.Bundle":                   "--new-bundle-format",
 	"signer.Options.RekorVersion":             "--rekor-version",
+	"signer.Options.RekorURL":                 "--rekor-url",
+	"signer.Options.SkipTlogUpload":           "--tlog-upload=false",
 	"signer.Options.ServiceCACert":            "--sigstore-ca-cert",
 	"signer.Options.TimestampServerURL":       "--timestamp-server-url",
 	"verifier.Policy.Key":                     "--key",
