@@ -51,7 +51,7 @@ func checkBuildkitd(ctx context.Context, o Options) Check {
 // rootless setups first; notFound means no default socket exists.
 func buildkitdHint(o builder.ConnectOptions, notFound bool) string {
 	if strings.HasPrefix(o.Addr, "tcp://") {
-		return "check that buildkitd listens on " + o.Addr + " and that {builder.TLS.CACert}, {builder.TLS.Cert} and {builder.TLS.Key} match its certificates"
+		return tcpHint(o)
 	}
 	rootless := "rootless: start `rootlesskit buildkitd` as this user; it listens on "
 	if o.RuntimeDir != "" {
@@ -64,6 +64,19 @@ func buildkitdHint(o builder.ConnectOptions, notFound bool) string {
 		hint = "is buildkitd running at " + o.Addr + "? " + hint
 	}
 	return hint
+}
+
+// tcpHint is buildkitdHint for a tcp:// address: with TLS files, that
+// they match buildkitd's; without, that they are missing (or that plain
+// tcp was allowed and nothing answers there).
+func tcpHint(o builder.ConnectOptions) string {
+	switch {
+	case o.TLS != (builder.TLS{}):
+		return "check that buildkitd listens on " + o.Addr + " and that {builder.TLS.CACert}, {builder.TLS.Cert} and {builder.TLS.Key} match its certificates"
+	case o.AllowInsecureTCP:
+		return "check that buildkitd listens on " + o.Addr + " (buildkitd --addr " + o.Addr + "); if it serves TLS, give {builder.TLS.CACert}, {builder.TLS.Cert} and {builder.TLS.Key} instead of {builder.ConnectOptions.AllowInsecureTCP}"
+	}
+	return "a tcp:// buildkitd needs mutual TLS: give {builder.TLS.CACert}, {builder.TLS.Cert} and {builder.TLS.Key} (buildkitd's --tlscacert, --tlscert, --tlskey); plain tcp only on a trusted host: {builder.ConnectOptions.AllowInsecureTCP}"
 }
 
 func shortRevision(rev string) string {

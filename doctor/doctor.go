@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/redirect"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/signer"
+	"github.com/hallmark-dev/hallmark/verifier"
 )
 
 // Status is the outcome of one check.
@@ -56,6 +58,9 @@ type Check struct {
 	Detail string `json:"detail"`
 	// Hint says how to fix a failure or a warning; "" otherwise.
 	Hint string `json:"hint,omitempty"`
+	// Err is the error behind a failure, when there is one (a token or
+	// key the signer refused), so callers classify it as release does.
+	Err error `json:"-"`
 	// Facts are the findings as key-value pairs for scripts, e.g.
 	// "version", "address", "credentials", "supported", "identity".
 	Facts map[string]string `json:"facts,omitempty"`
@@ -86,6 +91,40 @@ func (r Report) Failed() []Check {
 		}
 	}
 	return out
+}
+
+// Err is nil when no check failed, else a *FailedError naming the failed
+// checks.
+func (r Report) Err() error {
+	if failed := r.Failed(); len(failed) > 0 {
+		return &FailedError{Checks: failed}
+	}
+	return nil
+}
+
+// FailedError is a report's failed checks. It unwraps to the errors behind
+// them, so errors.Is and errors.As see a refused token or key.
+type FailedError struct {
+	Checks []Check
+}
+
+func (e *FailedError) Error() string {
+	parts := make([]string, len(e.Checks))
+	for i, c := range e.Checks {
+		parts[i] = c.Name + ": " + c.Detail
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap returns the errors behind the failed checks.
+func (e *FailedError) Unwrap() []error {
+	var errs []error
+	for _, c := range e.Checks {
+		if c.Err != nil {
+			errs = append(errs, c.Err)
+		}
+	}
+	return errs
 }
 
 // Check returns the check named name, if the report has it.
@@ -136,8 +175,16 @@ type Options struct {
 	// a hint covering GitLab, GitHub Actions and a key.
 	TokenHint string
 
-	// HTTPClient is used for Fulcio and the TSA; nil is a client with
-	// Timeout.
+	// Verify is the trust a release verifies with: its trusted root, and
+	// the checks it skips (IgnoreTlog, IgnoreSCT).
+	Verify verifier.Trust
+	// Services are the Sigstore URLs to check; nil takes them from Signer
+	// (ServicesOf).
+	Services *Services
+
+	// HTTPClient is used for the OIDC issuer, Fulcio, the CT log, Rekor
+	// and the TSA; nil is the signer's (signer.ServiceClient: its
+	// ServiceCACert) with Timeout.
 	HTTPClient *http.Client
 
 	// Timeout bounds each check; 0 is 10s.
@@ -155,7 +202,15 @@ func (o Options) withDefaults() Options {
 		o.Registry = registry.New(registry.Config{})
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: o.Timeout, CheckRedirect: redirect.Check}
+		so := o.Signer
+		so.HTTPTimeout = o.Timeout
+		if c, err := signer.ServiceClient(so); err == nil {
+			o.HTTPClient = c
+		} else {
+			// A bad ServiceCACert: the signing checks say so; the
+			// services are checked with the system roots.
+			o.HTTPClient = &http.Client{Timeout: o.Timeout, CheckRedirect: redirect.Check}
+		}
 	}
 	return o
 }
@@ -168,8 +223,7 @@ func Run(ctx context.Context, opts Options) Report {
 		func(ctx context.Context, o Options) []Check { return []Check{checkBuildkitd(ctx, o)} },
 		checkRegistry, // registry, push, referrers: each needs the one before
 		func(ctx context.Context, o Options) []Check { return []Check{checkSigning(ctx, o)} },
-		func(ctx context.Context, o Options) []Check { return []Check{checkFulcio(ctx, o)} },
-		func(ctx context.Context, o Options) []Check { return []Check{checkTSA(ctx, o)} },
+		func(ctx context.Context, o Options) []Check { return Sigstore(ctx, o).Checks },
 	}
 	results := make([][]Check, len(groups))
 	var wg sync.WaitGroup

@@ -28,7 +28,10 @@ func TestBuildkitdUnreachable(t *testing.T) {
 		{"no default socket", builder.ConnectOptions{RuntimeDir: runtimeDir},
 			[]string{"no buildkitd found", filepath.Join(runtimeDir, "buildkit", "buildkitd.sock")},
 			[]string{"rootlesskit buildkitd", filepath.Join(runtimeDir, "buildkit", "buildkitd.sock"), "{builder.ConnectOptions.Addr}"}},
-		{"tcp without TLS", builder.ConnectOptions{Addr: "tcp://127.0.0.1:1"}, []string{"tcp without TLS"}, []string{"{builder.TLS.CACert}"}},
+		{"tcp without TLS", builder.ConnectOptions{Addr: "tcp://127.0.0.1:1"}, []string{"tcp without TLS"},
+			[]string{"needs mutual TLS", "{builder.TLS.CACert}", "{builder.ConnectOptions.AllowInsecureTCP}"}},
+		{"plain tcp allowed, nothing listening", builder.ConnectOptions{Addr: "tcp://127.0.0.1:1", AllowInsecureTCP: true}, []string{"127.0.0.1:1"},
+			[]string{"check that buildkitd listens on tcp://127.0.0.1:1", "if it serves TLS"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.opts.Addr == "" {
@@ -62,7 +65,7 @@ func TestReport(t *testing.T) {
 		names = append(names, c.Name)
 	}
 	want := []string{doctor.CheckBuildkitd, doctor.CheckRegistry, doctor.CheckPush, doctor.CheckReferrers,
-		doctor.CheckSigning, doctor.CheckFulcio, doctor.CheckTSA}
+		doctor.CheckSigning, doctor.CheckOIDC, doctor.CheckFulcio, doctor.CheckCTLog, doctor.CheckRekor, doctor.CheckTSA, doctor.CheckInsecure}
 	if !slices.Equal(names, want) {
 		t.Fatalf("checks %v, want %v", names, want)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/hallmark-dev/hallmark/doctor"
 	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/signer"
+	"github.com/hallmark-dev/hallmark/verifier"
 )
 
 // tokenSignature is the signature part of every test token.
@@ -115,7 +116,9 @@ func noSecret(t *testing.T, r doctor.Report, secrets ...string) {
 func offline(t *testing.T) doctor.Options {
 	return doctor.Options{
 		Buildkit: builderAt("unix://" + t.TempDir() + "/none.sock"),
-		Signer:   signer.Options{FulcioURL: "http://127.0.0.1:1"}, Timeout: 5 * time.Second,
+		Signer:   signer.Options{FulcioURL: "http://127.0.0.1:1", SkipTlogUpload: true},
+		Verify:   verifier.Trust{IgnoreTlog: true},
+		Timeout:  5 * time.Second,
 	}
 }
 

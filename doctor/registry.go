@@ -132,7 +132,8 @@ func checkReferrers(ctx context.Context, o Options, client *http.Client, base st
 	defer cancel()
 	resp, err := do(ctx, client, http.MethodGet, base+"/referrers/"+probeDigest, string(types.OCIImageIndex))
 	if err != nil {
-		return c.warn("asking for referrers: "+oneLine(err), "")
+		c.Facts["supported"] = "unknown"
+		return c.warn("not checked: asking for referrers: "+oneLine(err), "")
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
@@ -152,12 +153,13 @@ func checkReferrers(ctx context.Context, o Options, client *http.Client, base st
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		if registryErrorCode(body) == "NAME_UNKNOWN" {
 			c.Facts["supported"] = "unknown"
-			return c.ok("cannot tell yet: the repository does not exist (404 NAME_UNKNOWN); run doctor again after the first push. Signing works either way")
+			return c.skip("not checked: the repository does not exist yet (404 NAME_UNKNOWN), so the registry cannot be asked; run doctor again after the first push. Signing works either way")
 		}
 		c.Facts["supported"] = "false"
 		return c.ok("no OCI 1.1 referrers API (404): oci-1-1 signatures use the sha256-<hex> fallback tag; the default legacy .sig tag is unaffected")
 	}
-	return c.warn(fmt.Sprintf("the referrers endpoint answered %s", resp.Status), "")
+	c.Facts["supported"] = "unknown"
+	return c.warn(fmt.Sprintf("not checked: the referrers endpoint answered %s", resp.Status), "")
 }
 
 // registryErrorCode returns the first code of a registry error body

@@ -1,67 +1,39 @@
 package doctor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
-
-	"github.com/hallmark-dev/hallmark/signer"
 )
 
-// tsaPath is how a timestamp authority URL ends; its certificate chain is
-// at tsaPath + "/certchain".
-const tsaPath = "/api/v1/timestamp"
-
-// checkFulcio fetches Fulcio's trust bundle; only keyless signing needs
-// Fulcio.
-func checkFulcio(ctx context.Context, o Options) Check {
-	c := newCheck(CheckFulcio, StageSign)
-	if o.Signer.Key != "" {
-		return c.skip("signing with a key: Fulcio is not used")
-	}
-	base := strings.TrimRight(o.Signer.FulcioURL, "/")
-	if base == "" {
-		base = signer.DefaultFulcioURL
-	}
-	c.Facts["url"] = base
-	if err := get(ctx, o, base+"/api/v2/trustBundle"); err != nil {
-		return c.fail("Fulcio at "+base+": "+err.Error(),
-			"check {signer.Options.FulcioURL} (the server's base URL) and the network; for a private CA pass {signer.Options.ServiceCACert}")
-	}
-	return c.ok("Fulcio at " + base + " serves its trust bundle")
-}
-
-// checkTSA fetches the timestamp authority's certificate chain, when one
-// is configured.
-func checkTSA(ctx context.Context, o Options) Check {
-	c := newCheck(CheckTSA, StageSign)
-	if o.Signer.TimestampServerURL == "" {
-		return c.skip("no timestamp authority configured ({signer.Options.TimestampServerURL})")
-	}
-	tsa := strings.TrimRight(o.Signer.TimestampServerURL, "/")
-	c.Facts["url"] = tsa
-	if !strings.HasSuffix(tsa, tsaPath) {
-		return c.fail("timestamp authority URL "+tsa+" does not end in "+tsaPath,
-			"give {signer.Options.TimestampServerURL} as the timestamp endpoint, e.g. "+strings.TrimSuffix(tsa, "/api/v1")+tsaPath)
-	}
-	if err := get(ctx, o, tsa+"/certchain"); err != nil {
-		return c.fail("timestamp authority at "+tsa+": "+err.Error(),
-			"check {signer.Options.TimestampServerURL} and the network; for a private CA pass {signer.Options.ServiceCACert}")
-	}
-	return c.ok("timestamp authority at " + tsa + " serves its certificate chain")
-}
+// maxBody bounds what a check reads from a service.
+const maxBody = 1 << 20
 
 // get fetches u and wants 200.
 func get(ctx context.Context, o Options, u string) error {
+	_, err := getBody(ctx, o, u)
+	return err
+}
+
+// getBody fetches u, wants 200 and returns the body (at most maxBody).
+func getBody(ctx context.Context, o Options, u string) ([]byte, error) {
+	return send(ctx, o, http.MethodGet, u, "", nil, http.StatusOK)
+}
+
+// send makes one request and returns the body when the status is want.
+func send(ctx context.Context, o Options, method, u, contentType string, body []byte, want int) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := o.HTTPClient.Do(req)
 	if err != nil {
@@ -69,12 +41,32 @@ func get(ctx context.Context, o Options, u string) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("GET %s: %w", u, err)
+		return nil, fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: reading the answer: %w", method, u, err)
 	}
-	return nil
+	if resp.StatusCode != want {
+		return b, &statusError{method: method, url: u, code: resp.StatusCode, status: resp.Status}
+	}
+	return b, nil
+}
+
+// statusError is an answer with another status than the one wanted.
+type statusError struct {
+	method, url, status string
+	code                int
+}
+
+func (e *statusError) Error() string { return e.method + " " + e.url + ": " + e.status }
+
+// statusOf returns the HTTP status code of a statusError, 0 otherwise.
+func statusOf(err error) int {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.code
+	}
+	return 0
 }

@@ -33,12 +33,25 @@ func checkSigning(ctx context.Context, o Options) Check {
 		return checkKey(ctx, o, c)
 	case o.TokenErr != nil:
 		c.Facts["mode"] = "keyless"
-		return c.fail("getting the OIDC identity token: "+oneLine(o.TokenErr), hint)
+		c = c.fail("getting the OIDC identity token: "+oneLine(o.TokenErr), hint)
+		c.Err = o.TokenErr
+		return c
 	case strings.TrimSpace(o.Signer.IdentityToken) == "":
-		return c.fail("no signing key and no OIDC identity token", hint)
+		c = c.fail("no signing key and no OIDC identity token", hint)
+		c.Err = &signer.TokenError{Reason: signer.TokenMissing}
+		return c
 	}
 	c.Facts["mode"] = "keyless"
-	return checkToken(o, c, hint, time.Now())
+	c = checkToken(o, c, hint, time.Now())
+	if c.Status == StatusFail && c.Err == nil {
+		// The signer refuses the same token the same way: its error
+		// classifies the failure as a release's would.
+		c.Err = signer.CheckToken(o.Signer.IdentityToken, o.Signer.TokenAudience)
+		if c.Err == nil {
+			c.Err = &signer.TokenError{Reason: signer.TokenExpired, Detail: c.Detail}
+		}
+	}
+	return c
 }
 
 // checkKey loads the key as the signer would, decrypting it.
@@ -52,7 +65,9 @@ func checkKey(ctx context.Context, o Options, c Check) Check {
 		if errors.Is(err, signer.ErrKeyPassword) {
 			hint = "set COSIGN_PASSWORD to the key's password"
 		}
-		return c.fail(oneLine(err), hint)
+		c = c.fail(oneLine(err), hint)
+		c.Err = err
+		return c
 	}
 	if pk, err := s.PublicKey(); err == nil {
 		c.Facts["keyType"] = fmt.Sprintf("%T", pk)

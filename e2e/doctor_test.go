@@ -91,6 +91,7 @@ func fulcioURL(t *testing.T) string {
 func TestDoctorHealthy(t *testing.T) {
 	b := bed(t)
 	priv, _ := keyPair(t, "doctor-pw")
+	sign, trust := defaultPathSign(t, b, "bundle")
 	for _, tc := range []struct {
 		reg       string
 		supported string
@@ -98,8 +99,9 @@ func TestDoctorHealthy(t *testing.T) {
 		t.Run(tc.reg, func(t *testing.T) {
 			t.Parallel()
 			repo := pushedRepo(t, tc.reg)
-			r := hallmark(t, []string{"COSIGN_PASSWORD=doctor-pw"}, "doctor", "--output", "json", "--addr", b.BuildkitUnix(),
-				"--image", repo, "--insecure-registry", tc.reg, "--key", priv)
+			args := append([]string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(),
+				"--image", repo, "--insecure-registry", tc.reg, "--key", priv}, append(sign, trust...)...)
+			r := hallmark(t, []string{"COSIGN_PASSWORD=doctor-pw"}, args...)
 			mustSucceed(t, r)
 			d := parseDoctor(t, r)
 			if !d.OK {
@@ -116,8 +118,15 @@ func TestDoctorHealthy(t *testing.T) {
 			if _, detail, facts := d.check(t, "buildkitd"); facts["address"] != b.BuildkitUnix() || facts["version"] == "" {
 				t.Errorf("buildkitd: %s %v", detail, facts)
 			}
-			if status, _, _ := d.check(t, "fulcio"); status != "skip" {
-				t.Errorf("fulcio %s, want skip when signing with a key", status)
+			for _, name := range []string{"oidc", "fulcio", "ctlog"} {
+				if status, _, _ := d.check(t, name); status != "skip" {
+					t.Errorf("%s %s, want skip when signing with a key", name, status)
+				}
+			}
+			for _, name := range []string{"rekor", "tsa", "insecure-flags"} {
+				if status, detail, _ := d.check(t, name); status != "ok" {
+					t.Errorf("%s: %s %s", name, status, detail)
+				}
 			}
 			for _, h := range []string{"CHECK", "STATUS", "DETAIL", "referrers", "buildkitd"} {
 				if !strings.Contains(r.Stderr, h) {
@@ -140,16 +149,17 @@ func TestDoctorKeyless(t *testing.T) {
 	sb.RequireSigning(t)
 	tok := sb.Token(t, url.Values{"project_path": {"group/app"}})
 	repo := pushedRepo(t, b.ReferrersRegistry())
-	r := hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + tok}, "doctor", "--output", "json", "--addr", b.BuildkitUnix(),
-		"--image", repo, "--insecure-registry", b.ReferrersRegistry(),
-		"--fulcio-url", sb.FulcioURL, "--timestamp-server-url", sb.TSAURL)
+	sign, trust := defaultPathSign(t, b, "bundle")
+	args := append([]string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(),
+		"--image", repo, "--insecure-registry", b.ReferrersRegistry(), "--sigstore-ca-cert", b.Getenv("HALLMARK_TEST_TLS_CA")}, append(sign, trust...)...)
+	r := hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + tok}, args...)
 	mustSucceed(t, r)
 	d := parseDoctor(t, r)
 	status, detail, facts := d.check(t, "signing")
 	if status != "ok" || facts["identity"] != sb.Identity("group/app") || facts["issuer"] != sb.Issuer || facts["audiences"] != "sigstore" {
 		t.Errorf("signing %s %q %v, want identity %s from %s", status, detail, facts, sb.Identity("group/app"), sb.Issuer)
 	}
-	for _, name := range []string{"fulcio", "tsa"} {
+	for _, name := range []string{"oidc", "fulcio", "ctlog", "rekor", "tsa", "insecure-flags"} {
 		if status, detail, _ := d.check(t, name); status != "ok" {
 			t.Errorf("%s: %s %s", name, status, detail)
 		}
@@ -168,7 +178,7 @@ func TestDoctorProblems(t *testing.T) {
 	repo := uniqueRepo(t, reg)
 	fulcio := fulcioURL(t)
 	expired := testToken(-5 * time.Minute)
-	common := []string{"doctor", "--image", repo, "--insecure-registry", reg, "--fulcio-url", fulcio}
+	common := []string{"doctor", "--image", repo, "--insecure-registry", reg, "--fulcio-url", fulcio, "--tlog-upload=false", "--insecure-ignore-tlog"}
 	for _, tc := range []struct {
 		name      string
 		env, args []string
@@ -179,15 +189,15 @@ func TestDoctorProblems(t *testing.T) {
 		{"unreachable buildkitd", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", "unix:///nonexistent/buildkitd.sock", "--key", priv},
 			exitBuild, []string{"a release would fail", "buildkitd", "cannot reach buildkitd"}, "rootlesskit buildkitd"},
 		{"expired token", []string{"SIGSTORE_ID_TOKEN=" + expired}, []string{"--addr", b.BuildkitUnix()},
-			exitSign, []string{"signing", "expired at"}, "fresh token"},
+			exitUsage, []string{"signing", "expired at"}, "fresh token"},
 		{"expired token flag", nil, []string{"--addr", b.BuildkitUnix(), "--identity-token", expired, "--output", "json"},
-			exitSign, []string{"signing", "expired at"}, "fresh token"},
+			exitUsage, []string{"signing", "expired at"}, "fresh token"},
 		{"no token and no key", []string{"SIGSTORE_ID_TOKEN="}, []string{"--addr", b.BuildkitUnix()},
-			exitSign, []string{"signing", "no signing key and no OIDC identity token"}, "--key"},
+			exitUsage, []string{"no OIDC identity token for keyless signing", "--key"}, "--key"}, // release's own line
 		{"no token in a GitLab job", append(envList(gitlabEnv(reg, "0123456789abcdef0123456789abcdef01234567")), "SIGSTORE_ID_TOKEN="),
-			[]string{"--addr", b.BuildkitUnix()}, exitSign, []string{"no signing key and no OIDC identity token"}, "id_tokens"},
+			[]string{"--addr", b.BuildkitUnix()}, exitUsage, []string{"no OIDC identity token for keyless signing", "id_tokens"}, "id_tokens"},
 		{"wrong key password", []string{"COSIGN_PASSWORD=wrong"}, []string{"--addr", b.BuildkitUnix(), "--key", priv},
-			exitSign, []string{"signing", "wrong password"}, "COSIGN_PASSWORD"},
+			exitUsage, []string{"signing", "wrong password"}, "COSIGN_PASSWORD"},
 		{"bad output", nil, []string{"--output", "yaml"}, exitUsage, []string{"--output"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -125,8 +125,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 			"--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"), files: []string{dotenv + ".keyed"}},
 		{name: "annotations", env: job(), args: []string{"annotations"}},
 		{name: "doctor keyless", env: job(), args: []string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--insecure-registry", reg,
-			"--fulcio-url", b.Getenv("HALLMARK_TEST_FULCIO_URL"), "--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL")}},
-		{name: "doctor keyed", env: job(), args: []string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--key", priv}},
+			"--fulcio-url", b.Getenv("HALLMARK_TEST_FULCIO_URL"), "--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL"), "--tlog-upload=false", "--insecure-ignore-tlog"}},
+		{name: "doctor keyed", env: job(), args: []string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"}},
 		// Failing paths.
 		{name: "build, wrong registry password", fails: true, env: job("CI_REGISTRY_PASSWORD=" + secretWrongPassword), args: append(append([]string{"build"}, build...), "--tag", image(job())+":x", ctxDir)},
 		{name: "release, wrong job token", fails: true, env: job("CI_REGISTRY_PASSWORD=", "CI_JOB_TOKEN="+secretWrongJobToken), args: append(append([]string{"release", "--context", ctxDir}, build...),
@@ -139,7 +139,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{name: "verify, another identity", fails: true, env: job(), args: append(append([]string{"verify", "--insecure-registry", reg}, trust...),
 			"--certificate-identity", "https://gitlab.example.com/x//.gitlab-ci.yml@refs/heads/main", "--certificate-oidc-issuer", b.Issuer(), ref)},
 		{name: "doctor, expired token and wrong key password", fails: true, env: job("SIGSTORE_ID_TOKEN="+expired, "COSIGN_PASSWORD="+secretWrongKeyPassword),
-			args: []string{"doctor", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--key", priv}},
+			args: []string{"doctor", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"}},
 		{name: "verify, registry failing every request", fails: true, env: job(), args: []string{"verify", "--insecure-registry", reg, "--key", pub, "--insecure-ignore-tlog", ref}},
 	}
 	checked := 0

@@ -31,6 +31,10 @@ type Options struct {
 	JobIdentity *ci.Policy
 	// Trust is what verification trusts.
 	Trust verifier.Trust
+	// SkipServiceChecks skips the Sigstore checks Run makes before it
+	// builds (doctor.Sigstore: the OIDC issuer, Fulcio, the CT log, Rekor,
+	// the TSA, the insecure flags' coherence).
+	SkipServiceChecks bool
 	// Logger receives details at debug level; nil logs nothing.
 	Logger *slog.Logger
 	// Observer is told when stages start and end and what each signed and

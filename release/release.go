@@ -18,7 +18,9 @@ import (
 // only ever names a signed and verified image, and a release that fails
 // before the tag stage leaves no new tag (the untagged digest may stay).
 //
-// Keyless, the identity token is checked before anything else. The signer
+// Keyless, the identity token is checked before anything else; then the
+// Sigstore services the signature needs (doctor.Sigstore), unless
+// SkipServiceChecks. The signer
 // is prepared while the build runs; the push waits until it is ready and
 // the verifier loaded, and does not happen when either fails. Each
 // digest's verification starts as soon as its signature is stored.
@@ -31,6 +33,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Signer.Key == "" {
 		if err := signer.CheckToken(o.Signer.IdentityToken, o.Signer.TokenAudience); err != nil {
 			return nil, StageError(StageSign, err)
+		}
+	}
+	if !o.SkipServiceChecks {
+		if err := checkServices(ctx, o, obs); err != nil {
+			return nil, err
 		}
 	}
 

@@ -135,3 +135,14 @@ func uploadToRekor(ctx context.Context, o *Options, tlsConf *tls.Config, payload
 	}
 	return cbundle.EntryToBundle(entry), nil
 }
+
+// ServiceClient returns the HTTP client the signer talks to Fulcio, Rekor
+// and the TSA with: the system roots plus o.ServiceCACert, o.UserAgent,
+// each request bounded by o.HTTPTimeout (0 is 30s), no redirect that
+// downgrades to plain HTTP or leaves the origin. Other checks of the same
+// services (hallmark doctor) use it to see what the signer will see.
+func ServiceClient(o Options) (*http.Client, error) {
+	d := o.withDefaults()
+	c, _, err := serviceClient(&d)
+	return c, err
+}

@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -14,8 +11,8 @@ import (
 
 	"github.com/hallmark-dev/hallmark/ci"
 	"github.com/hallmark-dev/hallmark/doctor"
-	"github.com/hallmark-dev/hallmark/internal/limits"
 	"github.com/hallmark-dev/hallmark/release"
+	"github.com/hallmark-dev/hallmark/signer"
 )
 
 // doctorGroup is doctor's own flags.
@@ -36,14 +33,12 @@ func (g *doctorGroup) flags() []cli.Flag {
 // doctorCmd is hallmark doctor's flags: those of release that say where
 // it builds, pushes and how it signs.
 type doctorCmd struct {
-	doctor      doctorGroup
-	image       imageGroup
-	connect     connectGroup
-	key         keyGroup
-	keyless     keylessGroup
-	tsa         tsaGroup
-	servicesTLS servicesTLSGroup
-	registry    registryGroup
+	doctor   doctorGroup
+	image    imageGroup
+	connect  connectGroup
+	signing  signing
+	trust    trustGroup
+	registry registryGroup
 }
 
 func doctorCommand(e *env) command {
@@ -51,12 +46,17 @@ func doctorCommand(e *env) command {
 	return command{
 		Command: &cli.Command{
 			Name:  "doctor",
-			Usage: "check that a release would work here: buildkitd, the registry, the signing key or OIDC token, Fulcio and the TSA",
+			Usage: "check that a release would work here: buildkitd, the registry, the signing key or OIDC token, and the Sigstore services",
 			Description: "Checks, concurrently and each with a short timeout: buildkitd (reachable, version, address), the image's\n" +
 				"registry (reachable, push access and where the credentials come from, the OCI 1.1 referrers API), the key or\n" +
-				"OIDC token a release would sign with (audience, expiry, the identity it will produce), Fulcio (keyless) and the\n" +
-				"timestamp authority. Prints a table on stderr (--output json: the report as JSON on stdout too). Never prints a\n" +
-				"secret. Exit codes: 0 all checks pass (warnings allowed), 3 a build or push would fail, 4 signing would fail, 2 usage.",
+				"OIDC token a release would sign with (audience, expiry, the identity it will produce), and the Sigstore services\n" +
+				"end to end: the OIDC issuer's discovery document (exact URL), Fulcio's configuration (lists the issuer), the CT\n" +
+				"log key in --trusted-root, Rekor (answers, its key in --trusted-root), the TSA (issues an RFC 3161 timestamp that\n" +
+				"verifies against --trusted-root; required with Rekor v2), and whether the --insecure-* flags agree with\n" +
+				"--tlog-upload. release runs the Sigstore checks before it builds. Prints a table on stderr, the same in a\n" +
+				"terminal and in CI logs (--output json: the report as JSON on stdout too). Never prints a secret.\n" +
+				"Exit codes: 0 all checks pass (warnings allowed), 2 usage (a bad flag, token, key or password, as in release),\n" +
+				"3 a build or push would fail, 4 signing would fail.",
 			Action: func(c *cli.Context) error {
 				if c.NArg() > 0 {
 					return usageErr("doctor takes no arguments, got %q", c.Args().First())
@@ -64,7 +64,7 @@ func doctorCommand(e *env) command {
 				return cmd.run(c, e)
 			},
 		},
-		groups: []flagGroup{&cmd.doctor, &cmd.image, &cmd.connect, &cmd.key, &cmd.keyless, &cmd.tsa, &cmd.servicesTLS, &cmd.registry},
+		groups: append(append([]flagGroup{&cmd.doctor, &cmd.image, &cmd.connect}, cmd.signing.flagGroups()...), &cmd.trust, &cmd.registry),
 	}
 }
 
@@ -104,15 +104,17 @@ func (cmd *doctorCmd) options(c *cli.Context, e *env) (doctor.Options, error) {
 			return doctor.Options{}, usageErr("--image: %w", err)
 		}
 	}
-	hc, err := serviceHTTPClient(cmd.servicesTLS.caCert, cmd.doctor.timeout)
+	so, tokenErr := signerOptions(c.Context, e, reg, cmd.signing.groups()...)
+	so.HTTPTimeout = cmd.doctor.timeout
+	hc, err := signer.ServiceClient(so)
 	if err != nil {
 		return doctor.Options{}, usageErr("--sigstore-ca-cert: %w", err)
 	}
-	so, tokenErr := signerOptions(c.Context, e, reg, &cmd.key, &cmd.keyless, &cmd.tsa, &cmd.servicesTLS)
 	o := doctor.Options{
 		Buildkit: cmd.connect.options(),
 		Registry: reg, Image: image,
 		Signer: so, TokenErr: tokenErr,
+		Verify:     cmd.trust.trust(cmd.signing.trustedRoot.path, cmd.signing.tlog.verifyRekorURL()),
 		HTTPClient: hc, Timeout: cmd.doctor.timeout,
 	}
 	if e.ci.Provider != ci.Generic {
@@ -121,43 +123,26 @@ func (cmd *doctorCmd) options(c *cli.Context, e *env) (doctor.Options, error) {
 	return o, nil
 }
 
-// serviceHTTPClient is the client for Fulcio and the TSA: the system
-// roots plus caFile's certificates.
-func serviceHTTPClient(caFile string, timeout time.Duration) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if caFile != "" {
-		pem, err := limits.ReadFile(caFile, 0)
-		if err != nil {
-			return nil, err
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("no PEM certificates in %s", caFile)
-		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	}
-	return &http.Client{Transport: tr, Timeout: timeout}, nil
-}
-
 // doctorErr is nil when no check failed; else it names the failed checks,
-// with the exit code of the earliest release stage that would fail.
+// with the exit code release would exit with: a usage error first (a
+// refused token, key or password, classified as in release, which checks
+// them before building), then the earliest stage that would fail.
 func doctorErr(r doctor.Report) error {
-	failed := r.Failed()
-	if len(failed) == 0 {
+	err := r.Err()
+	if err == nil {
 		return nil
 	}
-	parts := make([]string, len(failed))
-	for i, f := range failed {
-		parts[i] = f.Name + ": " + f.Detail
-	}
+	failed := r.Failed()
 	s := release.StageSign
 	if failed[0].Stage == doctor.StageBuild {
 		s = release.StageBuild
 	}
-	return inStage(s, fmt.Errorf("a release would fail: %s", strings.Join(parts, "; ")))
+	for _, f := range failed {
+		if f.Err != nil && exitCode(inStage(release.StageSign, f.Err)) == exitUsage {
+			s = release.StageUsage
+		}
+	}
+	return inStage(s, fmt.Errorf("a release would fail: %w", err))
 }
 
 // writeDoctorTable writes the report as aligned columns (check, status,

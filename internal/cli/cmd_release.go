@@ -130,6 +130,9 @@ func (cmd *releaseCmd) run(c *cli.Context, e *env) error {
 // options, once. Bad input is a usage error.
 func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) {
 	ctx := c.Context
+	if err := checkOutputFiles(map[string]string{"--dotenv": cmd.release.dotenv, "--metadata-file": cmd.output.metadataFile}); err != nil {
+		return release.Options{}, err
+	}
 	reg := cmd.registry.registry(e)
 	tags, err := releaseTags(e.ci, cmd.image.repository(e.ci), cmd.build.tags)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/ci"
+	"github.com/hallmark-dev/hallmark/doctor"
 	"github.com/hallmark-dev/hallmark/release"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/verifier"
@@ -99,7 +100,7 @@ func exitCode(err error) int {
 func signUsage(err error) bool {
 	var te *signer.TokenError
 	return errors.As(err, &te) || errors.Is(err, signer.ErrConfig) || errors.Is(err, signer.ErrKeyPassword) ||
-		errors.Is(err, fs.ErrNotExist)
+		errors.Is(err, fs.ErrNotExist) || errors.Is(err, doctor.ErrInsecureFlags)
 }
 
 // message is err's message with the hints that say which flag to use.

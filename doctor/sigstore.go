@@ -1,0 +1,114 @@
+package doctor
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/hallmark-dev/hallmark/internal/limits"
+	"github.com/hallmark-dev/hallmark/signer"
+)
+
+// Services are the Sigstore services a release signs with. The checks read
+// the URLs from here only, so a source other than the signer's options (a
+// signing config selecting Fulcio, Rekor and the TSA) can fill them.
+type Services struct {
+	// Fulcio is the certificate authority's base URL (keyless only).
+	Fulcio string
+	// Rekor is the transparency log's base URL; "" when nothing is
+	// uploaded.
+	Rekor string
+	// RekorVersion is Rekor's major API version, 1 or 2.
+	RekorVersion uint32
+	// TSA is the RFC 3161 timestamp authority's URL, any path; "" for
+	// none.
+	TSA string
+}
+
+// ServicesOf returns the services signer options sign with, defaults
+// applied: the public-good Fulcio and Rekor when they name none.
+func ServicesOf(o signer.Options) Services {
+	s := Services{Fulcio: o.FulcioURL, Rekor: o.RekorURL, RekorVersion: o.RekorVersion, TSA: o.TimestampServerURL}
+	if s.Fulcio == "" {
+		s.Fulcio = signer.DefaultFulcioURL
+	}
+	if s.Rekor == "" {
+		s.Rekor = signer.DefaultRekorURL
+	}
+	if s.RekorVersion == 0 {
+		s.RekorVersion = 1
+	}
+	if o.SkipTlogUpload {
+		s.Rekor = ""
+	}
+	return s
+}
+
+// sigstoreChecks are the checks of the Sigstore services, in report order.
+var sigstoreChecks = []func(context.Context, Options, *trust) Check{
+	checkOIDC, checkFulcio, checkCTLog, checkRekor, checkTSA, checkInsecure,
+}
+
+// Sigstore runs the checks of the Sigstore services only (OIDC issuer,
+// Fulcio, CT log, Rekor, TSA, the insecure flags' coherence),
+// concurrently: what a release checks before it builds, so that nothing is
+// pushed that cannot then be signed and verified.
+func Sigstore(ctx context.Context, opts Options) Report {
+	o := opts.withDefaults()
+	tr := loadTrust(o)
+	out := make([]Check, len(sigstoreChecks))
+	var wg sync.WaitGroup
+	for i, check := range sigstoreChecks {
+		wg.Go(func() { out[i] = check(ctx, o, tr) })
+	}
+	wg.Wait()
+	return Report{Checks: out}
+}
+
+// keyless reports whether the release signs without a key.
+func (o Options) keyless() bool { return o.Signer.Key == "" }
+
+// services are the URLs the checks probe.
+func (o Options) services() Services {
+	if o.Services != nil {
+		return *o.Services
+	}
+	return ServicesOf(o.Signer)
+}
+
+// trust is the trusted root the release verifies (and, keyless, signs)
+// with; root is nil when none is given (the public-good root from
+// Sigstore's TUF repository is used then) or when it cannot be read (err).
+type trust struct {
+	path string
+	root *root.TrustedRoot
+	err  error
+}
+
+// loadTrust reads the trusted root verification uses, or else the one
+// signing checks SCTs with.
+func loadTrust(o Options) *trust {
+	t := &trust{path: o.Verify.TrustedRoot}
+	if t.path == "" {
+		t.path = o.Signer.TrustedRoot
+	}
+	if t.path != "" {
+		t.root, t.err = limits.ReadTrustedRoot(t.path)
+	}
+	return t
+}
+
+// fail fails c with the error reading the trusted root, a usage error.
+func (t *trust) fail(c Check) Check {
+	c = c.fail("reading the trusted root "+t.path+": "+oneLine(t.err), "give {verifier.Trust.TrustedRoot} a sigstore trusted_root.json")
+	c.Err = t.err
+	return c
+}
+
+// sameURL compares service URLs as clients do: scheme and host without
+// case, no trailing slash.
+func sameURL(a, b string) bool {
+	return strings.EqualFold(strings.TrimRight(a, "/"), strings.TrimRight(b, "/"))
+}

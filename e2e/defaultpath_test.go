@@ -1,0 +1,46 @@
+package e2e
+
+import "testing"
+
+// The default path on the bed: what GitLab.com users run against Sigstore's
+// public-good instance, with the bed's own instance (Fulcio issuing
+// certificates with an SCT from the bed's CT log, Rekor v2, the TSA, and the
+// trusted root of the whole instance). No insecure flag.
+//
+// Simple-signing signatures (--new-bundle-format=false: the legacy .sig tag,
+// oci-1-1, both) cannot take that path here: their transparency-log proof
+// is a Rekor v1 "bundle" annotation whose signed entry timestamp (SET)
+// cosign checks (cosign v2.6.5 pkg/cosign/verify.go VerifyBundle →
+// tlog.VerifySET), and Rekor v2 gives an inclusion proof and a checkpoint,
+// no SET and no integrated time; hallmark therefore logs simple signatures
+// in Rekor v1 only (signer.Options.RekorVersion), and the bed runs no Rekor
+// v1 (hack/README.md). They keep the SCT check on and stay TSA-only for the
+// log: --tlog-upload=false with --insecure-ignore-tlog, and nothing else.
+
+// defaultPathSign are the flags to sign keyed (key != "") or keyless on the
+// default path in storage mode: a bundle is logged in the bed's Rekor v2
+// with a TSA timestamp; a simple signature gets the TSA timestamp and no
+// log entry (see above). trust verifies with every check on that the
+// format allows: SCT, tlog (bundles), timestamp.
+func defaultPathSign(t *testing.T, b testbed, mode string) (sign, trust []string) {
+	t.Helper()
+	b.RequireTransparency()
+	sign = []string{"--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL"), "--trusted-root", b.SigstoreTrustedRoot(),
+		"--fulcio-url", b.Getenv("HALLMARK_TEST_FULCIO_URL")}
+	trust = []string{"--trusted-root", b.SigstoreTrustedRoot()}
+	if mode == "bundle" {
+		sign = append(sign, "--rekor-url", b.RekorURL(), "--rekor-version", "2")
+		return sign, trust
+	}
+	// Simple signing: no Rekor v1 on the bed, and Rekor v2 entries cannot
+	// be carried by a simple signature (see the file comment).
+	return append(sign, "--tlog-upload=false"), append(trust, "--insecure-ignore-tlog")
+}
+
+// airGapped are the flags of the one explicit air-gapped setup kept on
+// purpose (GitLab Self-Managed without a transparency log): TSA only, no
+// log, and both insecure flags named, with the bed's Fulcio + TSA trusted
+// root that lists no log at all.
+func airGapped(b testbed) (sign, trust []string) {
+	return b.Sigstore()
+}

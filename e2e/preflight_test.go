@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/hallmark-dev/hallmark/internal/testutil"
+)
+
+// TestReleaseChecksBeforePush: what release can check before it builds, it
+// checks then — an unreachable transparency log or TSA, a --dotenv or
+// --metadata-file it could not write — and fails with one line naming the
+// problem, with nothing pushed: no tag in the registry, no repository.
+func TestReleaseChecksBeforePush(t *testing.T) {
+	b := bed(t)
+	const password = "preflight-pw"
+	priv, _ := keyPair(t, password)
+	sign, trust := defaultPathSign(t, b, "bundle")
+	closed := "http://" + testutil.ClosedAddr(t)
+	missingDir := filepath.Join(t.TempDir(), "no-such-dir")
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		code      int
+		fragments []string
+	}{
+		{"unreachable Rekor", []string{"--rekor-url", closed}, exitSign,
+			[]string{"nothing pushed", "rekor", closed, "connection refused"}},
+		{"unreachable TSA", []string{"--timestamp-server-url", closed + "/api/v1/timestamp"}, exitSign,
+			[]string{"nothing pushed", "tsa", closed, "connection refused"}},
+		{"dotenv in a missing directory", []string{"--dotenv", filepath.Join(missingDir, "release.env")}, exitUsage,
+			[]string{"--dotenv", missingDir, "does not exist"}},
+		{"metadata file is a directory", []string{"--metadata-file", t.TempDir()}, exitUsage,
+			[]string{"--metadata-file", "is a directory"}},
+		{"upload to a log verification ignores", []string{"--insecure-ignore-tlog"}, exitUsage,
+			[]string{"nothing pushed", "insecure-flags", "--insecure-ignore-tlog"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reg := b.ReferrersRegistry()
+			ctxDir, df := buildContext(t, b)
+			repo := uniqueRepo(t, reg)
+			args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
+				"--progress", "plain", "--image", repo, "--tag", "v1", "--key", priv}, sign...)
+			args = append(append(args, trust...), tc.args...) // later flags win
+			r := hallmark(t, []string{"COSIGN_PASSWORD=" + password}, args...)
+			assertOneLineError(t, r, tc.code, tc.fragments...)
+			if r.Stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.Stdout)
+			}
+			if strings.Contains(r.Stderr, "#1 [") { // --progress plain's first step
+				t.Errorf("the build started:\n%s", r.Stderr)
+			}
+			noTag(t, repo+":v1")
+		})
+	}
+}
+
+// noTag fails when ref's tag exists.
+func noTag(t *testing.T, ref string) {
+	t.Helper()
+	tag, err := name.NewTag(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = remote.Head(tag, plainOptions(t.Context())...)
+	var te *transport.Error
+	if err == nil || !errors.As(err, &te) || te.StatusCode != http.StatusNotFound {
+		t.Errorf("%s: want 404 (nothing pushed), got %v", ref, err)
+	}
+}
+
