@@ -41,6 +41,7 @@ var optionFlags = map[string]string{
 	"signer.Options.ServiceCACert":            "--sigstore-ca-cert",
 	"signer.Options.TimestampServerURL":       "--timestamp-server-url",
 	"signer.Options.SigningConfig":            "--signing-config",
+	"signer.Options.TrustedRoot":              "--trusted-root",
 	"verifier.Policy.Key":                     "--key",
 	"verifier.Policy.Identity":                "--certificate-identity",
 	"verifier.Policy.Issuer":                  "--certificate-oidc-issuer",
