@@ -167,3 +167,20 @@ func startProxy(upstream string, t *tracker, delay *atomic.Int64) (*countingProx
 	}
 	return &countingProxy{addr: addr, stop: stop}, nil
 }
+
+// startLogProxy starts a counting proxy in front of the transparency log at
+// upstream (a URL); n counts its requests, apart from the registry's.
+func startLogProxy(upstream string, n *atomic.Int64) (*countingProxy, error) {
+	fp, err := faultproxy.New(upstream, faultproxy.Options{Rate: 0})
+	if err != nil {
+		return nil, err
+	}
+	addr, stop, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		fp.ServeHTTP(w, r)
+	}))
+	if err != nil {
+		return nil, err
+	}
+	return &countingProxy{addr: addr, stop: stop}, nil
+}
