@@ -112,7 +112,11 @@ func trustArgs(t verifier.Trust) []string {
 // integrated time.
 func signedTimestamp(v verifier.Verified) bool {
 	if v.Format == verifier.FormatBundle {
-		return len(v.Bundle.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()) > 0
+		return v.Bundle != nil && v.Bundle.Bundle != nil &&
+			len(v.Bundle.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()) > 0
+	}
+	if v.Signature == nil {
+		return false
 	}
 	ts, err := v.Signature.RFC3161Timestamp()
 	return err == nil && ts != nil
