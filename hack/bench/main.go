@@ -26,7 +26,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -95,7 +94,7 @@ func bench(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &suite{b: b, n: cfg.n, r: &runner{tr: newTracker(), rusage: cfg.rusage, verbose: cfg.verbose, timeout: cfg.timeout, logs: new(atomic.Int64)}}
+	s := &suite{b: b, n: cfg.n, r: &runner{tr: newTracker(), rusage: cfg.rusage, verbose: cfg.verbose, timeout: cfg.timeout, logs: new(logCounter)}}
 	s.r.tr.keepLogs = cfg.verbose
 	if s.ctxDir, err = b.buildContext(root); err != nil {
 		return err

@@ -46,6 +46,15 @@ func (s sample) logRequests() int {
 	return n
 }
 
+// logTime is the run's time spent in transparency-log requests.
+func (s sample) logTime() time.Duration {
+	var d time.Duration
+	for _, p := range s.procs {
+		d += p.logTime
+	}
+	return d
+}
+
 // requests counts all requests of the run, or those of one step/stage.
 func (s sample) requests(stage string) int {
 	n := 0

@@ -307,15 +307,17 @@ func (r *report) tlogTable(p func(string, ...any)) {
 		}
 		if !header {
 			p("\nWhat the transparency log adds: each `+tlog` case against the same case without the log (medians;\n" +
-				"Rekor requests counted by the proxy in front of Rekor v2; registry requests of the whole run).\n\n")
-			p("| case | hallmark: Rekor requests | registry requests | ms | CLI: Rekor requests | registry requests | ms |\n|---|---|---|---|---|---|---|\n")
+				"Rekor requests and the time spent in them counted by the proxy in front of Rekor v2; registry requests\n" +
+				"and wall time of the whole run).\n\n")
+			p("| case | hallmark: Rekor requests | Rekor ms | registry requests | ms | CLI: Rekor requests | Rekor ms | registry requests | ms |\n|---|---|---|---|---|---|---|---|---|\n")
 			header = true
 		}
 		logs := func(ss []sample) dist { return each(ss, func(s sample) float64 { return float64(s.logRequests()) }) }
-		p("| %s vs without | %s | %.0f vs %.0f | %.0f vs %.0f (%+.0f) | %s | %.0f vs %.0f | %.0f vs %.0f (%+.0f) |\n", c.name,
-			logs(c.as).count(), requestsOf(c.as, "").med, requestsOf(base.as, "").med,
+		logMS := func(ss []sample) dist { return each(ss, func(s sample) float64 { return ms(s.logTime()) }) }
+		p("| %s vs without | %s | %s | %.0f vs %.0f | %.0f vs %.0f (%+.0f) | %s | %s | %.0f vs %.0f | %.0f vs %.0f (%+.0f) |\n", c.name,
+			logs(c.as).count(), logMS(c.as).ms(), requestsOf(c.as, "").med, requestsOf(base.as, "").med,
 			wallOf(c.as).med, wallOf(base.as).med, wallOf(c.as).med-wallOf(base.as).med,
-			logs(c.bs).count(), requestsOf(c.bs, "").med, requestsOf(base.bs, "").med,
+			logs(c.bs).count(), logMS(c.bs).ms(), requestsOf(c.bs, "").med, requestsOf(base.bs, "").med,
 			wallOf(c.bs).med, wallOf(base.bs).med, wallOf(c.bs).med-wallOf(base.bs).med)
 	}
 }
