@@ -10,7 +10,8 @@ import (
 
 // cosignEquivalent is the `cosign verify` command line that checks what
 // hallmark verify accepted, ready to paste: the same policy (key, or
-// identity and issuer, exact or regexp), every -a as --annotations, the
+// identity and issuer, exact or regexp, and the GitHub workflow
+// constraints), every -a as --annotations, the
 // trust flags hallmark was given, --insecure-ignore-tlog/-sct only when
 // hallmark skipped those checks, --use-signed-timestamps when the matching
 // signature carries a timestamp authority's timestamp, and
@@ -50,6 +51,12 @@ func equivalentCosign(res *verifier.Result, p verifier.Policy, t verifier.Trust,
 		{"--certificate-oidc-issuer", p.Issuer}, {"--certificate-oidc-issuer-regexp", p.IssuerRegexp}} {
 		if f[1] != "" {
 			args = append(args, f[0], f[1])
+		}
+	}
+	w := p.GitHubWorkflow
+	for _, f := range [][2]string{{"trigger", w.Trigger}, {"sha", w.SHA}, {"name", w.Name}, {"repository", w.Repository}, {"ref", w.Ref}} {
+		if f[1] != "" {
+			args = append(args, "--certificate-github-workflow-"+f[0], f[1])
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(p.Annotations)) {

@@ -35,8 +35,10 @@ func TestEquivalentCosign(t *testing.T) {
 		{"legacy .sig, key, every check on", verifier.Result{Verified: []verifier.Verified{referrer, legacy}}, verifier.Policy{Key: "cosign.pub"},
 			verifier.Trust{}, false, "cosign verify --key cosign.pub " + img, false},
 		{"simple-signing referrer alone", verifier.Result{Verified: []verifier.Verified{referrer}},
-			verifier.Policy{IdentityRegexp: "^https://.*$", IssuerRegexp: "^https://gitlab[.]example[.]com$"}, verifier.Trust{RekorURL: "https://rekor.example.com"}, false,
-			"cosign verify --experimental-oci11 --certificate-identity-regexp '^https://.*$' --certificate-oidc-issuer-regexp '^https://gitlab[.]example[.]com$' --rekor-url https://rekor.example.com " + img, true},
+			verifier.Policy{IdentityRegexp: "^https://.*$", IssuerRegexp: "^https://gitlab[.]example[.]com$", GitHubWorkflow: verifier.GitHubWorkflow{Trigger: "push", Ref: "refs/heads/main"}},
+			verifier.Trust{RekorURL: "https://rekor.example.com"}, false,
+			"cosign verify --experimental-oci11 --certificate-identity-regexp '^https://.*$' --certificate-oidc-issuer-regexp '^https://gitlab[.]example[.]com$' " +
+				"--certificate-github-workflow-trigger push --certificate-github-workflow-ref refs/heads/main --rekor-url https://rekor.example.com " + img, true},
 		{"simple signature beside a bundle that fails", verifier.Result{Verified: []verifier.Verified{legacy},
 			Failures: []*verifier.CheckError{{Check: verifier.CheckIdentity, Layout: verifier.LayoutBundleFallback}}}, keyless, verifier.Trust{}, false, "", true},
 	}
