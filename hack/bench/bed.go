@@ -21,8 +21,12 @@ type bed struct {
 	buildkit                   string // unix:// address
 	plain, referrers           string // registries
 	buildctl, cosign, busybox  string
+	cosign3                    string // cosign v3.1.3, for the bundle cases
 	mint, issuer               string
 	fulcio, tsa, trustedRoot   string
+	rekor                      string // Rekor v2 (the bed's; the bench puts a counting proxy in front)
+	sigstoreRoot               string // trusted root listing Fulcio, the CT log, Rekor v2 and the TSA
+	signingConfig              string // the instance's signing config (Fulcio, Rekor v2, TSA)
 	hallmark, digest           string // binaries under test
 	dir                        string // scratch directory
 	keyPath, pubPath, password string
@@ -45,7 +49,9 @@ func loadBed(hallmark, digest, dir string) (*bed, error) {
 		{&b.cosign, "HALLMARK_TEST_COSIGN"}, {&b.busybox, "HALLMARK_TEST_BUSYBOX"},
 		{&b.mint, "HALLMARK_TEST_OIDC_MINT"}, {&b.issuer, "HALLMARK_TEST_OIDC_ISSUER"},
 		{&b.fulcio, "HALLMARK_TEST_FULCIO_URL"}, {&b.tsa, "HALLMARK_TEST_TSA_URL"},
-		{&b.trustedRoot, "HALLMARK_TEST_TRUSTED_ROOT"},
+		{&b.trustedRoot, "HALLMARK_TEST_TRUSTED_ROOT"}, {&b.cosign3, "HALLMARK_TEST_COSIGN3"},
+		{&b.rekor, "HALLMARK_TEST_REKOR_URL"}, {&b.sigstoreRoot, "HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT"},
+		{&b.signingConfig, "HALLMARK_TEST_SIGNING_CONFIG"},
 	} {
 		if *v.dst = os.Getenv(v.env); *v.dst == "" {
 			missing = append(missing, v.env)
@@ -196,4 +202,19 @@ func startGuard() (*guard, error) {
 		}
 	}()
 	return g, nil
+}
+
+// proxiedSigningConfig writes the instance's signing config with Rekor's
+// URL replaced by logURL (the counting proxy) and returns its path.
+func (b *bed) proxiedSigningConfig(logURL string) (string, error) {
+	raw, err := os.ReadFile(b.signingConfig)
+	if err != nil {
+		return "", err
+	}
+	quoted := `"` + strings.TrimRight(b.rekor, "/") + `"`
+	if !strings.Contains(string(raw), quoted) {
+		return "", fmt.Errorf("%s does not name the bed's Rekor %s", b.signingConfig, b.rekor)
+	}
+	out := filepath.Join(b.dir, "signing_config.json")
+	return out, os.WriteFile(out, []byte(strings.ReplaceAll(string(raw), quoted, `"`+logURL+`"`)), 0o644)
 }

@@ -6,12 +6,15 @@
 //
 // It compares, alternating the sides over -n runs: `hallmark release`
 // with the CLI job (buildctl build --push, a digest look-up, cosign sign,
-// cosign verify), keyless and keyed, legacy and oci-1-1, warm and cold
-// build cache; `hallmark sign` + `hallmark verify` with cosign's on an
-// existing digest; and how hallmark's time grows with the number of
+// cosign verify), keyless and keyed, legacy and oci-1-1 (against cosign
+// 2.6.5), warm and cold build cache, and Sigstore bundles (against cosign
+// v3.1.3) without and with the transparency log (Rekor v2); `hallmark
+// sign` + `hallmark verify` with cosign's on an existing digest, in the
+// same formats; and how hallmark's time grows with the number of
 // signatures (an 8-platform recursive release, 20 digests in one sign).
 // Registry requests are counted per stage by internal/faultproxy in front
-// of the registry; peak memory is each process's max RSS from wait4.
+// of the registry, and the transparency log's requests by another in front
+// of Rekor; peak memory is each process's max RSS from wait4.
 package main
 
 import (
@@ -91,7 +94,7 @@ func bench(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &suite{b: b, n: cfg.n, r: &runner{tr: newTracker(), rusage: cfg.rusage, verbose: cfg.verbose, timeout: cfg.timeout}}
+	s := &suite{b: b, n: cfg.n, r: &runner{tr: newTracker(), rusage: cfg.rusage, verbose: cfg.verbose, timeout: cfg.timeout, logs: new(logCounter)}}
 	s.r.tr.keepLogs = cfg.verbose
 	if s.ctxDir, err = b.buildContext(root); err != nil {
 		return err
@@ -106,6 +109,15 @@ func bench(ctx context.Context) error {
 	}
 	defer proxy.stop()
 	s.reg = proxy.addr
+	logProxy, err := startLogProxy(b.rekor, s.r.logs)
+	if err != nil {
+		return err
+	}
+	defer logProxy.stop()
+	s.rekor = "http://" + logProxy.addr
+	if s.signingConfig, err = b.proxiedSigningConfig(s.rekor); err != nil {
+		return err
+	}
 
 	rep := &report{m: describe(ctx, b), command: cfg.command, n: cfg.n, started: time.Now()}
 	if cfg.registry == "referrers" {
@@ -122,7 +134,7 @@ func bench(ctx context.Context) error {
 		}
 	}
 	if slices.Contains(groups, "sign") {
-		cases := []signCase{{false, "legacy"}, {true, "legacy"}, {false, "oci-1-1"}, {true, "oci-1-1"}}
+		cases := []signCase{{false, "legacy"}, {true, "legacy"}, {false, "oci-1-1"}, {true, "oci-1-1"}, {false, "bundle"}, {true, "bundle"}}
 		cases = slices.DeleteFunc(cases, func(c signCase) bool { return !strings.Contains(c.String(), cfg.match) })
 		if cfg.fast {
 			cases = cases[:1]
@@ -148,7 +160,8 @@ func bench(ctx context.Context) error {
 }
 
 // releaseMatrix is every release case: keyless and keyed, legacy and
-// oci-1-1, warm and cold.
+// oci-1-1 (simple signing, cosign 2.6.5), warm and cold; then bundles
+// (cosign v3.1.3), warm, without and with the transparency log.
 func releaseMatrix() []releaseCase {
 	var out []releaseCase
 	for _, keyless := range []bool{true, false} {
@@ -156,6 +169,11 @@ func releaseMatrix() []releaseCase {
 			for _, cold := range []bool{false, true} {
 				out = append(out, releaseCase{keyless: keyless, mode: mode, cold: cold})
 			}
+		}
+	}
+	for _, keyless := range []bool{true, false} {
+		for _, tlog := range []bool{false, true} {
+			out = append(out, releaseCase{keyless: keyless, mode: "bundle", tlog: tlog})
 		}
 	}
 	return out

@@ -14,13 +14,16 @@ import (
 
 // suite holds what every case needs.
 type suite struct {
-	b      *bed
-	r      *runner
-	reg    string // the registry, through the counting proxy
-	ctxDir string
-	n      int
-	seq    int
-	rtt    atomic.Int64 // time.Duration the proxy holds each request back
+	b     *bed
+	r     *runner
+	reg   string // the registry, through the counting proxy
+	rekor string // the transparency log's URL, through its counting proxy
+	// signingConfig is the bed's signing config naming that proxy.
+	signingConfig string
+	ctxDir        string
+	n             int
+	seq           int
+	rtt           atomic.Int64 // time.Duration the proxy holds each request back
 }
 
 // sample is one side of one run: its processes, in order.
@@ -30,6 +33,24 @@ func (s sample) wall() time.Duration {
 	var d time.Duration
 	for _, p := range s.procs {
 		d += p.wall
+	}
+	return d
+}
+
+// logRequests counts the run's requests to the transparency log.
+func (s sample) logRequests() int {
+	n := 0
+	for _, p := range s.procs {
+		n += p.logReqs
+	}
+	return n
+}
+
+// logTime is the run's time spent in transparency-log requests.
+func (s sample) logTime() time.Duration {
+	var d time.Duration
+	for _, p := range s.procs {
+		d += p.logTime
 	}
 	return d
 }
@@ -50,8 +71,9 @@ func (s sample) requests(stage string) int {
 // releaseCase is one configuration of the release comparison.
 type releaseCase struct {
 	keyless bool
-	mode    string // legacy or oci-1-1
+	mode    string // legacy or oci-1-1 (simple signing), or bundle
 	cold    bool
+	tlog    bool   // sign into the transparency log and verify it (bundle only)
 	file    string // Dockerfile in the context; "" is Dockerfile.test
 }
 
@@ -71,10 +93,16 @@ func (c releaseCase) String() string {
 	if c.cold {
 		cache = "cold"
 	}
-	return s + " " + c.mode + " " + cache
+	mode := c.mode
+	if c.tlog {
+		mode += "+tlog"
+	}
+	return s + " " + mode + " " + cache
 }
 
-func (c releaseCase) slug() string { return strings.ReplaceAll(c.String(), " ", "-") }
+func (c releaseCase) slug() string {
+	return strings.NewReplacer(" ", "-", "+", "-").Replace(c.String())
+}
 
 const sha = "0123456789abcdef0123456789abcdef01234567"
 
@@ -120,6 +148,16 @@ func (s *suite) hallmarkEnv(extra []string) []string {
 	return slices.Concat(s.b.baseEnv(), s.b.gitlabEnv(s.reg, sha), extra)
 }
 
+// signing is the signing configuration of one side of a case: the format
+// (legacy or oci-1-1 simple signing, or bundle), keyed or keyless, with or
+// without the transparency log (Rekor v2 and the instance's trusted root:
+// every check on, no insecure flag).
+type signing struct {
+	keyless bool
+	mode    string
+	tlog    bool
+}
+
 func (s *suite) cosignEnv(mode string) []string {
 	env := append(s.b.baseEnv(), "COSIGN_PASSWORD="+s.b.password, "COSIGN_YES=true")
 	if mode == "oci-1-1" {
@@ -128,36 +166,76 @@ func (s *suite) cosignEnv(mode string) []string {
 	return env
 }
 
-// signFlags are hallmark's signing flags for the case.
-func (s *suite) signFlags(keyless bool) (flags, env []string) {
-	if keyless {
-		return []string{"--fulcio-url", s.b.fulcio, "--timestamp-server-url", s.b.tsa, "--trusted-root", s.b.trustedRoot,
-			"--tlog-upload=false", "--insecure-skip-verify"}, nil
+// signFlags are hallmark's signing flags for the case: the storage
+// format, and the bed's Fulcio and TSA, or the key (bundles get a TSA
+// timestamp keyed too, as cosign v3 does), and with tlog Rekor v2 and the
+// instance's trusted root.
+func (s *suite) signFlags(g signing) (flags, env []string) {
+	if g.mode != "bundle" {
+		flags = []string{"--new-bundle-format=false", "--registry-referrers-mode", g.mode}
 	}
-	return []string{"--key", s.b.keyPath, "--tlog-upload=false"}, []string{"COSIGN_PASSWORD=" + s.b.password}
+	switch {
+	case g.keyless:
+		flags = append(flags, "--fulcio-url", s.b.fulcio, "--timestamp-server-url", s.b.tsa)
+	case g.mode == "bundle":
+		flags = append(flags, "--key", s.b.keyPath, "--timestamp-server-url", s.b.tsa)
+		env = []string{"COSIGN_PASSWORD=" + s.b.password}
+	default:
+		flags = append(flags, "--key", s.b.keyPath)
+		env = []string{"COSIGN_PASSWORD=" + s.b.password}
+	}
+	switch {
+	case g.tlog:
+		flags = append(flags, "--trusted-root", s.b.sigstoreRoot, "--rekor-url", s.rekor, "--rekor-version", "2")
+	case g.keyless:
+		flags = append(flags, "--trusted-root", s.b.trustedRoot, "--tlog-upload=false", "--insecure-skip-verify")
+	default:
+		flags = append(flags, "--tlog-upload=false")
+	}
+	return flags, env
 }
 
-// trustFlags are the verification flags (hallmark's and cosign's names).
-func (s *suite) trustFlags(keyless bool) []string {
-	if keyless {
-		return []string{"--trusted-root", s.b.trustedRoot, "--insecure-ignore-tlog", "--insecure-ignore-sct",
-			"--certificate-identity", s.b.identity(), "--certificate-oidc-issuer", s.b.issuer}
+// trustFlags are the verification flags (hallmark's and cosign's names):
+// with tlog the instance's trusted root and no insecure flag.
+func (s *suite) trustFlags(g signing) []string {
+	root := s.b.trustedRoot
+	if g.tlog {
+		root = s.b.sigstoreRoot
 	}
-	return []string{"--key", s.b.pubPath, "--insecure-ignore-tlog"}
+	var out []string
+	if g.keyless {
+		out = []string{"--trusted-root", root, "--certificate-identity", s.b.identity(), "--certificate-oidc-issuer", s.b.issuer}
+	} else {
+		out = []string{"--key", s.b.pubPath}
+		if g.mode == "bundle" {
+			out = append(out, "--trusted-root", root) // the TSA's chain
+		}
+	}
+	switch {
+	case g.tlog:
+	case g.keyless:
+		out = append(out, "--insecure-ignore-tlog", "--insecure-ignore-sct")
+	default:
+		out = append(out, "--insecure-ignore-tlog")
+	}
+	return out
 }
 
 // hallmarkRelease runs `hallmark release` for the case.
 func (s *suite) hallmarkRelease(ctx context.Context, c releaseCase, r *run, repo string, extra ...string) (sample, string, error) {
-	sign, env := s.signFlags(c.keyless)
+	g := c.signing()
+	sign, env := s.signFlags(g)
 	if c.keyless {
 		env = append(env, "SIGSTORE_ID_TOKEN="+r.token)
 	}
 	argv := []string{s.b.hallmark, "release", "--addr", s.b.buildkit, "--insecure-registry", s.reg,
 		"--context", s.ctxDir, "-f", filepath.Join(s.ctxDir, c.dockerfile()), "--progress", "quiet",
-		"--image", repo, "--tag", r.tag, "--label", "org.opencontainers.image.revision=" + r.revision,
-		"--registry-referrers-mode", c.mode, "--insecure-ignore-tlog"}
-	if c.keyless {
-		argv = append(argv, "--insecure-ignore-sct")
+		"--image", repo, "--tag", r.tag, "--label", "org.opencontainers.image.revision=" + r.revision}
+	if !g.tlog {
+		argv = append(argv, "--insecure-ignore-tlog")
+		if c.keyless {
+			argv = append(argv, "--insecure-ignore-sct")
+		}
 	}
 	if c.cold {
 		argv = append(argv, "--no-cache")
@@ -200,7 +278,7 @@ func (s *suite) cliJob(ctx context.Context, c releaseCase, r *run, repo string) 
 	if err := checkMetadata(md, image); err != nil {
 		return out, err
 	}
-	sv, err := s.cosignSignVerify(ctx, c.keyless, c.mode, r, []string{image})
+	sv, err := s.cosignSignVerify(ctx, c.signing(), r, []string{image})
 	out.procs = append(out.procs, sv.procs...)
 	return out, err
 }
@@ -222,9 +300,17 @@ func checkMetadata(path, image string) error {
 	return nil
 }
 
-// cosignSignVerify runs cosign sign on the images, then cosign verify.
-func (s *suite) cosignSignVerify(ctx context.Context, keyless bool, mode string, r *run, images []string) (sample, error) {
-	var out sample
+func (c releaseCase) signing() signing {
+	return signing{keyless: c.keyless, mode: c.mode, tlog: c.tlog}
+}
+
+// cosignSignVerify runs cosign sign on the images, then cosign verify:
+// cosign v3.1.3 for bundles, cosign 2.6.5 for simple signing.
+func (s *suite) cosignSignVerify(ctx context.Context, g signing, r *run, images []string) (sample, error) {
+	if g.mode == "bundle" {
+		return s.cosign3SignVerify(ctx, g, r, images)
+	}
+	keyless, mode := g.keyless, g.mode
 	reg := []string{"--allow-insecure-registry", "--allow-http-registry"}
 	sign := []string{s.b.cosign, "sign", "--tlog-upload=false"}
 	verify := []string{s.b.cosign, "verify"}
@@ -243,13 +329,44 @@ func (s *suite) cosignSignVerify(ctx context.Context, keyless bool, mode string,
 		verify = append(verify, "--experimental-oci11")
 	}
 	sign = slices.Concat(sign, r.annotations, reg, images)
-	verify = slices.Concat(verify, s.trustFlags(keyless), r.annotations, reg, images[:1])
-	p, err := s.r.run(ctx, "sign", s.cosignEnv(mode), sign, false)
+	verify = slices.Concat(verify, s.trustFlags(g), r.annotations, reg, images[:1])
+	return s.runSignVerify(ctx, s.cosignEnv(mode), sign, verify)
+}
+
+// cosign3SignVerify runs cosign v3.1.3's default sign (a bundle) and its
+// verify: with tlog through the instance's signing config (the proxied
+// Rekor v2), else with the bed's Fulcio and TSA and no log.
+func (s *suite) cosign3SignVerify(ctx context.Context, g signing, r *run, images []string) (sample, error) {
+	sign := []string{s.b.cosign3, "sign"}
+	if g.tlog {
+		sign = append(sign, "--signing-config", s.signingConfig, "--trusted-root", s.b.sigstoreRoot)
+	} else {
+		sign = append(sign, "--use-signing-config=false", "--tlog-upload=false", "--timestamp-server-url", s.b.tsa,
+			"--trusted-root", s.b.trustedRoot)
+	}
+	if g.keyless {
+		sign = append(sign, "--identity-token", r.token)
+		if !g.tlog {
+			sign = append(sign, "--fulcio-url", s.b.fulcio, "--insecure-skip-verify")
+		}
+	} else {
+		sign = append(sign, "--key", s.b.keyPath)
+	}
+	reg := []string{"--allow-insecure-registry", "--allow-http-registry"}
+	sign = slices.Concat(sign, r.annotations, reg, images)
+	verify := slices.Concat([]string{s.b.cosign3, "verify"}, s.trustFlags(g), r.annotations, reg, images[:1])
+	return s.runSignVerify(ctx, s.cosignEnv(g.mode), sign, verify)
+}
+
+// runSignVerify runs a sign process, then a verify process.
+func (s *suite) runSignVerify(ctx context.Context, env, sign, verify []string) (sample, error) {
+	var out sample
+	p, err := s.r.run(ctx, "sign", env, sign, false)
 	if err != nil {
 		return out, err
 	}
 	out.procs = append(out.procs, p)
-	if p, err = s.r.run(ctx, "verify", s.cosignEnv(mode), verify, false); err != nil {
+	if p, err = s.r.run(ctx, "verify", env, verify, false); err != nil {
 		return out, err
 	}
 	out.procs = append(out.procs, p)

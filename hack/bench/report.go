@@ -39,6 +39,7 @@ func describe(ctx context.Context, b *bed) machine {
 		{"hallmark", []string{b.hallmark, "version"}},
 		{"buildctl", []string{b.buildctl, "--version"}},
 		{"cosign", []string{b.cosign, "version", "--json"}},
+		{"cosign", []string{b.cosign3, "version", "--json"}},
 	} {
 		out, err := exec.CommandContext(ctx, t.argv[0], t.argv[1:]...).Output()
 		v := firstLine(string(out))
@@ -158,7 +159,13 @@ func (r *report) markdown() string {
 	p("Every registry request goes through a counting proxy (`internal/faultproxy`, no faults) in front of the\n" +
 		"bed's distribution 2.8, buildkitd's pushes included. Times are wall clock from fork to exit, summed over\n" +
 		"the CLI job's processes; peak memory is each process's max RSS from wait4 (buildkitd's own work is not in\n" +
-		"either side's figure). Everything runs on 127.0.0.1; cosign gets `--trusted-root`/keys, `--tlog-upload=false`.\n\n")
+		"either side's figure). Everything runs on 127.0.0.1; cosign gets `--trusted-root`/keys, `--tlog-upload=false`.\n\n" +
+		"Formats: the legacy and oci-1-1 cases are simple signing (hallmark `--new-bundle-format=false`) against\n" +
+		"cosign 2.6.5; the bundle cases are Sigstore bundles (hallmark's default) against cosign v3.1.3's default\n" +
+		"`cosign sign` (a TSA timestamp keyed too, on both sides). The `+tlog` cases sign into the bed's Rekor v2 on\n" +
+		"both sides (hallmark `--rekor-url --rekor-version 2`, cosign v3.1.3 `--signing-config`, both through a second\n" +
+		"counting proxy in front of Rekor) and verify with the instance's trusted root (Fulcio, CT log, Rekor v2, TSA):\n" +
+		"SCT, inclusion proof and signed timestamp checked, no insecure flag on either side.\n\n")
 	if len(r.release) > 0 {
 		r.releaseTables(p)
 	}
@@ -196,14 +203,14 @@ func (r *report) releaseTables(p func(string, ...any)) {
 		"stderr); *setup* is process start, flag parsing and key loading or token checks before the build. A release\n" +
 		"verifies each digest as soon as its signature is stored, while the signer reads it back: the verification's\n" +
 		"time and requests fall in the sign stage, and the verify section only reports.\n\n")
-	p("| case | hallmark: setup / build / sign / verify | CPU | CLI: buildctl / digest / cosign sign / cosign verify | CPU |\n|---|---|---|---|---|\n")
+	p("| case | hallmark: setup / build / sign / verify / tag | CPU | CLI: buildctl / digest / cosign sign / cosign verify | CPU |\n|---|---|---|---|---|\n")
 	for _, c := range r.release {
-		p("| %s | %.0f / %.0f / %.0f / %.0f | %.0f | %.0f / %.0f / %.0f / %.0f | %.0f |\n", c.name,
-			stepOf(c.as, "setup").med, stepOf(c.as, "build").med, stepOf(c.as, "sign").med, stepOf(c.as, "verify").med, cpuOf(c.as).med,
+		p("| %s | %.0f / %.0f / %.0f / %.0f / %.0f | %.0f | %.0f / %.0f / %.0f / %.0f | %.0f |\n", c.name,
+			stepOf(c.as, "setup").med, stepOf(c.as, "build").med, stepOf(c.as, "sign").med, stepOf(c.as, "verify").med, stepOf(c.as, "tag").med, cpuOf(c.as).med,
 			stepOf(c.bs, "build").med, stepOf(c.bs, "digest").med, stepOf(c.bs, "sign").med, stepOf(c.bs, "verify").med, cpuOf(c.bs).med)
 	}
 	p("\nRegistry requests per stage (build = buildkitd's push; targets for the whole release: ≤ 15 legacy, ≤ 18 oci-1-1).\n\n")
-	p("| case | hallmark: build + sign + verify = total | target | CLI: build + digest + sign + verify = total |\n|---|---|---|---|\n")
+	p("| case | hallmark: build + sign + verify + tag = total | target | CLI: build + digest + sign + verify = total |\n|---|---|---|---|\n")
 	for _, c := range r.release {
 		max := 15.0
 		if strings.Contains(c.name, "oci-1-1") {
@@ -214,11 +221,13 @@ func (r *report) releaseTables(p func(string, ...any)) {
 		if total.med > max {
 			mark = "**missed**"
 		}
-		p("| %s | %s + %s + %s = %s | ≤ %.0f — %s | %s + %s + %s + %s = %s |\n", c.name,
-			requestsOf(c.as, "build").count(), requestsOf(c.as, "sign").count(), requestsOf(c.as, "verify").count(), total.count(), max, mark,
+		p("| %s | %s + %s + %s + %s = %s | ≤ %.0f — %s | %s + %s + %s + %s = %s |\n", c.name,
+			requestsOf(c.as, "build").count(), requestsOf(c.as, "sign").count(), requestsOf(c.as, "verify").count(), requestsOf(c.as, "tag").count(),
+			total.count(), max, mark,
 			requestsOf(c.bs, "build").count(), requestsOf(c.bs, "digest").count(), requestsOf(c.bs, "sign").count(), requestsOf(c.bs, "verify").count(),
 			requestsOf(c.bs, "").count())
 	}
+	r.tlogTable(p)
 	p("\nPeak memory (max RSS, MiB; target for `hallmark release` ≤ 100).\n\n")
 	p("| case | hallmark release | target | buildctl | digest | cosign sign | cosign verify |\n|---|---|---|---|---|---|---|\n")
 	for _, c := range r.release {
@@ -281,4 +290,35 @@ func (r *report) scaleTables(p func(string, ...any)) {
 		}
 	}
 	p("\n")
+}
+
+// tlogTable shows what the transparency log adds to each release case
+// with it, against the same case without it: Rekor requests, registry
+// requests and time, on both sides.
+func (r *report) tlogTable(p func(string, ...any)) {
+	without := map[string]*comparison{}
+	for _, c := range r.release {
+		without[c.name] = c
+	}
+	header := false
+	for _, c := range r.release {
+		base := without[strings.Replace(c.name, "+tlog", "", 1)]
+		if !strings.Contains(c.name, "+tlog") || base == nil {
+			continue
+		}
+		if !header {
+			p("\nWhat the transparency log adds: each `+tlog` case against the same case without the log (medians;\n" +
+				"Rekor requests and the time spent in them counted by the proxy in front of Rekor v2; registry requests\n" +
+				"and wall time of the whole run).\n\n")
+			p("| case | hallmark: Rekor requests | Rekor ms | registry requests | ms | CLI: Rekor requests | Rekor ms | registry requests | ms |\n|---|---|---|---|---|---|---|---|---|\n")
+			header = true
+		}
+		logs := func(ss []sample) dist { return each(ss, func(s sample) float64 { return float64(s.logRequests()) }) }
+		logMS := func(ss []sample) dist { return each(ss, func(s sample) float64 { return ms(s.logTime()) }) }
+		p("| %s vs without | %s | %s | %.0f vs %.0f | %.0f vs %.0f (%+.0f) | %s | %s | %.0f vs %.0f | %.0f vs %.0f (%+.0f) |\n", c.name,
+			logs(c.as).count(), logMS(c.as).ms(), requestsOf(c.as, "").med, requestsOf(base.as, "").med,
+			wallOf(c.as).med, wallOf(base.as).med, wallOf(c.as).med-wallOf(base.as).med,
+			logs(c.bs).count(), logMS(c.bs).ms(), requestsOf(c.bs, "").med, requestsOf(base.bs, "").med,
+			wallOf(c.bs).med, wallOf(base.bs).med, wallOf(c.bs).med-wallOf(base.bs).med)
+	}
 }

@@ -21,6 +21,8 @@ type proc struct {
 	cpu      time.Duration
 	maxRSS   int64 // KiB
 	requests map[string]int
+	logReqs  int                      // requests to the transparency log
+	logTime  time.Duration            // time spent in them
 	stages   map[string]time.Duration // hallmark's sections, as seen on stderr
 	stdout   string
 }
@@ -33,6 +35,7 @@ type runner struct {
 	rusage  string
 	verbose bool
 	timeout time.Duration
+	logs    *logCounter // requests through the transparency log's proxy
 }
 
 // run runs argv as step. With sections, requests are attributed to the
@@ -63,6 +66,7 @@ func (r *runner) run(ctx context.Context, step string, env, argv []string, secti
 		cmd.Stderr = &stderr
 		r.tr.reset(step, nil)
 	}
+	logsBefore, logNanos := r.logs.n.Load(), r.logs.nanos.Load()
 	start := time.Now()
 	err = cmd.Start()
 	resW.Close()
@@ -100,7 +104,8 @@ func (r *runner) run(ctx context.Context, step string, env, argv []string, secti
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v\n%s\n%s", strings.Join(argv, " "), err, stdout.String(), tail(errText, 40))
 	}
-	p := &proc{step: step, requests: counts, stdout: stdout.String()}
+	p := &proc{step: step, requests: counts, stdout: stdout.String(),
+		logReqs: int(r.logs.n.Load() - logsBefore), logTime: time.Duration(r.logs.nanos.Load() - logNanos)}
 	var wall, user, sys int64
 	var code int
 	if _, err := fmt.Sscanf(string(res), "%d %d %d %d %d", &wall, &p.maxRSS, &user, &sys, &code); err != nil {
@@ -111,7 +116,7 @@ func (r *runner) run(ctx context.Context, step string, env, argv []string, secti
 		p.stages = stageTimes(marks, start.Add(time.Since(start)))
 	}
 	if r.verbose {
-		fmt.Fprintf(os.Stderr, "bench:   %-8s %7.1f ms  %4d MiB  %v %v\n", step, ms(p.wall), p.maxRSS/1024, counts, p.stages)
+		fmt.Fprintf(os.Stderr, "bench:   %-8s %7.1f ms  %4d MiB  %v log:%d/%.0fms %v\n", step, ms(p.wall), p.maxRSS/1024, counts, p.logReqs, ms(p.logTime), p.stages)
 		for _, l := range r.tr.requestLog() {
 			fmt.Fprintf(os.Stderr, "bench:     %s\n", l)
 		}

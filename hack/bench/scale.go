@@ -95,12 +95,12 @@ func (s *suite) scaleCases(ctx context.Context, digests int, rtt time.Duration) 
 				return err
 			},
 			func() error {
-				smp, err := s.cosignSignVerify(ctx, true, "legacy", r, c1)
+				smp, err := s.cosignSignVerify(ctx, signing{keyless: true, mode: "legacy"}, r, c1)
 				keep(cosign, true, smp)
 				return err
 			},
 			func() error {
-				smp, err := s.cosignSignVerify(ctx, true, "legacy", r, cN)
+				smp, err := s.cosignSignVerify(ctx, signing{keyless: true, mode: "legacy"}, r, cN)
 				keep(cosign, false, smp)
 				return err
 			},

@@ -55,18 +55,19 @@ func (s *suite) pushImages(ctx context.Context, repo string, n int) ([]string, e
 // verify on the first, in the GitLab job's environment.
 func (s *suite) hallmarkSignVerify(ctx context.Context, keyless bool, mode string, r *run, images []string, extra ...string) (sample, error) {
 	var out sample
-	flags, env := s.signFlags(keyless)
+	g := signing{keyless: keyless, mode: mode}
+	flags, env := s.signFlags(g)
 	if keyless {
 		env = append(env, "SIGSTORE_ID_TOKEN="+r.token)
 	}
-	sign := slices.Concat([]string{s.b.hallmark, "sign", "--insecure-registry", s.reg, "--registry-referrers-mode", mode, "--tag", r.tag},
+	sign := slices.Concat([]string{s.b.hallmark, "sign", "--insecure-registry", s.reg, "--tag", r.tag},
 		flags, extra, images)
 	p, err := s.r.run(ctx, "sign", s.hallmarkEnv(env), sign, false)
 	if err != nil {
 		return out, err
 	}
 	out.procs = append(out.procs, p)
-	verify := slices.Concat([]string{s.b.hallmark, "verify", "--insecure-registry", s.reg}, s.trustFlags(keyless), r.annotations, images[:1])
+	verify := slices.Concat([]string{s.b.hallmark, "verify", "--insecure-registry", s.reg}, s.trustFlags(g), r.annotations, images[:1])
 	if p, err = s.r.run(ctx, "verify", s.hallmarkEnv(nil), verify, false); err != nil {
 		return out, err
 	}
@@ -100,7 +101,7 @@ func (s *suite) signVerifyCases(ctx context.Context, cases []signCase) ([]*compa
 					return err
 				},
 				func() error {
-					smp, err := s.cosignSignVerify(ctx, c.keyless, c.mode, r, imgs[1:])
+					smp, err := s.cosignSignVerify(ctx, signing{keyless: c.keyless, mode: c.mode}, r, imgs[1:])
 					if i >= 0 {
 						cmp.bs = append(cmp.bs, smp)
 					}

@@ -167,3 +167,26 @@ func startProxy(upstream string, t *tracker, delay *atomic.Int64) (*countingProx
 	}
 	return &countingProxy{addr: addr, stop: stop}, nil
 }
+
+// logCounter counts the requests to the transparency log and the time
+// spent in them (nanoseconds, summed).
+type logCounter struct{ n, nanos atomic.Int64 }
+
+// startLogProxy starts a counting proxy in front of the transparency log at
+// upstream (a URL), counting into n, apart from the registry's requests.
+func startLogProxy(upstream string, n *logCounter) (*countingProxy, error) {
+	fp, err := faultproxy.New(upstream, faultproxy.Options{Rate: 0})
+	if err != nil {
+		return nil, err
+	}
+	addr, stop, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		fp.ServeHTTP(w, r)
+		n.n.Add(1)
+		n.nanos.Add(int64(time.Since(start)))
+	}))
+	if err != nil {
+		return nil, err
+	}
+	return &countingProxy{addr: addr, stop: stop}, nil
+}

@@ -59,8 +59,9 @@ func TestSignVerifyKeyedCLI(t *testing.T) {
 					t.Fatalf("verify stdout is not cosign's JSON array: %v %q", err, out)
 				}
 				t.Logf("verify stderr: %s", errOut)
-				if !strings.Contains(errOut, "verified ") || strings.Count(errOut, "\n") != 1 {
-					t.Fatalf("want a one-line summary on stderr, got %q", errOut)
+				if !strings.Contains(errOut, "verified ") || strings.Count(errOut, "\n") != 2 ||
+					!strings.Contains(errOut, "cosign v3: cosign verify --key "+kp.Public+" --annotations tag=v1 --insecure-ignore-tlog --allow-http-registry "+d.String()+"\n") {
+					t.Fatalf("want a one-line summary and the cosign command on stderr, got %q", errOut)
 				}
 				code, _, errOut = run(t, append([]string{"verify", "--key", kp.Public, "--insecure-ignore-tlog", "-a", "tag=v2"}, append(common, d.String())...)...)
 				if code != exitVerify || !strings.Contains(errOut, `annotation tag: want "v2", got "v1"`) {

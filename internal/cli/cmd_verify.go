@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
 
-	"github.com/hallmark-dev/hallmark/ci"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/release"
 	"github.com/hallmark-dev/hallmark/verifier"
@@ -39,8 +38,9 @@ func verifyCommand(e *env) command {
 				"cosign v2's simple signatures: the .sig tag, OCI 1.1 referrers through the referrers API or the fallback\n" +
 				"index; a bundle never hides another signature), and passes when one satisfies the policy: --key, or a certificate\n" +
 				"identity and OIDC issuer, plus every -a annotation. Without a policy in GitLab CI or GitHub Actions the\n" +
-				"job's own identity is expected and the equivalent cosign command is printed on stderr.\n" +
-				"stdout: the JSON array cosign verify prints; stderr: a one-line summary, or why each signature failed.",
+				"job's own identity is expected.\n" +
+				"stdout: the JSON array cosign verify prints; stderr: a one-line summary and the cosign v3 command that checks\n" +
+				"the same (ready to paste), or why each signature failed.",
 			Action: func(c *cli.Context) error {
 				return cmd.timeout.run(c, func(c *cli.Context) error { return cmd.run(c, e) })
 			},
@@ -75,16 +75,16 @@ func (cmd *verifyCmd) verify(c *cli.Context, e *env) error {
 	if err != nil {
 		return usageErr("%w", err)
 	}
-	if policy, err = ciPolicy(e, policy, ref.String(), cmd.cosignFlags()); err != nil {
+	if policy, err = ciPolicy(e, policy); err != nil {
 		return err
 	}
 	digest, err := resolveDigest(c, e, reg, ref)
 	if err != nil {
 		return inStage(release.StageVerify, err)
 	}
+	trust := cmd.trust.trust(cmd.trustedRoot.path, cmd.rekor.url)
 	res, err := verifier.Verify(c.Context, digest, verifier.Options{
-		RemoteOptions: reg.RemoteOptions(c.Context), Logger: e.logger(), Policy: policy,
-		Trust: cmd.trust.trust(cmd.trustedRoot.path, cmd.rekor.url),
+		RemoteOptions: reg.RemoteOptions(c.Context), Logger: e.logger(), Policy: policy, Trust: trust,
 	})
 	if err != nil {
 		return inStage(release.StageVerify, err)
@@ -94,28 +94,9 @@ func (cmd *verifyCmd) verify(c *cli.Context, e *env) error {
 		return inStage(release.StageVerify, err)
 	}
 	fmt.Fprintf(e.stderr, "hallmark: %s\n", verifySummary(res, policy))
+	printCosignEquivalent(e, equivalentCosign(res, policy, trust, reg.IsInsecure(digest.RegistryStr())))
 	_, err = fmt.Fprintf(e.stdout, "%s\n", out)
 	return err
-}
-
-// cosignFlags are the trust flags to repeat in the equivalent cosign
-// verify command (same names and meaning).
-func (cmd *verifyCmd) cosignFlags() []string {
-	t := cmd.trust.trust(cmd.trustedRoot.path, cmd.rekor.url)
-	var out []string
-	for _, f := range [][2]string{{"--trusted-root", t.TrustedRoot}, {"--ca-roots", t.CARoots},
-		{"--ca-intermediates", t.CAIntermediates}, {"--timestamp-certificate-chain", t.TimestampCertChain}, {"--rekor-url", t.RekorURL}} {
-		if f[1] != "" {
-			out = append(out, f[0], f[1])
-		}
-	}
-	if t.IgnoreTlog {
-		out = append(out, "--insecure-ignore-tlog")
-	}
-	if t.IgnoreSCT {
-		out = append(out, "--insecure-ignore-sct")
-	}
-	return out
 }
 
 // resolveDigest returns ref's digest, resolving a tag once with a warning.
@@ -133,9 +114,9 @@ func resolveDigest(c *cli.Context, e *env, reg *registry.Registry, ref name.Refe
 }
 
 // ciPolicy fills in the CI job's own identity and issuer when no key and
-// no identity or issuer was given, and prints the equivalent cosign
-// command. Outside CI the policy stays empty and Verify refuses it.
-func ciPolicy(e *env, p verifier.Policy, image string, extra []string) (verifier.Policy, error) {
+// no identity or issuer was given, and says so. Outside CI the policy
+// stays empty and Verify refuses it.
+func ciPolicy(e *env, p verifier.Policy) (verifier.Policy, error) {
 	if p.Key != "" || p.Identity != "" || p.IdentityRegexp != "" || p.Issuer != "" || p.IssuerRegexp != "" {
 		return p, nil
 	}
@@ -144,9 +125,21 @@ func ciPolicy(e *env, p verifier.Policy, image string, extra []string) (verifier
 		return p, usageErr("%w; %w", verifier.ErrNoPolicy, err)
 	}
 	p.Identity, p.Issuer = cp.Identity, cp.Issuer
-	fmt.Fprintf(e.stderr, "hallmark: no policy given; expecting this CI job's identity, as: %s\n",
-		ci.VerifyCommand(image, cp, p.Annotations, extra...))
+	fmt.Fprintf(e.stderr, "hallmark: no policy given; expecting this CI job's identity %s, issuer %s\n", cp.Identity, cp.Issuer)
 	return p, nil
+}
+
+// printCosignEquivalent prints the cosign command that checks what was
+// verified, on stderr, as one line.
+func printCosignEquivalent(e *env, c cosignEquivalent) {
+	switch {
+	case c.line == "":
+		fmt.Fprintf(e.stderr, "hallmark: %s\n", c.note)
+	case c.note != "":
+		fmt.Fprintf(e.stderr, "hallmark: the same check with cosign v3 (%s): %s\n", c.note, c.line)
+	default:
+		fmt.Fprintf(e.stderr, "hallmark: the same check with cosign v3: %s\n", c.line)
+	}
 }
 
 // verifySummary is the one-line report on stderr.
