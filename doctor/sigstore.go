@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
@@ -27,10 +28,15 @@ type Services struct {
 	TSA string
 }
 
-// ServicesOf returns the services signer options sign with, defaults
-// applied: the public-good Fulcio and Rekor when they name none.
-func ServicesOf(o signer.Options) Services {
-	s := Services{Fulcio: o.FulcioURL, Rekor: o.RekorURL, RekorVersion: o.RekorVersion, TSA: o.TimestampServerURL}
+// ServicesOf returns the services signer options sign with, as the
+// signer selects them (its signing config, when it names one), defaults
+// applied: the public-good Fulcio and Rekor when nothing names them.
+func ServicesOf(o signer.Options) (Services, error) {
+	r, err := o.ResolvedServices(time.Now())
+	if err != nil {
+		return Services{}, err
+	}
+	s := Services{Fulcio: r.FulcioURL, Rekor: r.RekorURL, RekorVersion: r.RekorVersion, TSA: r.TimestampServerURL}
 	if s.Fulcio == "" {
 		s.Fulcio = signer.DefaultFulcioURL
 	}
@@ -43,7 +49,7 @@ func ServicesOf(o signer.Options) Services {
 	if o.SkipTlogUpload {
 		s.Rekor = ""
 	}
-	return s
+	return s, nil
 }
 
 // sigstoreChecks are the checks of the Sigstore services, in report order.
@@ -57,6 +63,13 @@ var sigstoreChecks = []func(context.Context, Options, *trust) Check{
 // pushed that cannot then be signed and verified.
 func Sigstore(ctx context.Context, opts Options) Report {
 	o := opts.withDefaults()
+	if o.Services == nil {
+		svc, err := ServicesOf(o.Signer)
+		if err != nil {
+			return servicesUnknown(err)
+		}
+		o.Services = &svc
+	}
 	tr := loadTrust(o)
 	out := make([]Check, len(sigstoreChecks))
 	var wg sync.WaitGroup
@@ -70,12 +83,27 @@ func Sigstore(ctx context.Context, opts Options) Report {
 // keyless reports whether the release signs without a key.
 func (o Options) keyless() bool { return o.Signer.Key == "" }
 
-// services are the URLs the checks probe.
+// services are the URLs the checks probe (Sigstore sets them).
 func (o Options) services() Services {
 	if o.Services != nil {
 		return *o.Services
 	}
-	return ServicesOf(o.Signer)
+	return Services{}
+}
+
+// servicesUnknown is the report when the services cannot be told (an
+// unusable signing config): the first check fails with why, the others are
+// not checked.
+func servicesUnknown(err error) Report {
+	names := []string{CheckOIDC, CheckFulcio, CheckCTLog, CheckRekor, CheckTSA, CheckInsecure}
+	r := Report{Checks: make([]Check, len(names))}
+	for i, n := range names {
+		r.Checks[i] = newCheck(n, StageSign).skip("not checked: the Sigstore services are unknown")
+	}
+	c := newCheck(CheckFulcio, StageSign).fail("selecting the Sigstore services: "+oneLine(err), "check {signer.Options.SigningConfig}")
+	c.Err = err
+	r.Checks[1] = c
+	return r
 }
 
 // trust is the trusted root the release verifies (and, keyless, signs)

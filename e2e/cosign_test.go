@@ -21,14 +21,14 @@ var cosignReads = map[string]map[string]bool{
 }
 
 // cosignVerify verifies image with both cosign CLIs and the tutorial's
-// flags plus the bed's trust flags, and checks each accepts or refuses the
-// signature as cosignReads says.
-func cosignVerify(t *testing.T, b testbed, mode, reg, image, identity, annotation string) {
+// flags plus trust (hallmark's trust flags, which are cosign's: the trusted
+// root and any --insecure-ignore-* flag), and checks each accepts or
+// refuses the signature as cosignReads says.
+func cosignVerify(t *testing.T, b testbed, mode, reg, image, identity, annotation string, trust []string) {
 	t.Helper()
 	for _, cosign := range []string{"HALLMARK_TEST_COSIGN3", "HALLMARK_TEST_COSIGN"} {
-		args := []string{"verify", "--allow-http-registry",
-			"--trusted-root", b.Getenv("HALLMARK_TEST_TRUSTED_ROOT"), "--insecure-ignore-tlog", "--insecure-ignore-sct",
-			"--annotations", annotation, "--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()}
+		args := append([]string{"verify", "--allow-http-registry"}, trust...)
+		args = append(args, "--annotations", annotation, "--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer())
 		env := []string{"TUF_ROOT=" + t.TempDir()}
 		if cosign == "HALLMARK_TEST_COSIGN" {
 			args = append(args, "--allow-insecure-registry", "--use-signed-timestamps")

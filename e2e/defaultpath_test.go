@@ -1,6 +1,9 @@
 package e2e
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // The default path on the bed: what GitLab.com users run against Sigstore's
 // public-good instance, with the bed's own instance (Fulcio issuing
@@ -43,4 +46,40 @@ func defaultPathSign(t *testing.T, b testbed, mode string) (sign, trust []string
 // root that lists no log at all.
 func airGapped(b testbed) (sign, trust []string) {
 	return b.Sigstore()
+}
+
+// TestReleaseAirGapped is the one air-gapped release kept on purpose: GitLab
+// Self-Managed users without a transparency log or CT log sign keyless
+// with a TSA timestamp only, naming both insecure flags on each side. The
+// signature verifies with the same flags, and without them it is refused
+// for want of a log entry: the default path does check the log.
+func TestReleaseAirGapped(t *testing.T) {
+	b := bed(t)
+	sign, trust := airGapped(b)
+	for _, f := range []string{"--tlog-upload=false", "--insecure-skip-verify"} {
+		if !slices.Contains(sign, f) {
+			t.Fatalf("the air-gapped signing flags %q must name %s", sign, f)
+		}
+	}
+	for _, f := range []string{"--insecure-ignore-tlog", "--insecure-ignore-sct"} {
+		if !slices.Contains(trust, f) {
+			t.Fatalf("the air-gapped trust flags %q must name %s", trust, f)
+		}
+	}
+	reg := b.ReferrersRegistry()
+	ctxDir, df := buildContext(t, b)
+	env, _ := keylessGitLabEnv(t, b, reg, nil)
+	r := hallmark(t, envList(env), append(append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg,
+		"--context", ctxDir, "-f", df, "--progress", "quiet"}, sign...), trust[2:]...)...)
+	mustSucceed(t, r)
+	rel := parseRelease(t, r)
+	identity := env["CI_PROJECT_URL"] + "//.gitlab-ci.yml@refs/heads/main"
+	verify := []string{"verify", "--insecure-registry", reg, "--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()}
+	mustSucceed(t, hallmark(t, nil, append(append(verify, trust...), rel.Image)...))
+	cosignVerify(t, b, "bundle", reg, rel.Image, identity, "tag="+env["CI_COMMIT_SHORT_SHA"], trust)
+
+	_, full := defaultPathSign(t, b, "bundle")
+	v := hallmark(t, nil, append(append(verify, full...), rel.Image)...)
+	assertOneLineError(t, v, exitVerify, "tlog")
+	t.Logf("the air-gapped signature with every check on: %s", lastLine(v.Stderr))
 }

@@ -134,3 +134,25 @@ func TestDoctorTableEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorSigningConfig: with --signing-config, doctor checks the
+// services the signer will select from it (cosign v3's selection), here the
+// bed's Fulcio, Rekor v2 and TSA.
+func TestDoctorSigningConfig(t *testing.T) {
+	b := bed(t)
+	b.RequireTransparency()
+	sign, _ := b.PublicGood() // --signing-config, --trusted-root
+	r := hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + b.Token(t, "project_path=group/app")},
+		append([]string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--sigstore-ca-cert", b.Getenv("HALLMARK_TEST_TLS_CA")}, sign...)...)
+	mustSucceed(t, r)
+	d := parseDoctor(t, r)
+	for name, url := range map[string]string{"fulcio": b.Getenv("HALLMARK_TEST_FULCIO_URL"), "rekor": b.RekorURL(), "tsa": b.Getenv("HALLMARK_TEST_TSA_URL")} {
+		status, detail, facts := d.check(t, name)
+		if status != "ok" || facts["url"] != url {
+			t.Errorf("%s: %s %q (url %q), want ok at %s", name, status, detail, facts["url"], url)
+		}
+	}
+	if _, _, facts := d.check(t, "rekor"); facts["version"] != "2" {
+		t.Errorf("rekor version %q, want 2 from the signing config", facts["version"])
+	}
+}

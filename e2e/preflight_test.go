@@ -1,15 +1,9 @@
 package e2e
 
 import (
-	"errors"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/hallmark-dev/hallmark/internal/testutil"
 )
@@ -58,22 +52,7 @@ func TestReleaseChecksBeforePush(t *testing.T) {
 			if strings.Contains(r.Stderr, "#1 [") { // --progress plain's first step
 				t.Errorf("the build started:\n%s", r.Stderr)
 			}
-			noTag(t, repo+":v1")
+			assertNotPushed(t, repo+":v1")
 		})
 	}
 }
-
-// noTag fails when ref's tag exists.
-func noTag(t *testing.T, ref string) {
-	t.Helper()
-	tag, err := name.NewTag(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = remote.Head(tag, plainOptions(t.Context())...)
-	var te *transport.Error
-	if err == nil || !errors.As(err, &te) || te.StatusCode != http.StatusNotFound {
-		t.Errorf("%s: want 404 (nothing pushed), got %v", ref, err)
-	}
-}
-

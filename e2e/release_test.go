@@ -35,9 +35,11 @@ func parseRelease(t *testing.T, r result) releaseJSON {
 }
 
 // TestReleaseKeyedGitLab runs the whole job with a key in a GitLab-like
-// environment, in every storage mode on both registries, and checks the
-// outputs, the 11 provenance annotations, and that hallmark verify with the
-// public key accepts the result.
+// environment, in every storage mode on both registries, on the bed's
+// default path (bundles logged in Rekor v2 and verified against it; see
+// defaultPathSign for simple signatures), and checks the outputs, the 11
+// provenance annotations, and that hallmark verify with the public key and
+// the instance's trusted root accepts the result.
 func TestReleaseKeyedGitLab(t *testing.T) {
 	b := bed(t)
 	const password = "key-pass-5b2e"
@@ -53,9 +55,10 @@ func TestReleaseKeyedGitLab(t *testing.T) {
 				env["COSIGN_PASSWORD"] = password
 				out := t.TempDir()
 				dotenvFile, meta := filepath.Join(out, "release.env"), filepath.Join(out, "meta.json")
-				r := hallmark(t, envList(env), append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg,
-					"--context", ctxDir, "-f", df, "--progress", "plain", "--key", priv, "--tlog-upload=false",
-					"--insecure-ignore-tlog", "--dotenv", dotenvFile, "--metadata-file", meta}, storageArgs(mode)...)...)
+				sign, trust := defaultPathSign(t, b, mode)
+				r := hallmark(t, envList(env), append(append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg,
+					"--context", ctxDir, "-f", df, "--progress", "plain", "--key", priv,
+					"--dotenv", dotenvFile, "--metadata-file", meta}, storageArgs(mode)...), append(sign, trust[2:]...)...)...)
 				mustSucceed(t, r)
 				rel := parseRelease(t, r)
 				wantTag := repo + ":" + env["CI_COMMIT_SHORT_SHA"]
@@ -98,8 +101,8 @@ func TestReleaseKeyedGitLab(t *testing.T) {
 					t.Errorf("the key password appears in the output")
 				}
 
-				v := hallmark(t, nil, "verify", "--insecure-registry", reg, "--key", pub, "--insecure-ignore-tlog",
-					"-a", "tag="+env["CI_COMMIT_SHORT_SHA"], "-a", "com.gitlab.ci.pipeline.id=4242", rel.Image)
+				v := hallmark(t, nil, append(append([]string{"verify", "--insecure-registry", reg, "--key", pub}, trust...),
+					"-a", "tag="+env["CI_COMMIT_SHORT_SHA"], "-a", "com.gitlab.ci.pipeline.id=4242", rel.Image)...)
 				mustSucceed(t, v)
 				var sigs []map[string]any
 				if err := json.Unmarshal([]byte(v.Stdout), &sigs); err != nil || len(sigs) == 0 {

@@ -12,19 +12,20 @@ import (
 
 // TestSelfRelease: hallmark ships signed by itself. Its own image (the
 // context from hack/image-context.sh, the top-level Dockerfile) goes through
-// `hallmark release` keyless as a GitLab job on the bed's Fulcio and TSA;
-// `hallmark verify` and the real cosign CLI then accept the signature with
-// the job's identity, and the image pulled by the signed digest holds the
+// `hallmark release` keyless as a GitLab job on the bed's default path (an
+// SCT-bearing certificate, a Rekor v2 entry, a TSA timestamp; no insecure
+// flag); `hallmark verify` and both cosign CLIs then accept the signature
+// with the job's identity and every check on, and the image pulled by the signed digest holds the
 // binary that was built.
 func TestSelfRelease(t *testing.T) {
 	b := bed(t)
-	sign, trust := b.Sigstore()
+	sign, trust := defaultPathSign(t, b, "bundle")
 	reg := b.PlainRegistry()
 	contextDir := selfImageContext(t, b)
 	env, tok := keylessGitLabEnv(t, b, reg, nil)
 
 	args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", contextDir,
-		"-f", filepath.Join("..", "Dockerfile"), "--progress", "plain", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
+		"-f", filepath.Join("..", "Dockerfile"), "--progress", "plain"}, sign...)
 	r := hallmark(t, envList(env), args...)
 	mustSucceed(t, r)
 	if containsAny(r.Stdout+r.Stderr, tok) != "" {
@@ -49,7 +50,7 @@ func TestSelfRelease(t *testing.T) {
 	verify := append([]string{"verify", "--insecure-registry", reg, "--annotations", "tag=" + tag,
 		"--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()}, trust...)
 	mustSucceed(t, hallmark(t, nil, append(verify, rel.Image)...))
-	cosignVerify(t, b, "bundle", reg, rel.Image, identity, "tag="+tag)
+	cosignVerify(t, b, "bundle", reg, rel.Image, identity, "tag="+tag, trust)
 
 	// What was signed is hallmark: its image, its binary, this version.
 	ref, err := name.NewDigest(rel.Image, name.Insecure)

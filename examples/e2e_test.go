@@ -285,7 +285,7 @@ func TestExampleHallmarkFlags(t *testing.T) {
 
 // TestReleaseOutputsOnBed runs `hallmark release` as the CI examples do, on
 // the bed (GitHub Actions variables and --dotenv; a key instead of keyless
-// signing, no transparency log), and checks that hallmark writes what the
+// signing, logged in the bed's Rekor v2), and checks that hallmark writes what the
 // examples read: the step outputs the workflow's job outputs name, the
 // dotenv key the GitLab verify job uses.
 func TestReleaseOutputsOnBed(t *testing.T) {
@@ -303,8 +303,11 @@ func TestReleaseOutputsOnBed(t *testing.T) {
 	reg := b.Getenv("HALLMARK_TEST_REGISTRY_PLAIN")
 	r := runHallmarkEnv(t, env, "release", "--progress", "plain", "--addr", b.Getenv("HALLMARK_TEST_BUILDKIT_UNIX"),
 		"--insecure-registry", reg, "-f", df, "--context", dir,
-		"--image", repo, "--tag", "example", "--key", key.Private, "--tlog-upload=false", "--insecure-ignore-tlog",
-		"--dotenv", dotenv)
+		"--image", repo, "--tag", "example", "--key", key.Private, "--dotenv", dotenv,
+		// The default path: a Rekor v2 entry with a TSA timestamp, checked
+		// against the instance's trusted root; no insecure flag.
+		"--rekor-url", b.Getenv("HALLMARK_TEST_REKOR_URL"), "--rekor-version", "2",
+		"--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL"), "--trusted-root", b.Getenv("HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT"))
 	if r.Code != 0 {
 		t.Fatalf("hallmark release failed:\n%s", r)
 	}

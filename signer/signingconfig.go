@@ -107,3 +107,13 @@ func (o *Options) applySigningConfig(now time.Time) error {
 	o.TimestampServerURL = svc.TimestampServerURL
 	return nil
 }
+
+// ResolvedServices returns the services o signs with, as New selects them:
+// from its SigningConfig when set, else its URLs as given (defaults not
+// applied). Checks of those services (hallmark doctor) use it.
+func (o Options) ResolvedServices(now time.Time) (Services, error) {
+	if err := o.applySigningConfig(now); err != nil {
+		return Services{}, err
+	}
+	return Services{FulcioURL: o.FulcioURL, RekorURL: o.RekorURL, RekorVersion: o.RekorVersion, TimestampServerURL: o.TimestampServerURL}, nil
+}
