@@ -45,7 +45,7 @@ func (e *env) logger() *slog.Logger {
 	if e.debug {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(newLineHandler(e.stderr, level))
 }
 
 // command is a hallmark command and the flag groups it is made of.

@@ -109,6 +109,8 @@ func message(err error) string {
 	switch {
 	case errors.As(err, &te) && te.Reason == signer.TokenMissing:
 		return "no OIDC identity token for keyless signing: " + tokenHint(ci.Detect(os.Getenv))
+	case errors.Is(err, signer.ErrNoKeyPassword):
+		return strings.Replace(err.Error(), signer.ErrNoKeyPassword.Error(), signer.ErrNoKeyPassword.Error()+": set COSIGN_PASSWORD", 1)
 	case errors.Is(err, builder.ErrNoTag):
 		return strings.Replace(err.Error(), builder.ErrNoTag.Error(), builder.ErrNoTag.Error()+": give at least one --tag REGISTRY/REPOSITORY:TAG", 1)
 	}
