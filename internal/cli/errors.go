@@ -61,16 +61,28 @@ func report(w io.Writer, err error, sig os.Signal) int {
 	if err == nil && sig == nil {
 		return exitOK
 	}
+	fmt.Fprintf(w, "error: %s\n", errorLine(err, sig))
 	switch sig {
 	case os.Interrupt:
-		fmt.Fprintln(w, "error: interrupted (SIGINT)")
 		return exitSIGINT
 	case syscall.SIGTERM:
-		fmt.Fprintln(w, "error: terminated (SIGTERM)")
 		return exitSIGTERM
 	}
-	fmt.Fprintf(w, "error: %s\n", oneLine(renderOptions(message(err))))
 	return exitCode(err)
+}
+
+// errorLine is the one line report prints after "error: " for err, or for
+// the signal that stopped the work.
+func errorLine(err error, sig os.Signal) string {
+	switch {
+	case sig == os.Interrupt:
+		return "interrupted (SIGINT)"
+	case sig == syscall.SIGTERM:
+		return "terminated (SIGTERM)"
+	case err == nil:
+		return ""
+	}
+	return oneLine(renderOptions(message(err)))
 }
 
 // exitCode maps err's stage to its exit code. A signing or verification
