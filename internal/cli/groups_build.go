@@ -87,7 +87,7 @@ func (g *buildGroup) request(contextDir string, e *env) builder.Request {
 		NoCache:     g.noCache,
 		CacheFrom:   g.cacheFrom,
 		CacheTo:     g.cacheTo,
-		Progress:    g.progress,
+		Progress:    progressMode(e, g.progress),
 		ProgressOut: e.stderr,
 		Logger:      e.logger(),
 	}
