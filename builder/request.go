@@ -115,6 +115,9 @@ func (r Request) Validate() error {
 		//lint:ignore ST1005 Dockerfile is a name
 		return fmt.Errorf("Dockerfile %q not found: give its path with {builder.Request.Dockerfile}", filepath.Join(dir, file))
 	}
+	if err := r.checkDockerignore(); err != nil {
+		return err
+	}
 	if len(r.Tags) == 0 {
 		return ErrNoTag
 	}
@@ -309,6 +312,10 @@ func annotationAttrs(anns []string, multiPlatform bool) (map[string]string, erro
 		}
 		if lvl, rest, ok := strings.Cut(a, ":"); ok && slices.Contains([]string{"manifest", "index"}, lvl) {
 			levels, a = []string{lvl}, rest
+		}
+		if levels[0] == "index" && !multiPlatform {
+			return nil, fmt.Errorf("invalid {builder.Request.Annotations} %q: a single-platform image has no index; "+
+				"index: annotations need several {builder.Request.Platforms} (use manifest: or no prefix)", "index:"+a)
 		}
 		kv, err := keyValues([]string{a})
 		if err != nil {

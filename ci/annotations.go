@@ -56,12 +56,21 @@ func (e Env) gitLabAnnotations() [][2]string {
 	}
 }
 
+// gitHubAnnotations are the job's variables, with what Fulcio's GitHub
+// certificate also records: the workflow ref (its Build Config URI is
+// $GITHUB_SERVER_URL/$GITHUB_WORKFLOW_REF, also recorded) and the run
+// attempt (its Run Invocation URI is the run URL + /attempts/N).
 func (e Env) gitHubAnnotations() [][2]string {
 	server, repo, run := e.get("GITHUB_SERVER_URL"), e.get("GITHUB_REPOSITORY"), e.get("GITHUB_RUN_ID")
+	attempt, workflow := e.get("GITHUB_RUN_ATTEMPT"), e.get("GITHUB_WORKFLOW_REF")
 	return [][2]string{
 		{"com.github.actions.actor", e.get("GITHUB_ACTOR")},
 		{"com.github.actions.run.id", run},
 		{"com.github.actions.run.url", join(server, repo, "actions/runs", run)},
+		{"com.github.actions.run.attempt", attempt},
+		{"com.github.actions.run.invocation.url", join(server, repo, "actions/runs", run, "attempts", attempt)},
+		{"com.github.actions.workflow.ref", workflow},
+		{"com.github.actions.workflow.url", join(server, workflow)},
 		{"com.github.actions.job", e.get("GITHUB_JOB")},
 		{"com.github.actions.sha", e.get("GITHUB_SHA")},
 		{"com.github.actions.ref", e.get("GITHUB_REF")},

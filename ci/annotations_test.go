@@ -58,16 +58,22 @@ func TestAnnotations(t *testing.T) {
 		env:  detect(gitHubVars),
 		tag:  "v1.2.3",
 		want: map[string]string{
-			"com.github.actions.actor":          "octocat",
-			"com.github.actions.run.id":         "987654321",
-			"com.github.actions.run.url":        "https://github.com/Octo-Org/Hello-World/actions/runs/987654321",
-			"com.github.actions.job":            "release",
-			"com.github.actions.sha":            "fedcba9876543210fedcba9876543210fedcba98",
-			"com.github.actions.ref":            "refs/heads/main",
-			"com.github.actions.repository":     "Octo-Org/Hello-World",
-			"org.opencontainers.image.source":   "https://github.com/Octo-Org/Hello-World",
-			"org.opencontainers.image.revision": "fedcba9876543210fedcba9876543210fedcba98",
-			"tag":                               "v1.2.3",
+			"com.github.actions.actor":   "octocat",
+			"com.github.actions.run.id":  "987654321",
+			"com.github.actions.run.url": "https://github.com/Octo-Org/Hello-World/actions/runs/987654321",
+			// What Fulcio's GitHub certificate records as Run Invocation
+			// URI and Build Config URI.
+			"com.github.actions.run.attempt":        "1",
+			"com.github.actions.run.invocation.url": "https://github.com/Octo-Org/Hello-World/actions/runs/987654321/attempts/1",
+			"com.github.actions.workflow.ref":       "Octo-Org/Hello-World/.github/workflows/release.yml@refs/heads/main",
+			"com.github.actions.workflow.url":       "https://github.com/Octo-Org/Hello-World/.github/workflows/release.yml@refs/heads/main",
+			"com.github.actions.job":                "release",
+			"com.github.actions.sha":                "fedcba9876543210fedcba9876543210fedcba98",
+			"com.github.actions.ref":                "refs/heads/main",
+			"com.github.actions.repository":         "Octo-Org/Hello-World",
+			"org.opencontainers.image.source":       "https://github.com/Octo-Org/Hello-World",
+			"org.opencontainers.image.revision":     "fedcba9876543210fedcba9876543210fedcba98",
+			"tag":                                   "v1.2.3",
 		},
 	}, {
 		name: "gitlab: empty values and empty tag are left out",
@@ -85,6 +91,8 @@ func TestAnnotations(t *testing.T) {
 		want: func() map[string]string {
 			m := detect(gitHubVars).Annotations("x")
 			delete(m, "com.github.actions.run.url")
+			delete(m, "com.github.actions.run.invocation.url")
+			delete(m, "com.github.actions.workflow.url")
 			delete(m, "org.opencontainers.image.source")
 			return m
 		}(),

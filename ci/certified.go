@@ -31,13 +31,16 @@ const (
 	fieldSourceDigest = "Source Repository Digest"
 	fieldSourceRef    = "Source Repository Ref"
 	fieldRunURI       = "Run Invocation URI"
+	fieldBuildConfig  = "Build Config URI"
 )
 
 var (
 	// GitLab's run invocation URI: {server}/{project_path}/-/jobs/{job_id}.
 	gitLabJob = regexp.MustCompile(`^(https?://.+)/-/jobs/([0-9]+)$`)
 	// GitHub's: {server}/{owner}/{repo}/actions/runs/{run_id}/attempts/{n}.
-	gitHubRun = regexp.MustCompile(`^(https?://[^/]+/[^/]+/[^/]+/actions/runs/([0-9]+))(/attempts/[0-9]+)?$`)
+	gitHubRun = regexp.MustCompile(`^(https?://[^/]+/[^/]+/[^/]+/actions/runs/([0-9]+))(/attempts/([0-9]+))?$`)
+	// GitHub's build config URI: {server}/{workflow ref}.
+	gitHubWorkflow = regexp.MustCompile(`^https?://[^/]+/(.+@.+)$`)
 )
 
 // CertifiedByCertificate returns what cert certifies (see Certified). A
@@ -77,6 +80,14 @@ func CertifiedByExtensions(ext certificate.Extensions) Certified {
 		add("com.github.actions.run.url", m[1], fieldRunURI)
 		add("com.github.actions.run.id", m[2], fieldRunURI)
 		add("com.github.actions.repository", urlPath(ext.SourceRepositoryURI), fieldSourceURI)
+		if m[4] != "" {
+			add("com.github.actions.run.attempt", m[4], fieldRunURI)
+			add("com.github.actions.run.invocation.url", ext.RunInvocationURI, fieldRunURI)
+		}
+		if w := gitHubWorkflow.FindStringSubmatch(ext.BuildConfigURI); w != nil {
+			add("com.github.actions.workflow.url", ext.BuildConfigURI, fieldBuildConfig)
+			add("com.github.actions.workflow.ref", w[1], fieldBuildConfig)
+		}
 	}
 	return c
 }

@@ -30,6 +30,7 @@ var gitHubCert = certificate.Extensions{
 	SourceRepositoryDigest: "fedcba9876543210fedcba9876543210fedcba98",
 	SourceRepositoryRef:    "refs/heads/main",
 	RunInvocationURI:       "https://github.com/Octo-Org/Hello-World/actions/runs/987654321/attempts/1",
+	BuildConfigURI:         "https://github.com/Octo-Org/Hello-World/.github/workflows/release.yml@refs/heads/main",
 }
 
 // TestBindJobAnnotations: the annotations a job attaches are bound to its
@@ -48,8 +49,9 @@ func TestBindJobAnnotations(t *testing.T) {
 		signedOnly: []string{"com.gitlab.ci.pipeline.id", "com.gitlab.ci.pipeline.url", "com.gitlab.ci.user.name", ci.KeyTag},
 	}, {
 		name: "GitHub Actions", env: detect(gitHubVars), ext: gitHubCert,
-		bound: []string{"com.github.actions.ref", "com.github.actions.repository", "com.github.actions.run.id",
-			"com.github.actions.run.url", "com.github.actions.sha", ci.KeyRevision, ci.KeySource},
+		bound: []string{"com.github.actions.ref", "com.github.actions.repository", "com.github.actions.run.attempt", "com.github.actions.run.id",
+			"com.github.actions.run.invocation.url", "com.github.actions.run.url", "com.github.actions.sha",
+			"com.github.actions.workflow.ref", "com.github.actions.workflow.url", ci.KeyRevision, ci.KeySource},
 		signedOnly: []string{"com.github.actions.actor", "com.github.actions.job", ci.KeyTag},
 	}}
 	for _, tt := range tests {

@@ -34,6 +34,7 @@ var gitHubVars = map[string]string{
 	"GITHUB_ACTIONS":                 "true",
 	"GITHUB_ACTOR":                   "octocat",
 	"GITHUB_RUN_ID":                  "987654321",
+	"GITHUB_RUN_ATTEMPT":             "1",
 	"GITHUB_JOB":                     "release",
 	"GITHUB_SHA":                     "fedcba9876543210fedcba9876543210fedcba98",
 	"GITHUB_REF":                     "refs/heads/main",

@@ -3,7 +3,6 @@ package release
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -94,12 +93,5 @@ func resolveTags(reg *registry.Registry, tags []string) ([]name.Tag, bool, error
 // explainPushError adds which credential source was used when the registry
 // refused the push.
 func explainPushError(err error, reg *registry.Registry, tags []name.Tag) error {
-	msg := strings.ToLower(err.Error())
-	for _, hint := range []string{"401", "403", "unauthorized", "denied", "forbidden", "authorization"} {
-		if strings.Contains(msg, hint) {
-			host := tags[0].RegistryStr()
-			return fmt.Errorf("%w (registry %s refused the push; credentials used: %s)", err, host, reg.CredentialSource(host))
-		}
-	}
-	return err
+	return reg.ExplainRefusal(err, tags[0].RegistryStr(), "push")
 }

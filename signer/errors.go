@@ -16,6 +16,9 @@ var (
 	// ErrKeyPassword reports that the key could not be decrypted with the
 	// given password.
 	ErrKeyPassword = errors.New("wrong password for the private key")
+	// ErrNoKeyPassword reports an encrypted key and no password; it is an
+	// ErrKeyPassword too (errors.Is).
+	ErrNoKeyPassword error = noKeyPassword{}
 	// ErrRekorV2Timestamp reports Rekor v2 without a timestamp authority:
 	// Rekor v2 entries carry no timestamp, so a signature (a short-lived
 	// certificate's above all) needs an RFC 3161 one (cosign v3 refuses
@@ -30,6 +33,15 @@ var (
 	// so nothing is written.
 	ErrSignatureTagFull = fmt.Errorf("the signature tag holds %d signatures, the most cosign reads; sign as a bundle ({signer.Options.Bundle}) or in the oci-1-1 layout ({signer.Options.Mode} oci-1-1), or delete old signatures from the tag", layout.MaxSignatureLayers)
 )
+
+// noKeyPassword is ErrNoKeyPassword.
+type noKeyPassword struct{}
+
+func (noKeyPassword) Error() string {
+	return "the private key is encrypted and no password was given"
+}
+
+func (noKeyPassword) Is(target error) bool { return target == ErrKeyPassword }
 
 // TokenReason says what is wrong with an identity token.
 type TokenReason string

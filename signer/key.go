@@ -76,6 +76,9 @@ func loadPrivateKey(ctx context.Context, ref string, password []byte) (signature
 	// a keyed release would peak near 100 MiB instead of at the decryption.
 	debug.FreeOSMemory()
 	if err != nil {
+		if strings.Contains(err.Error(), "decryption failed") && len(password) == 0 {
+			return nil, fmt.Errorf("loading key %s: %w", ref, ErrNoKeyPassword)
+		}
 		if strings.Contains(err.Error(), "decryption failed") {
 			return nil, fmt.Errorf("loading key %s: %w", ref, ErrKeyPassword)
 		}

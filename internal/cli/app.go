@@ -27,7 +27,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	app := newApp(stdout, stderr)
 	err := app.RunContext(ctx, interspersed(app, args))
-	return report(stderr, err, received())
+	code := report(stderr, err, received())
+	if code != exitOK {
+		reportCIFailure(ci.Detect(os.Getenv), stderr, args, errorLine(err, received()), code)
+	}
+	return code
 }
 
 // env is what every command shares: where output goes, the global flags
@@ -45,7 +49,7 @@ func (e *env) logger() *slog.Logger {
 	if e.debug {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(newLineHandler(e.stderr, level))
 }
 
 // command is a hallmark command and the flag groups it is made of.

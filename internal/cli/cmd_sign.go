@@ -109,7 +109,7 @@ func (cmd *signCmd) sign(c *cli.Context, e *env) error {
 	subjects := make([]signer.Subject, len(targets))
 	errs := parallel.ForEach(len(targets), parallel.Max, func(i int) (err error) {
 		subjects[i], err = signSubject(c, e, reg, targets[i].ref)
-		return err
+		return reg.ExplainRefusal(err, targets[i].ref.Context().RegistryStr(), "request")
 	})
 	if len(targets) == 1 && errs[0] != nil {
 		return inStage(release.StageSign, errs[0])
@@ -128,7 +128,7 @@ func (cmd *signCmd) sign(c *cli.Context, e *env) error {
 		if errs[i] == nil {
 			results[i], err = s.Sign(ctx, subjects[i], targets[i].annotations)
 		}
-		return err
+		return reg.ExplainRefusal(err, targets[i].ref.Context().RegistryStr(), "signature's request")
 	})
 	for i := range errs {
 		errs[i] = errors.Join(errs[i], signErrs[i])
@@ -203,7 +203,7 @@ func signSubject(c *cli.Context, e *env, reg *registry.Registry, ref name.Refere
 		return signer.Subject{}, fmt.Errorf("resolving %s: %w", ref, err)
 	case !isDigest:
 		d = ref.Context().Digest(desc.Digest.String())
-		warnTagResolved(e, ref, d)
+		warnTagResolved(e, "signing", ref, d)
 	case errors.As(err, &te) && te.StatusCode == http.StatusNotFound:
 		return signer.Subject{}, fmt.Errorf("no image %s in the registry: nothing to sign", d)
 	case err != nil:
@@ -214,9 +214,18 @@ func signSubject(c *cli.Context, e *env, reg *registry.Registry, ref name.Refere
 	return signer.Subject{Digest: d, MediaType: desc.MediaType, Size: desc.Size}, nil
 }
 
-// warnTagResolved warns that tag ref was resolved to d.
-func warnTagResolved(e *env, ref name.Reference, d name.Digest) {
-	e.logger().Warn("signing a tag: resolved it once; sign the digest to avoid signing what the tag points to later", "tag", ref.String(), "digest", d.String())
+// warnTagResolved warns that tag ref was resolved to d for verb
+// ("signing", "verifying").
+func warnTagResolved(e *env, verb string, ref name.Reference, d name.Digest) {
+	e.logger().Warn(verb+" a tag: resolved it once; "+strings.TrimSuffix(verb, "ing")+" the digest to avoid "+verb+" what the tag points to later", "tag", ref.String(), "digest", d.String())
+}
+
+// count is "1 thing" or "N things".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // signSummary is the one-line report on stderr.
@@ -237,5 +246,5 @@ func signSummary(res *signer.Result, identity string) string {
 	if !res.Added() {
 		verb = "already signed, nothing added:"
 	}
-	return fmt.Sprintf("%s %s by %s with %d annotations; %s", verb, res.Digest, identity, len(res.Annotations), strings.Join(parts, "; "))
+	return fmt.Sprintf("%s %s by %s with %s; %s", verb, res.Digest, identity, count(len(res.Annotations), "annotation"), strings.Join(parts, "; "))
 }

@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/urfave/cli/v2"
 
 	"github.com/hallmark-dev/hallmark/registry"
@@ -78,16 +81,20 @@ func (cmd *verifyCmd) verify(c *cli.Context, e *env) error {
 	if policy, err = ciPolicy(e, policy); err != nil {
 		return err
 	}
+	host := ref.Context().RegistryStr()
 	digest, err := resolveDigest(c, e, reg, ref)
 	if err != nil {
-		return inStage(release.StageVerify, err)
+		return inStage(release.StageVerify, reg.ExplainRefusal(err, host, "request"))
 	}
 	trust := cmd.trust.trust(cmd.trustedRoot.path, cmd.rekor.url)
 	res, err := verifier.Verify(c.Context, digest, verifier.Options{
 		RemoteOptions: reg.RemoteOptions(c.Context), Logger: e.logger(), Policy: policy, Trust: trust,
 	})
+	if errors.Is(err, verifier.ErrNoSignatures) {
+		err = missingImage(c, reg, digest, err)
+	}
 	if err != nil {
-		return inStage(release.StageVerify, err)
+		return inStage(release.StageVerify, reg.ExplainRefusal(err, host, "request"))
 	}
 	out, err := res.JSON()
 	if err != nil {
@@ -109,8 +116,19 @@ func resolveDigest(c *cli.Context, e *env, reg *registry.Registry, ref name.Refe
 		return name.Digest{}, fmt.Errorf("resolving %s: %w", ref, err)
 	}
 	d := ref.Context().Digest(desc.Digest.String())
-	warnTagResolved(e, ref, d)
+	warnTagResolved(e, "verifying", ref, d)
 	return d, nil
+}
+
+// missingImage returns, for a digest without signatures, that the image
+// itself is missing when the registry does not have it; err otherwise.
+func missingImage(c *cli.Context, reg *registry.Registry, d name.Digest, err error) error {
+	_, herr := remote.Head(d, reg.RemoteOptions(c.Context)...)
+	var te *transport.Error
+	if errors.As(herr, &te) && te.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("no image %s in the registry: nothing to verify", d)
+	}
+	return err
 }
 
 // ciPolicy fills in the CI job's own identity and issuer when no key and

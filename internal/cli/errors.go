@@ -61,16 +61,28 @@ func report(w io.Writer, err error, sig os.Signal) int {
 	if err == nil && sig == nil {
 		return exitOK
 	}
+	fmt.Fprintf(w, "error: %s\n", errorLine(err, sig))
 	switch sig {
 	case os.Interrupt:
-		fmt.Fprintln(w, "error: interrupted (SIGINT)")
 		return exitSIGINT
 	case syscall.SIGTERM:
-		fmt.Fprintln(w, "error: terminated (SIGTERM)")
 		return exitSIGTERM
 	}
-	fmt.Fprintf(w, "error: %s\n", oneLine(renderOptions(message(err))))
 	return exitCode(err)
+}
+
+// errorLine is the one line report prints after "error: " for err, or for
+// the signal that stopped the work.
+func errorLine(err error, sig os.Signal) string {
+	switch {
+	case sig == os.Interrupt:
+		return "interrupted (SIGINT)"
+	case sig == syscall.SIGTERM:
+		return "terminated (SIGTERM)"
+	case err == nil:
+		return ""
+	}
+	return oneLine(renderOptions(message(err)))
 }
 
 // exitCode maps err's stage to its exit code. A signing or verification
@@ -109,6 +121,8 @@ func message(err error) string {
 	switch {
 	case errors.As(err, &te) && te.Reason == signer.TokenMissing:
 		return "no OIDC identity token for keyless signing: " + tokenHint(ci.Detect(os.Getenv))
+	case errors.Is(err, signer.ErrNoKeyPassword):
+		return strings.Replace(err.Error(), signer.ErrNoKeyPassword.Error(), signer.ErrNoKeyPassword.Error()+": set COSIGN_PASSWORD", 1)
 	case errors.Is(err, builder.ErrNoTag):
 		return strings.Replace(err.Error(), builder.ErrNoTag.Error(), builder.ErrNoTag.Error()+": give at least one --tag REGISTRY/REPOSITORY:TAG", 1)
 	}

@@ -70,8 +70,10 @@ func (g *buildGroup) flags() []cli.Flag {
 }
 
 // request is the build of contextDir, with progress on progressOut; the
-// tags are completed by release.Build.
+// tags are completed by release.Build. The build libraries' own logs go to
+// e's logger, quiet with --progress quiet.
 func (g *buildGroup) request(contextDir string, e *env) builder.Request {
+	routeLibraryLogs(e, g.progress)
 	return builder.Request{
 		ContextDir:  contextDir,
 		Dockerfile:  g.file,
@@ -85,7 +87,7 @@ func (g *buildGroup) request(contextDir string, e *env) builder.Request {
 		NoCache:     g.noCache,
 		CacheFrom:   g.cacheFrom,
 		CacheTo:     g.cacheTo,
-		Progress:    g.progress,
+		Progress:    progressMode(e, g.progress),
 		ProgressOut: e.stderr,
 		Logger:      e.logger(),
 	}

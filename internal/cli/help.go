@@ -28,10 +28,26 @@ func printWrappedHelp(w io.Writer, templ string, data any) {
 	_, _ = io.WriteString(w, wrapHelp(buf.String(), helpWidth(w, os.Getenv("COLUMNS"))))
 }
 
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progressMode is --progress, with tty falling back to plain (with a
+// warning) when stderr is not a terminal, as buildx does.
+func progressMode(e *env, mode string) string {
+	if mode == "tty" && !isTerminal(e.stderr) {
+		e.logger().Warn("--progress tty: stderr is not a terminal; showing plain progress")
+		return "plain"
+	}
+	return mode
+}
+
 // helpWidth is the terminal width of w, else columns ($COLUMNS), else 80.
 func helpWidth(w io.Writer, columns string) int {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+	if isTerminal(w) {
+		if width, _, err := term.GetSize(int(w.(*os.File).Fd())); err == nil && width > 0 {
 			return width
 		}
 	}

@@ -119,7 +119,7 @@ func stepSummary(rel *releaseResult) string {
 		fmt.Fprintf(&b, "| tag | `%s` |\n", t)
 	}
 	for _, s := range rel.Signatures {
-		fmt.Fprintf(&b, "| signed | `%s` (%s, %d annotations) |\n", s.Digest, strings.Join(s.Formats, " + "), len(s.Annotations))
+		fmt.Fprintf(&b, "| signed | `%s` (%s, %s) |\n", s.Digest, strings.Join(s.Formats, " + "), count(len(s.Annotations), "annotation"))
 	}
 	who := ""
 	if rel.Verified.KeySHA256 != "" {
