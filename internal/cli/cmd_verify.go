@@ -22,6 +22,7 @@ type verifyCmd struct {
 	identity    identityGroup
 	trustedRoot trustedRootGroup
 	trust       trustGroup
+	tuf         tufGroup
 	rekor       verifyRekorGroup
 	registry    registryGroup
 	timeout     timeoutGroup
@@ -45,7 +46,7 @@ func verifyCommand(e *env) command {
 				return cmd.timeout.run(c, func(c *cli.Context) error { return cmd.run(c, e) })
 			},
 		},
-		groups: []flagGroup{&cmd.policy, &cmd.identity, &cmd.trustedRoot, &cmd.trust, &cmd.rekor, &cmd.registry, &cmd.timeout, &cmd.cosign},
+		groups: []flagGroup{&cmd.policy, &cmd.identity, &cmd.trustedRoot, &cmd.tuf, &cmd.trust, &cmd.rekor, &cmd.registry, &cmd.timeout, &cmd.cosign},
 	}
 }
 
@@ -84,7 +85,7 @@ func (cmd *verifyCmd) verify(c *cli.Context, e *env) error {
 	}
 	res, err := verifier.Verify(c.Context, digest, verifier.Options{
 		RemoteOptions: reg.RemoteOptions(c.Context), Logger: e.logger(), Policy: policy,
-		Trust: cmd.trust.trust(cmd.trustedRoot.path, cmd.rekor.url),
+		Trust: cmd.tuf.withTUF(cmd.trust.trust(cmd.trustedRoot.path, cmd.rekor.url)),
 	})
 	if err != nil {
 		return inStage(release.StageVerify, err)
