@@ -74,7 +74,7 @@ func (s *Signer) newTlog() (sign.Transparency, error) {
 		if err != nil {
 			return nil, err
 		}
-		ro.Client = c.Entries
+		ro.Client = rekorV1Entries{c.Entries}
 	}
 	return tlog{sign.NewRekor(ro)}, nil
 }
