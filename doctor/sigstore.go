@@ -31,8 +31,8 @@ type Services struct {
 // ServicesOf returns the services signer options sign with, as the
 // signer selects them (its signing config, when it names one), defaults
 // applied: the public-good Fulcio and Rekor when nothing names them.
-func ServicesOf(o signer.Options) (Services, error) {
-	r, err := o.ResolvedServices(time.Now())
+func ServicesOf(ctx context.Context, o signer.Options) (Services, error) {
+	r, err := o.ResolvedServices(ctx, time.Now())
 	if err != nil {
 		return Services{}, err
 	}
@@ -64,7 +64,7 @@ var sigstoreChecks = []func(context.Context, Options, *trust) Check{
 func Sigstore(ctx context.Context, opts Options) Report {
 	o := opts.withDefaults()
 	if o.Services == nil {
-		svc, err := ServicesOf(o.Signer)
+		svc, err := ServicesOf(ctx, o.Signer)
 		if err != nil {
 			return servicesUnknown(err)
 		}

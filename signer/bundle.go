@@ -17,11 +17,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	rekor "github.com/sigstore/rekor/pkg/client"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/hallmark-dev/hallmark/internal/limits"
 	"github.com/hallmark-dev/hallmark/layout"
 )
 
@@ -59,14 +57,7 @@ func (s *Signer) newBundler() (*bundler, error) {
 func (s *Signer) newTlog() (sign.Transparency, error) {
 	ro := &sign.RekorOptions{BaseURL: s.o.RekorURL, Timeout: s.o.HTTPTimeout, Retries: 1, Version: s.o.RekorVersion}
 	if s.o.RekorVersion == 2 {
-		var tr *root.TrustedRoot
-		if s.o.TrustedRoot != "" {
-			var err error
-			if tr, err = limits.ReadTrustedRoot(s.o.TrustedRoot); err != nil {
-				return nil, badInput(fmt.Errorf("loading trusted root: %w", err))
-			}
-		}
-		c, err := newRekorV2Client(s.o.RekorURL, s.hc, tr)
+		c, err := newRekorV2Client(s.o.RekorURL, s.hc, s.o.trustedRoot)
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +74,7 @@ func (s *Signer) newTlog() (sign.Transparency, error) {
 		if err != nil {
 			return nil, err
 		}
-		ro.Client = c.Entries
+		ro.Client = rekorV1Entries{c.Entries}
 	}
 	return tlog{sign.NewRekor(ro)}, nil
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -67,7 +68,11 @@ func ephemeralSigningKey(ctx context.Context, o *Options, hc *http.Client) (*sig
 		o.Logger.DebugContext(ctx, "not verifying the Fulcio certificate's SCT (insecure skip)")
 		return c, nil
 	}
-	if err := verifyCertificateSCT(ctx, o.TrustedRoot, c, sct); err != nil {
+	tr, err := o.trustedRoot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("getting the trusted root to verify the Fulcio certificate's SCT: %w", err)
+	}
+	if err := verifyCertificateSCT(ctx, tr, c, sct); err != nil {
 		return nil, fmt.Errorf("verifying the SCT of the Fulcio certificate (use {signer.Options.InsecureSkipSCT} for a Fulcio without a CT log): %w", err)
 	}
 	return c, nil
@@ -150,33 +155,21 @@ func requestCertificate(ctx context.Context, hc *http.Client, o *Options, sv sig
 }
 
 // verifyCertificateSCT checks the certificate's SCT (embedded or detached)
-// against the trusted root's CT logs or cosign's configured CT log keys,
-// as cosign's fulcioverifier does.
-func verifyCertificateSCT(ctx context.Context, trustedRoot string, c *signingKey, sct []byte) error {
-	if trustedRoot != "" {
-		tr, err := limits.ReadTrustedRoot(trustedRoot)
+// against the trusted root's CT logs, as cosign's fulcioverifier does.
+func verifyCertificateSCT(ctx context.Context, tr *root.TrustedRoot, c *signingKey, sct []byte) error {
+	if len(sct) == 0 {
+		chain := append([]*x509.Certificate{c.cert}, c.chain...)
+		return verify.VerifySignedCertificateTimestamp([][]*x509.Certificate{chain}, 1, tr)
+	}
+	keys := cosign.NewTrustedTransparencyLogPubKeys()
+	for _, l := range tr.CTLogs() {
+		id, err := cosign.GetTransparencyLogID(l.PublicKey)
 		if err != nil {
-			return fmt.Errorf("loading trusted root: %w", err)
+			return err
 		}
-		if len(sct) == 0 {
-			chain := append([]*x509.Certificate{c.cert}, c.chain...)
-			return verify.VerifySignedCertificateTimestamp([][]*x509.Certificate{chain}, 1, tr)
-		}
-		keys := cosign.NewTrustedTransparencyLogPubKeys()
-		for _, l := range tr.CTLogs() {
-			id, err := cosign.GetTransparencyLogID(l.PublicKey)
-			if err != nil {
-				return err
-			}
-			keys.Keys[id] = cosign.TransparencyLogPubKey{PubKey: l.PublicKey}
-		}
-		return cosign.VerifySCT(ctx, c.certPEM, c.chainPEM, sct, &keys)
+		keys.Keys[id] = cosign.TransparencyLogPubKey{PubKey: l.PublicKey}
 	}
-	keys, err := cosign.GetCTLogPubs(ctx)
-	if err != nil {
-		return fmt.Errorf("getting CT log keys: %w", err)
-	}
-	return cosign.VerifySCT(ctx, c.certPEM, c.chainPEM, sct, keys)
+	return cosign.VerifySCT(ctx, c.certPEM, c.chainPEM, sct, &keys)
 }
 
 // snippet shortens a server's error body for an error message.

@@ -70,7 +70,10 @@ type Options struct {
 	// --signing-config) naming the Fulcio, Rekor (with its API version)
 	// and timestamp authority, selected as cosign v3 does
 	// (SelectServices). It excludes FulcioURL, RekorURL, RekorVersion and
-	// TimestampServerURL (ErrSigningConfigMixed).
+	// TimestampServerURL (ErrSigningConfigMixed). With none of them set
+	// and a service needed (keyless, or a tlog upload), the signing
+	// config comes from the TUF repository (TUFMirror), as cosign v3's
+	// default.
 	SigningConfig string
 
 	// IdentityToken is the raw OIDC ID token for keyless signing.
@@ -84,9 +87,15 @@ type Options struct {
 	// SCT (a private Fulcio without a CT log). cosign: --insecure-skip-verify.
 	InsecureSkipSCT bool
 	// TrustedRoot is a sigstore trusted_root.json used to verify the
-	// Fulcio certificate's SCT; without it the CT log keys come from
-	// cosign's TUF/env configuration.
+	// Fulcio certificate's SCT and a recovered Rekor v2 entry; without it
+	// the trusted root comes from the TUF repository (TUFMirror).
 	TrustedRoot string
+	// TUFMirror and TUFRoot name the Sigstore TUF repository the trusted
+	// root and, without SigningConfig or any service URL, the signing
+	// config come from, as cosign v3 gets them (`cosign initialize
+	// --mirror --root`). "" and "" are Sigstore's public-good repository
+	// with its embedded root; another mirror needs its root.json.
+	TUFMirror, TUFRoot string
 
 	// SkipTlogUpload skips uploading to Rekor (cosign --tlog-upload=false).
 	SkipTlogUpload bool
@@ -141,6 +150,9 @@ func (o *Options) validate() error {
 	if _, err := ParseMode(string(o.Mode)); err != nil {
 		return err
 	}
+	if o.SigningConfig != "" && (o.FulcioURL != "" || o.RekorURL != "" || o.RekorVersion != 0 || o.TimestampServerURL != "") {
+		return fmt.Errorf("%w: %w", ErrConfig, ErrSigningConfigMixed)
+	}
 	if err := o.validateRekor(); err != nil {
 		return err
 	}
@@ -177,15 +189,6 @@ func (o *Options) validateRekor() error {
 func (o *Options) withDefaults() Options {
 	d := *o
 	d.Mode = o.simpleMode()
-	if d.RekorVersion == 0 {
-		d.RekorVersion = 1
-	}
-	if d.FulcioURL == "" {
-		d.FulcioURL = DefaultFulcioURL
-	}
-	if d.RekorURL == "" {
-		d.RekorURL = DefaultRekorURL
-	}
 	if d.TokenAudience == "" {
 		d.TokenAudience = DefaultTokenAudience
 	}

@@ -47,21 +47,17 @@ const rekorV2Attempts = 3
 type rekorV2Client struct {
 	base *url.URL
 	hc   *http.Client
-	// logs are the trusted root's Rekor logs, which the checkpoint of a
-	// recovered entry must be signed by; nil without a trusted root.
-	logs map[string]*root.TransparencyLog
+	// trust gets the trusted root whose Rekor logs the checkpoint of a
+	// recovered entry must be signed by; read only then.
+	trust func(context.Context) (*root.TrustedRoot, error)
 }
 
-func newRekorV2Client(baseURL string, hc *http.Client, tr *root.TrustedRoot) (*rekorV2Client, error) {
+func newRekorV2Client(baseURL string, hc *http.Client, trust func(context.Context) (*root.TrustedRoot, error)) (*rekorV2Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("parsing Rekor URL %q: want scheme://host", baseURL)
 	}
-	c := &rekorV2Client{base: u, hc: hc}
-	if tr != nil {
-		c.logs = tr.RekorLogs()
-	}
-	return c, nil
+	return &rekorV2Client{base: u, hc: hc, trust: trust}, nil
 }
 
 // errDuplicate is Rekor v2's answer to an entry it already holds.
@@ -153,8 +149,9 @@ func (c *rekorV2Client) recoverEntry(ctx context.Context, hr *rekortilespb.Hashe
 	fail := func(err error) error {
 		return fmt.Errorf("recovering the entry the log holds at index %d: %w", index, err)
 	}
-	if len(c.logs) == 0 {
-		return nil, fail(errors.New("no Rekor key to check it with: set {signer.Options.TrustedRoot}"))
+	tr, err := c.trust(ctx)
+	if err != nil {
+		return nil, fail(fmt.Errorf("no Rekor key to check it with: %w", err))
 	}
 	f, err := tclient.NewHTTPFetcher(c.base, c.hc)
 	if err != nil {
@@ -164,7 +161,7 @@ func (c *rekorV2Client) recoverEntry(ctx context.Context, hr *rekortilespb.Hashe
 	if err != nil {
 		return nil, fail(fmt.Errorf("reading the checkpoint: %w", err))
 	}
-	cp, keyID, nv, err := c.checkpoint(ctx, raw)
+	cp, keyID, nv, err := checkpoint(ctx, tr.RekorLogs(), raw)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -209,8 +206,8 @@ func (c *rekorV2Client) recoverEntry(ctx context.Context, hr *rekortilespb.Hashe
 // checkpoint opens raw with the trusted Rekor key that signed it, and
 // returns it with that log's ID and note verifier. A Rekor v2
 // checkpoint's origin is the host of the log's base URL.
-func (c *rekorV2Client) checkpoint(ctx context.Context, raw []byte) (*log.Checkpoint, []byte, note.Verifier, error) {
-	for _, l := range c.logs {
+func checkpoint(ctx context.Context, logs map[string]*root.TransparencyLog, raw []byte) (*log.Checkpoint, []byte, note.Verifier, error) {
+	for _, l := range logs {
 		u, err := url.Parse(l.BaseURL)
 		if err != nil || u.Hostname() == "" {
 			continue

@@ -127,17 +127,18 @@ func TestE2ERekorV2DuplicateRefused(t *testing.T) {
 		want        string
 	}{
 		{"another entry", bed.SigstoreTrustedRoot, "not this signature's"},
-		{"no trusted root", "", "no Rekor key to check it with"},
+		{"no trusted root (TUF unreachable)", "", "no Rekor key to check it with"},
 	}
 	reg := bed.Registries[1]
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("HOME", t.TempDir()) // the TUF cache
 			ctx := t.Context()
 			d := reg.Image(t, "hallmark-e2e/rekor-duplicate")
 			s, err := signer.New(ctx, signer.Options{RemoteOptions: reg.Options, Bundle: true,
 				IdentityToken: bed.Token(t, url.Values{"project_path": {"group/app"}}), FulcioURL: bed.FulcioURL,
 				TrustedRoot: tt.trustedRoot, InsecureSkipSCT: tt.trustedRoot == "", TimestampServerURL: bed.TSAURL,
-				RekorURL: rekor.URL, RekorVersion: 2})
+				RekorURL: rekor.URL, RekorVersion: 2, TUFMirror: "http://127.0.0.1:1", TUFRoot: bed.SigstoreTrustedRoot})
 			if err != nil {
 				t.Fatal(err)
 			}

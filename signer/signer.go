@@ -54,9 +54,6 @@ type Signer struct {
 // New checks opts and prepares the signing key: it loads and decrypts the
 // key, or checks the identity token and gets a Fulcio certificate.
 func New(ctx context.Context, opts Options) (*Signer, error) {
-	if err := opts.applySigningConfig(time.Now()); err != nil {
-		return nil, err
-	}
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
@@ -69,13 +66,23 @@ func New(ctx context.Context, opts Options) (*Signer, error) {
 	if s.reuse, s.listing, err = reuse(o.RemoteOptions); err != nil {
 		return nil, err
 	}
+	// Bad input (a key, its password, a token) fails before any request
+	// for the services (TUF) or to them.
 	if o.keyless() {
-		s.key, err = ephemeralSigningKey(ctx, &s.o, hc)
+		_, _, err = checkToken(o.IdentityToken, o.TokenAudience, time.Now())
 	} else {
 		s.key, err = loadSigningKey(ctx, &s.o)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if err := s.o.resolveServices(ctx, time.Now()); err != nil {
+		return nil, err
+	}
+	if o.keyless() {
+		if s.key, err = ephemeralSigningKey(ctx, &s.o, hc); err != nil {
+			return nil, err
+		}
 	}
 	if o.Bundle {
 		if s.b, err = s.newBundler(); err != nil {

@@ -6,6 +6,7 @@ package signer
 // v3 choose them.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/hallmark-dev/hallmark/internal/limits"
+	"github.com/hallmark-dev/hallmark/internal/sigstoretuf"
 )
 
 // ErrSigningConfigMixed reports a signing config together with an
@@ -72,19 +74,38 @@ func SelectServices(sc *root.SigningConfig, rekorVersions []uint32, now time.Tim
 	return out, nil
 }
 
-// applySigningConfig sets the service URLs from Options.SigningConfig,
-// refusing explicit ones (ErrSigningConfigMixed). Without an upload the
+// tuf is the TUF repository of the options.
+func (o *Options) tuf() sigstoretuf.Options {
+	return sigstoretuf.Options{Mirror: o.TUFMirror, Root: o.TUFRoot}
+}
+
+// defaultServices reports whether no service is named although one is
+// needed: the signing config then comes from TUF.
+func (o *Options) defaultServices() bool {
+	named := o.SigningConfig != "" || o.FulcioURL != "" || o.RekorURL != "" || o.RekorVersion != 0 || o.TimestampServerURL != ""
+	return !named && (o.keyless() || !o.SkipTlogUpload)
+}
+
+// applySigningConfig sets the service URLs from Options.SigningConfig
+// (validate refused explicit ones with it: ErrSigningConfigMixed), or,
+// with no service named, from the TUF repository's signing config. Without an upload the
 // Rekor is not needed and not selected.
-func (o *Options) applySigningConfig(now time.Time) error {
-	if o.SigningConfig == "" {
+func (o *Options) applySigningConfig(ctx context.Context, now time.Time) error {
+	var sc *root.SigningConfig
+	var err error
+	from := o.SigningConfig
+	switch {
+	case o.defaultServices():
+		if sc, err = sigstoretuf.SigningConfig(ctx, o.tuf()); err != nil {
+			return fmt.Errorf("the default Sigstore services (or name them: {signer.Options.SigningConfig}): %w", err)
+		}
+		from = "from TUF"
+	case o.SigningConfig == "":
 		return nil
-	}
-	if o.FulcioURL != "" || o.RekorURL != "" || o.RekorVersion != 0 || o.TimestampServerURL != "" {
-		return fmt.Errorf("%w: %w", ErrConfig, ErrSigningConfigMixed)
-	}
-	sc, err := limits.ReadSigningConfig(o.SigningConfig)
-	if err != nil {
-		return badInput(fmt.Errorf("reading signing config %s: %w", o.SigningConfig, err))
+	default: // validate refused explicit services with it
+		if sc, err = limits.ReadSigningConfig(o.SigningConfig); err != nil {
+			return badInput(fmt.Errorf("reading signing config %s: %w", o.SigningConfig, err))
+		}
 	}
 	versions := sign.RekorAPIVersions
 	if o.simpleMode() != "" {
@@ -94,14 +115,13 @@ func (o *Options) applySigningConfig(now time.Time) error {
 		sc = sc.WithRekorLogURLs()
 	}
 	svc, err := SelectServices(sc, versions, now)
-	if err != nil {
-		return fmt.Errorf("%w: signing config %s: %w", ErrConfig, o.SigningConfig, err)
-	}
-	if svc.FulcioURL == "" && o.keyless() {
-		return fmt.Errorf("%w: signing config %s lists no Fulcio for keyless signing", ErrConfig, o.SigningConfig)
-	}
-	if svc.RekorURL == "" && !o.SkipTlogUpload {
-		return fmt.Errorf("%w: signing config %s lists no Rekor: sign without an upload ({signer.Options.SkipTlogUpload})", ErrConfig, o.SigningConfig)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: signing config %s: %w", ErrConfig, from, err)
+	case svc.FulcioURL == "" && o.keyless():
+		return fmt.Errorf("%w: signing config %s lists no Fulcio for keyless signing", ErrConfig, from)
+	case svc.RekorURL == "" && !o.SkipTlogUpload:
+		return fmt.Errorf("%w: signing config %s lists no Rekor: sign without an upload ({signer.Options.SkipTlogUpload})", ErrConfig, from)
 	}
 	o.FulcioURL, o.RekorURL, o.RekorVersion = svc.FulcioURL, svc.RekorURL, svc.RekorVersion
 	o.TimestampServerURL = svc.TimestampServerURL
@@ -109,11 +129,43 @@ func (o *Options) applySigningConfig(now time.Time) error {
 }
 
 // ResolvedServices returns the services o signs with, as New selects them:
-// from its SigningConfig when set, else its URLs as given (defaults not
-// applied). Checks of those services (hallmark doctor) use it.
-func (o Options) ResolvedServices(now time.Time) (Services, error) {
-	if err := o.applySigningConfig(now); err != nil {
+// from its signing config (file or TUF) when it names one, then the
+// defaults for those still unset. Checks of those services (hallmark
+// doctor) use it.
+func (o Options) ResolvedServices(ctx context.Context, now time.Time) (Services, error) {
+	if err := o.resolveServices(ctx, now); err != nil {
 		return Services{}, err
 	}
 	return Services{FulcioURL: o.FulcioURL, RekorURL: o.RekorURL, RekorVersion: o.RekorVersion, TimestampServerURL: o.TimestampServerURL}, nil
+}
+
+// resolveServices sets the service URLs: from a signing config (file or
+// TUF), then the defaults for those still unset, and checks the Rekor
+// settings they make.
+func (o *Options) resolveServices(ctx context.Context, now time.Time) error {
+	if err := o.applySigningConfig(ctx, now); err != nil {
+		return err
+	}
+	if o.RekorVersion == 0 {
+		o.RekorVersion = 1
+	}
+	if o.FulcioURL == "" {
+		o.FulcioURL = DefaultFulcioURL
+	}
+	if o.RekorURL == "" {
+		o.RekorURL = DefaultRekorURL
+	}
+	return o.validateRekor()
+}
+
+// trustedRoot loads Options.TrustedRoot, or gets the TUF repository's.
+func (o *Options) trustedRoot(ctx context.Context) (*root.TrustedRoot, error) {
+	if o.TrustedRoot == "" {
+		return sigstoretuf.TrustedRoot(ctx, o.tuf())
+	}
+	tr, err := limits.ReadTrustedRoot(o.TrustedRoot)
+	if err != nil {
+		return nil, badInput(fmt.Errorf("loading trusted root %s: %w", o.TrustedRoot, err))
+	}
+	return tr, nil
 }

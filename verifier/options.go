@@ -76,7 +76,8 @@ func (w GitHubWorkflow) fields() [][2]string {
 
 // Trust says which roots, logs and authorities are trusted. With none of
 // TrustedRoot, CARoots or TimestampCertChain set, keyless verification
-// uses the public Sigstore trust root from cosign's TUF configuration.
+// (and keyed, with a TUF repository named) uses the trusted root of the
+// TUF repository: Sigstore's public-good one unless TUFMirror is set.
 // Simple-signing signatures and bundles are verified against the same
 // trust: for bundles, CA and TSA files are made into sigstore-go trusted
 // material with the Rekor and CT log keys cosign finds for them
@@ -98,6 +99,10 @@ type Trust struct {
 	// Rekor bundle; "" means only bundles are checked (offline). Sigstore
 	// bundles are always checked offline, from their inclusion proofs.
 	RekorURL string
+	// TUFMirror and TUFRoot name a Sigstore TUF repository and its
+	// root.json (`cosign initialize --mirror --root`); "" and "" are the
+	// public-good one with its embedded root.
+	TUFMirror, TUFRoot string
 	// IgnoreTlog skips the transparency log check (private setups without
 	// Rekor). Explicit only.
 	IgnoreTlog bool

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hallmark-dev/hallmark/internal/keyref"
 	"github.com/hallmark-dev/hallmark/internal/limits"
+	"github.com/hallmark-dev/hallmark/internal/sigstoretuf"
 )
 
 // checkOpts builds cosign's CheckOpts for the policy and trust settings.
@@ -48,7 +49,7 @@ func checkOpts(ctx context.Context, p *Policy, t *Trust) (*cosign.CheckOpts, err
 	} else if co.SigVerifier, err = loadPublicKey(ctx, p.Key); err != nil {
 		return nil, err
 	}
-	if err := loadRoots(co, p, t); err != nil {
+	if err := loadRoots(ctx, co, p, t); err != nil {
 		return nil, err
 	}
 	if err := loadTimestamping(ctx, co, t); err != nil {
@@ -58,8 +59,9 @@ func checkOpts(ctx context.Context, p *Policy, t *Trust) (*cosign.CheckOpts, err
 }
 
 // loadRoots sets the Fulcio trust: a trusted root, CA files, or (keyless
-// without either) the public Sigstore root from TUF.
-func loadRoots(co *cosign.CheckOpts, p *Policy, t *Trust) error {
+// without either, or a key with a TUF repository named) the trusted root
+// of the TUF repository, Sigstore's public-good one by default.
+func loadRoots(ctx context.Context, co *cosign.CheckOpts, p *Policy, t *Trust) error {
 	switch {
 	case t.TrustedRoot != "" && (t.CARoots != "" || t.CAIntermediates != ""):
 		return loadErr(errors.New("give Fulcio's roots either in the trusted root ({verifier.Trust.TrustedRoot}) or as {verifier.Trust.CARoots}/{verifier.Trust.CAIntermediates}, not both"))
@@ -80,8 +82,8 @@ func loadRoots(co *cosign.CheckOpts, p *Policy, t *Trust) error {
 				return err
 			}
 		}
-	case p.keyless() && t.TimestampCertChain == "":
-		tm, err := cosign.TrustedRoot()
+	case t.TimestampCertChain == "" && (p.keyless() || t.TUFMirror != "" || t.TUFRoot != ""):
+		tm, err := sigstoretuf.TrustedRoot(ctx, sigstoretuf.Options{Mirror: t.TUFMirror, Root: t.TUFRoot})
 		if err != nil {
 			return fmt.Errorf("getting the Sigstore trusted root (give {verifier.Trust.TrustedRoot} or {verifier.Trust.CARoots} offline): %w", err)
 		}

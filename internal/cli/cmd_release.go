@@ -166,7 +166,7 @@ func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) 
 		Annotations: ann,
 		Recursive:   cmd.release.recursive,
 		Policy:      policy,
-		Trust:       cmd.trust.trust(cmd.signing.trustedRoot.path, cmd.signing.tlog.verifyRekorURL()),
+		Trust:       cmd.signing.tuf.withTUF(cmd.trust.trust(cmd.signing.trustedRoot.path, cmd.signing.tlog.verifyRekorURL())),
 		Logger:      e.logger(),
 		Observer:    &releaseObserver{e: e},
 	}

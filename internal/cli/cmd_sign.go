@@ -24,6 +24,7 @@ type signing struct {
 	keyless     keylessGroup
 	trustedRoot trustedRootGroup
 	sigConfig   signingConfigGroup
+	tuf         tufGroup
 	tlog        tlogGroup
 	tsa         tsaGroup
 	servicesTLS servicesTLSGroup
@@ -31,7 +32,7 @@ type signing struct {
 }
 
 func (s *signing) groups() []signerGroup {
-	return []signerGroup{&s.key, &s.keyless, &s.trustedRoot, &s.sigConfig, &s.tlog, &s.tsa, &s.servicesTLS, &s.storage}
+	return []signerGroup{&s.key, &s.keyless, &s.trustedRoot, &s.sigConfig, &s.tuf, &s.tlog, &s.tsa, &s.servicesTLS, &s.storage}
 }
 
 func (s *signing) flagGroups() []flagGroup {

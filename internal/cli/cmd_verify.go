@@ -24,6 +24,7 @@ type verifyCmd struct {
 	identity    identityGroup
 	trustedRoot trustedRootGroup
 	trust       trustGroup
+	tuf         tufGroup
 	rekor       verifyRekorGroup
 	registry    registryGroup
 	timeout     timeoutGroup
@@ -48,7 +49,7 @@ func verifyCommand(e *env) command {
 				return cmd.timeout.run(c, func(c *cli.Context) error { return cmd.run(c, e) })
 			},
 		},
-		groups: []flagGroup{&cmd.policy, &cmd.identity, &cmd.trustedRoot, &cmd.trust, &cmd.rekor, &cmd.registry, &cmd.timeout, &cmd.cosign},
+		groups: []flagGroup{&cmd.policy, &cmd.identity, &cmd.trustedRoot, &cmd.tuf, &cmd.trust, &cmd.rekor, &cmd.registry, &cmd.timeout, &cmd.cosign},
 	}
 }
 
@@ -88,7 +89,7 @@ func (cmd *verifyCmd) verify(c *cli.Context, e *env) error {
 	}
 	trust := cmd.trust.trust(cmd.trustedRoot.path, cmd.rekor.url)
 	res, err := verifier.Verify(c.Context, digest, verifier.Options{
-		RemoteOptions: reg.RemoteOptions(c.Context), Logger: e.logger(), Policy: policy, Trust: trust,
+		RemoteOptions: reg.RemoteOptions(c.Context), Logger: e.logger(), Policy: policy, Trust: cmd.tuf.withTUF(trust),
 	})
 	if errors.Is(err, verifier.ErrNoSignatures) {
 		err = missingImage(c, reg, digest, err)
