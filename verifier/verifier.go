@@ -45,6 +45,9 @@ type Result struct {
 	// Skipped counts signature candidates not examined, past
 	// Options.MaxCandidates.
 	Skipped int
+	// Unreadable are the layouts whose listing could not be read (each
+	// logged as a warning): the signatures of the others decided.
+	Unreadable []Unreadable
 }
 
 // Checked is the number of signatures found and checked.
@@ -115,11 +118,11 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (result *Resu
 	ropts = append(ropts, remote.Reuse(pl))
 	cands := newCandidates(opts.MaxCandidates)
 	defer func() { result, err = cands.report(ctx, log, result, err) }()
-	sigs, err := collectUpTo(digest, ropts, cands, opts.Layouts...)
-	if err != nil {
-		return nil, fmt.Errorf("verifying %s: %w", digest, err)
+	sigs, unreadable := collectUpTo(digest, ropts, cands, opts.Layouts...)
+	for _, u := range unreadable {
+		log.WarnContext(ctx, "a signature layout could not be read; deciding on the others", "layout", u.Layout, "err", u.Err)
 	}
-	res, skipped := &Result{Digest: digest}, 0
+	res, skipped := &Result{Digest: digest, Unreadable: unreadable}, 0
 	c := newChecker(&opts.Policy, &co, v.bundles, h)
 	for _, f := range sigs {
 		where := location(f.layout, f.ref, f.index)
@@ -137,16 +140,37 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (result *Resu
 			res.Verified = append(res.Verified, ver)
 		}
 	}
-	if res.Checked() == 0 && skipped > 0 {
-		return nil, fmt.Errorf("%w for %s (%d bundles that are not signatures skipped)", ErrNoSignatures, digest, skipped)
-	}
-	if res.Checked() == 0 {
-		return nil, fmt.Errorf("%w for %s", ErrNoSignatures, digest)
-	}
 	if len(res.Verified) == 0 {
-		return nil, &NoMatchError{Digest: digest, Failures: res.Failures}
+		return nil, withUnreadable(noneVerified(res, skipped), digest, unreadable)
 	}
 	return res, nil
+}
+
+// noneVerified is the error of a verification that verified nothing.
+func noneVerified(res *Result, skipped int) error {
+	switch {
+	case res.Checked() == 0 && skipped > 0:
+		return fmt.Errorf("%w for %s (%d bundles that are not signatures skipped)", ErrNoSignatures, res.Digest, skipped)
+	case res.Checked() == 0:
+		return fmt.Errorf("%w for %s", ErrNoSignatures, res.Digest)
+	}
+	return &NoMatchError{Digest: res.Digest, Failures: res.Failures}
+}
+
+// withUnreadable adds the unreadable layouts to err: when only they held
+// signatures, they are the reason.
+func withUnreadable(err error, digest name.Digest, unreadable []Unreadable) error {
+	if len(unreadable) == 0 {
+		return err
+	}
+	errs := make([]error, len(unreadable))
+	for i, u := range unreadable {
+		errs[i] = u
+	}
+	if len(unreadable) == 1 {
+		return fmt.Errorf("verifying %s: %w; %w", digest, errs[0], err)
+	}
+	return fmt.Errorf("verifying %s: %w; %w", digest, errors.Join(errs...), err)
 }
 
 // checkFound checks one signature found, in its format. skip is set for a
