@@ -29,6 +29,11 @@ type Verified struct {
 	// BundleVerified is true when a simple-signing signature's
 	// transparency-log bundle verified.
 	BundleVerified bool
+	// CertificateVerified is true when a simple-signing signature's
+	// certificate was checked (keyless: its chain and identity). With a
+	// key it is not, and a certificate attached to the signature, anyone's,
+	// is not reported.
+	CertificateVerified bool
 	// Bundle and Statement are a bundle signature (FormatBundle) and its
 	// verified signing statement: the digest and the annotations.
 	Bundle    *sgbundle.Bundle
@@ -186,6 +191,7 @@ func (c *checker) checkFound(ctx context.Context, f found) (ver Verified, cerr *
 		return ver, cerr, skip
 	}
 	ver.Signature = f.sig
+	ver.CertificateVerified = c.co.SigVerifier == nil
 	ver.BundleVerified, cerr = c.check(ctx, f.sig)
 	return ver, cerr, nil
 }
