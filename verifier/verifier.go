@@ -50,8 +50,8 @@ type Result struct {
 	// Skipped counts signature candidates not examined, past
 	// Options.MaxCandidates.
 	Skipped int
-	// Unreadable are the layouts whose listing could not be read (each
-	// logged as a warning): the signatures of the others decided.
+	// Unreadable are the layouts whose listing could not be read, each
+	// logged as a warning: the signatures of the others decided.
 	Unreadable []Unreadable
 }
 
@@ -124,9 +124,6 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (result *Resu
 	cands := newCandidates(opts.MaxCandidates)
 	defer func() { result, err = cands.report(ctx, log, result, err) }()
 	sigs, unreadable := collectUpTo(digest, ropts, cands, opts.Layouts...)
-	for _, u := range unreadable {
-		log.WarnContext(ctx, "a signature layout could not be read; deciding on the others", "layout", u.Layout, "err", u.Err)
-	}
 	res, skipped := &Result{Digest: digest, Unreadable: unreadable}, 0
 	c := newChecker(&opts.Policy, &co, v.bundles, h)
 	for _, f := range sigs {
@@ -146,7 +143,10 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (result *Resu
 		}
 	}
 	if len(res.Verified) == 0 {
-		return nil, withUnreadable(noneVerified(res, skipped), digest, unreadable)
+		return nil, withUnreadable(noneVerified(res, skipped), digest, unreadable) // the error names them
+	}
+	for _, u := range unreadable {
+		log.WarnContext(ctx, "a signature layout could not be read; the others decided", "layout", u.Layout, "err", u.Err)
 	}
 	return res, nil
 }
