@@ -141,7 +141,7 @@ func TestRemoteOptionsReachRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = remote.Head(tag2, strict.RemoteOptions(t.Context())...)
-	if err == nil || !strings.Contains(err.Error(), "{registry.Config.Insecure} "+host) {
-		t.Fatalf("plain HTTP to a registry not named insecure: err = %v, want refusal naming registry.Config.Insecure", err)
+	if !errors.Is(err, ErrPlainHTTP) || !strings.Contains(err.Error(), "{registry.Config.Insecure} "+host) {
+		t.Fatalf("plain HTTP to a registry not named insecure: err = %v, want ErrPlainHTTP naming registry.Config.Insecure", err)
 	}
 }

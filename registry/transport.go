@@ -2,11 +2,17 @@ package registry
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
 )
+
+// ErrPlainHTTP reports a plain-HTTP request to a registry not named
+// insecure: the user's choice to make (Config.Insecure), not a registry
+// failure.
+var ErrPlainHTTP = errors.New("plain HTTP refused")
 
 // tlsOnly refuses plain-HTTP requests to hosts not named insecure.
 // go-containerregistry falls back to HTTP by itself for loopback and
@@ -18,7 +24,7 @@ type tlsOnly struct {
 
 func (t tlsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !slices.Contains(t.insecure, req.URL.Host) {
-		return nil, fmt.Errorf("plain HTTP to %s refused: use TLS, or name the registry with {registry.Config.Insecure} %s", req.URL.Host, req.URL.Host)
+		return nil, fmt.Errorf("%w to %s: use TLS, or name the registry with {registry.Config.Insecure} %s", ErrPlainHTTP, req.URL.Host, req.URL.Host)
 	}
 	return t.next.RoundTrip(req)
 }

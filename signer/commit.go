@@ -12,6 +12,11 @@ import (
 // it counts as done.
 const confirmations = 2
 
+// droppedAfter is how many accepted writes in a row must leave the
+// listing read back the same, without the signature, before the registry
+// is taken to drop manifest writes.
+const droppedAfter = 3
+
 // commit runs write until present confirms it survived. Registries offer
 // no conditional manifest writes, so a concurrent writer that read the
 // manifest before our write can overwrite it without our signature. After
@@ -19,8 +24,14 @@ const confirmations = 2
 // requests, one after the other, it made; 0 when it was not one) commit
 // waits, reads back, waits and reads back again; when the signature is
 // gone it writes again (on the then current manifest).
+//
+// A registry that accepts a write but does not keep it leaves the listing
+// exactly as it was; concurrent writers change it. After droppedAfter
+// writes that each left the same listing without the signature, commit
+// fails with ErrWriteDropped rather than retry until ErrLostUpdate.
 func (c *signCall) commit(ctx context.Context, w *Written, write func() (trips int, err error), present readBack) error {
 	conflicts, transients := 0, 0
+	missed, sameMiss := "", 0
 	for w.Attempts = 1; w.Attempts <= c.s.o.MaxAttempts; {
 		start := time.Now()
 		trips, err := write()
@@ -47,9 +58,15 @@ func (c *signCall) commit(ctx context.Context, w *Written, write func() (trips i
 		if err != nil || trips == 0 {
 			return err
 		}
-		ok, err := c.confirm(ctx, c.waitOut(window, trips), present)
+		ok, state, err := c.confirm(ctx, c.waitOut(window, trips), present)
 		if err != nil || ok {
 			return err
+		}
+		if sameMiss == 0 || state != missed {
+			missed, sameMiss = state, 0
+		}
+		if sameMiss++; sameMiss >= droppedAfter {
+			return fmt.Errorf("writing %s: %w (%d writes accepted, the listing unchanged after each)", w.Ref, ErrWriteDropped, sameMiss)
 		}
 		c.s.o.Logger.InfoContext(ctx, "signature lost to a concurrent writer; writing it again", "ref", w.Ref, "attempt", w.Attempts+1)
 		// Back off by a growing random share of the window, so that
@@ -75,16 +92,16 @@ const maxReadBacks = 12
 // a change means other writers are active, and one that read before our
 // write may still be on its way, so the count starts over. Without
 // concurrent writers that is two read-backs, as before; false when the
-// signature is gone.
-func (c *signCall) confirm(ctx context.Context, window time.Duration, present readBack) (bool, error) {
+// signature is gone, with the state read back then.
+func (c *signCall) confirm(ctx context.Context, window time.Duration, present readBack) (bool, string, error) {
 	quiet, last := 0, ""
 	for reads := 0; quiet < confirmations && reads < maxReadBacks; reads++ {
 		if err := c.settle(ctx, window); err != nil {
-			return false, err
+			return false, "", err
 		}
 		ok, state, err := present()
 		if err != nil || !ok {
-			return false, err
+			return false, state, err
 		}
 		if reads > 0 && state != last {
 			quiet = 0
@@ -92,7 +109,7 @@ func (c *signCall) confirm(ctx context.Context, window time.Duration, present re
 		quiet++
 		last = state
 	}
-	return true, nil
+	return true, last, nil
 }
 
 // waitOut is the part of a write window of trips requests that a

@@ -35,7 +35,7 @@ func TestConfirmWaitsForQuiet(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			used := 0
-			got, err := c.confirm(context.Background(), time.Millisecond, func() (bool, string, error) {
+			got, _, err := c.confirm(context.Background(), time.Millisecond, func() (bool, string, error) {
 				r := tt.reads[used]
 				used++
 				return r.ok, r.state, nil
@@ -47,7 +47,7 @@ func TestConfirmWaitsForQuiet(t *testing.T) {
 	}
 	t.Run("bounded", func(t *testing.T) {
 		used := 0
-		got, err := c.confirm(context.Background(), time.Millisecond, func() (bool, string, error) {
+		got, _, err := c.confirm(context.Background(), time.Millisecond, func() (bool, string, error) {
 			used++
 			return true, string(rune('a' + used)), nil
 		})

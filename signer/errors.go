@@ -27,6 +27,11 @@ var (
 	// ErrLostUpdate reports that concurrent writers kept removing this
 	// signer's signature for more than Options.MaxAttempts attempts.
 	ErrLostUpdate = errors.New("signature kept being overwritten by concurrent writers")
+	// ErrWriteDropped reports a registry that answered a signature's write
+	// with success but kept serving the listing as it was, without it,
+	// write after write: it drops manifest writes (a read-only mirror, a
+	// proxy cache, a quota), which no retry fixes.
+	ErrWriteDropped = errors.New("the registry accepts the signature's writes but does not keep them (it drops manifest writes; no concurrent writer changed the listing)")
 	// ErrSignatureTagFull reports a legacy signature tag that already
 	// holds layout.MaxSignatureLayers signatures, the most cosign reads:
 	// another layer would make every signature on the digest unreadable,

@@ -33,7 +33,11 @@
 // error ([*NoMatchError]) says for each signature which check failed
 // ([CheckError]); a referrer that cannot be read (a bundle referrer's
 // manifest and bundle are read up to 4 MiB each) is that signature's
-// failure ([CheckRead]), not the verification's.
+// failure ([CheckRead]), not the verification's. A layout whose listing
+// cannot be read (the .sig manifest, the referrers API's listing, the
+// fallback index) is a warning in [Result.Unreadable], and the other
+// layouts' signatures decide; only when none verifies is it part of the
+// error.
 //
 // # Checks
 //

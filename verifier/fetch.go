@@ -71,30 +71,41 @@ type found struct {
 	readErr error
 }
 
+// Unreadable is a layout whose listing could not be read: the legacy
+// signature tag (LayoutLegacy), the referrers API's listing
+// (LayoutReferrers) or the fallback index (LayoutFallback), each for both
+// formats. Verification decides on the signatures of the other layouts,
+// as cosign does when it reads one layout of several.
+type Unreadable struct {
+	Layout Layout
+	Err    error
+}
+
+func (u Unreadable) Error() string { return fmt.Sprintf("%s unreadable: %v", u.Layout, u.Err) }
+func (u Unreadable) Unwrap() error { return u.Err }
+
 // collect returns every signature of digest in every layout: the legacy
 // tag, simple-signing and bundle referrers listed by the referrers API and
 // the fallback index (deduplicated by referrer manifest); with only, in
 // those layouts alone. A referrer that cannot be read is returned with
-// its error, as that signature's failure.
-func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found, error) {
+// its error, as that signature's failure; a layout whose listing cannot
+// be read, in unreadable.
+func collect(digest name.Digest, ropts []remote.Option, only ...Layout) ([]found, []Unreadable) {
 	return collectUpTo(digest, ropts, newCandidates(0), only...)
 }
 
 // collectUpTo is collect examining at most c's cap of candidates.
-func collectUpTo(digest name.Digest, ropts []remote.Option, c *candidates, only ...Layout) ([]found, error) {
+func collectUpTo(digest name.Digest, ropts []remote.Option, c *candidates, only ...Layout) (all []found, unreadable []Unreadable) {
 	search := func(l Layout) bool { return len(only) == 0 || slices.Contains(only, l) }
-	var all []found
 	if search(LayoutLegacy) {
 		sigs, err := readSignatures(layout.SignatureTag(digest), LayoutLegacy, ropts)
 		if err != nil {
-			return nil, err
+			unreadable = append(unreadable, Unreadable{LayoutLegacy, err})
 		}
 		all = capped(c, sigs, 0)
 	}
-	refs, err := referrers(digest, ropts, search)
-	if err != nil {
-		return nil, err
-	}
+	refs, bad := referrers(digest, ropts, search)
+	unreadable = append(unreadable, bad...)
 	refs = capped(c, refs, len(all))
 	for _, r := range refs {
 		if FormatOf(r.layout) == FormatBundle {
@@ -112,7 +123,7 @@ func collectUpTo(digest name.Digest, ropts []remote.Option, c *candidates, only 
 		}
 		all = append(all, sigs...)
 	}
-	return capped(c, all, 0), nil // a referrer may hold many layers
+	return capped(c, all, 0), unreadable // a referrer may hold many layers
 }
 
 type referrer struct {
@@ -126,34 +137,43 @@ type referrer struct {
 // searched: simple-signing and bundle referrers the referrers API lists,
 // when the registry has it, and those in the fallback index in any case,
 // since a registry may have gained the API after signatures were indexed
-// there.
-func referrers(digest name.Digest, ropts []remote.Option, search func(Layout) bool) ([]referrer, error) {
-	api := search(LayoutReferrers) || search(LayoutBundleReferrers)
-	fallback := search(LayoutFallback) || search(LayoutBundleFallback)
-	if !api && !fallback {
-		return nil, nil
-	}
-	all, err := layout.ListReferrers(digest, ropts, api, fallback)
-	if err != nil {
-		return nil, err
-	}
-	var out []referrer
-	for _, r := range all {
-		l, maybe := r.Location, false
-		switch {
-		case r.Descriptor.ArtifactType == ArtifactType:
-		case layout.IsBundleReferrer(r.Descriptor):
-			l = layout.BundleLocation(l)
-		case layout.MayBeBundleReferrer(r.Descriptor):
-			l, maybe = layout.BundleLocation(l), true
-		default:
+// there. A referrer in both is listed once, as found in the fallback
+// index. A listing that cannot be read is returned in unreadable.
+func referrers(digest name.Digest, ropts []remote.Option, search func(Layout) bool) (out []referrer, unreadable []Unreadable) {
+	seen := map[string]bool{}
+	for _, where := range []struct {
+		l             Layout
+		api, fallback bool
+	}{{LayoutFallback, false, true}, {LayoutReferrers, true, false}} {
+		if !search(where.l) && !search(layout.BundleLocation(where.l)) {
 			continue
 		}
-		if search(l) {
-			out = append(out, referrer{l, digest.Context().Digest(r.Descriptor.Digest.String()), r.Descriptor.Size, maybe})
+		all, err := layout.ListReferrers(digest, ropts, where.api, where.fallback)
+		if err != nil {
+			unreadable = append(unreadable, Unreadable{where.l, err})
+			continue
+		}
+		for _, r := range all {
+			if seen[r.Descriptor.Digest.String()] {
+				continue
+			}
+			seen[r.Descriptor.Digest.String()] = true
+			l, maybe := r.Location, false
+			switch {
+			case r.Descriptor.ArtifactType == ArtifactType:
+			case layout.IsBundleReferrer(r.Descriptor):
+				l = layout.BundleLocation(l)
+			case layout.MayBeBundleReferrer(r.Descriptor):
+				l, maybe = layout.BundleLocation(l), true
+			default:
+				continue
+			}
+			if search(l) {
+				out = append(out, referrer{l, digest.Context().Digest(r.Descriptor.Digest.String()), r.Descriptor.Size, maybe})
+			}
 		}
 	}
-	return out, nil
+	return out, unreadable
 }
 
 // readSignatures reads the signature layers of a signature manifest; a

@@ -13,7 +13,8 @@ import (
 
 // JSON renders the verified signatures as the array `cosign verify`
 // prints. A simple-signing signature is its payload's "critical" and
-// "optional" fields, with the certificate's subject and issuer, the Rekor
+// "optional" fields, with the certificate's subject and issuer (when the
+// certificate was checked: not for a key's signature), the Rekor
 // bundle and the RFC 3161 timestamp added to "optional" as cosign v2 adds
 // them. A bundle is rendered as cosign v3 renders one: "critical" with
 // the statement's predicate type as "type", its subject digest as
@@ -51,7 +52,7 @@ func cosignOutput(v Verified) (payload.SimpleContainerImage, error) {
 		}
 		return ss.Optional
 	}
-	if cert, err := v.Signature.Cert(); err == nil && cert != nil {
+	if cert, err := v.Signature.Cert(); err == nil && cert != nil && v.CertificateVerified {
 		ce := cosign.CertExtensions{Cert: cert}
 		sub := ""
 		if sans := cryptoutils.GetSubjectAlternateNames(cert); len(sans) > 0 {

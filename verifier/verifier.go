@@ -29,6 +29,11 @@ type Verified struct {
 	// BundleVerified is true when a simple-signing signature's
 	// transparency-log bundle verified.
 	BundleVerified bool
+	// CertificateVerified is true when a simple-signing signature's
+	// certificate was checked (keyless: its chain and identity). With a
+	// key it is not, and a certificate attached to the signature, anyone's,
+	// is not reported.
+	CertificateVerified bool
 	// Bundle and Statement are a bundle signature (FormatBundle) and its
 	// verified signing statement: the digest and the annotations.
 	Bundle    *sgbundle.Bundle
@@ -45,6 +50,9 @@ type Result struct {
 	// Skipped counts signature candidates not examined, past
 	// Options.MaxCandidates.
 	Skipped int
+	// Unreadable are the layouts whose listing could not be read, each
+	// logged as a warning: the signatures of the others decided.
+	Unreadable []Unreadable
 }
 
 // Checked is the number of signatures found and checked.
@@ -115,11 +123,8 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (result *Resu
 	ropts = append(ropts, remote.Reuse(pl))
 	cands := newCandidates(opts.MaxCandidates)
 	defer func() { result, err = cands.report(ctx, log, result, err) }()
-	sigs, err := collectUpTo(digest, ropts, cands, opts.Layouts...)
-	if err != nil {
-		return nil, fmt.Errorf("verifying %s: %w", digest, err)
-	}
-	res, skipped := &Result{Digest: digest}, 0
+	sigs, unreadable := collectUpTo(digest, ropts, cands, opts.Layouts...)
+	res, skipped := &Result{Digest: digest, Unreadable: unreadable}, 0
 	c := newChecker(&opts.Policy, &co, v.bundles, h)
 	for _, f := range sigs {
 		where := location(f.layout, f.ref, f.index)
@@ -137,16 +142,40 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (result *Resu
 			res.Verified = append(res.Verified, ver)
 		}
 	}
-	if res.Checked() == 0 && skipped > 0 {
-		return nil, fmt.Errorf("%w for %s (%d bundles that are not signatures skipped)", ErrNoSignatures, digest, skipped)
-	}
-	if res.Checked() == 0 {
-		return nil, fmt.Errorf("%w for %s", ErrNoSignatures, digest)
-	}
 	if len(res.Verified) == 0 {
-		return nil, &NoMatchError{Digest: digest, Failures: res.Failures}
+		return nil, withUnreadable(noneVerified(res, skipped), digest, unreadable) // the error names them
+	}
+	for _, u := range unreadable {
+		log.WarnContext(ctx, "a signature layout could not be read; the others decided", "layout", u.Layout, "err", u.Err)
 	}
 	return res, nil
+}
+
+// noneVerified is the error of a verification that verified nothing.
+func noneVerified(res *Result, skipped int) error {
+	switch {
+	case res.Checked() == 0 && skipped > 0:
+		return fmt.Errorf("%w for %s (%d bundles that are not signatures skipped)", ErrNoSignatures, res.Digest, skipped)
+	case res.Checked() == 0:
+		return fmt.Errorf("%w for %s", ErrNoSignatures, res.Digest)
+	}
+	return &NoMatchError{Digest: res.Digest, Failures: res.Failures}
+}
+
+// withUnreadable adds the unreadable layouts to err: when only they held
+// signatures, they are the reason.
+func withUnreadable(err error, digest name.Digest, unreadable []Unreadable) error {
+	if len(unreadable) == 0 {
+		return err
+	}
+	errs := make([]error, len(unreadable))
+	for i, u := range unreadable {
+		errs[i] = u
+	}
+	if len(unreadable) == 1 {
+		return fmt.Errorf("verifying %s: %w; %w", digest, errs[0], err)
+	}
+	return fmt.Errorf("verifying %s: %w; %w", digest, errors.Join(errs...), err)
 }
 
 // checkFound checks one signature found, in its format. skip is set for a
@@ -162,6 +191,7 @@ func (c *checker) checkFound(ctx context.Context, f found) (ver Verified, cerr *
 		return ver, cerr, skip
 	}
 	ver.Signature = f.sig
+	ver.CertificateVerified = c.co.SigVerifier == nil
 	ver.BundleVerified, cerr = c.check(ctx, f.sig)
 	return ver, cerr, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/ci"
 	"github.com/hallmark-dev/hallmark/doctor"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/release"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/verifier"
@@ -89,6 +90,9 @@ func errorLine(err error, sig os.Signal) string {
 // error that is the input's fault (a bad option, token, key password or
 // file; a policy or trust material that cannot be used) is a usage error.
 func exitCode(err error) int {
+	if errors.Is(err, registry.ErrPlainHTTP) {
+		return exitUsage // a registry the user did not allow plain HTTP to, in any stage
+	}
 	switch release.StageOf(err) {
 	case release.StageUsage:
 		return exitUsage
