@@ -59,7 +59,9 @@ func checkKey(ctx context.Context, o Options, c Check) Check {
 	c.Facts["mode"], c.Facts["key"] = "key", o.Signer.Key
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	s, err := signer.New(ctx, signer.Options{Key: o.Signer.Key, Password: o.Signer.Password})
+	// Only the key: the services it signs with are the Sigstore checks'
+	// (no upload here keeps New from resolving them, e.g. through TUF).
+	s, err := signer.New(ctx, signer.Options{Key: o.Signer.Key, Password: o.Signer.Password, SkipTlogUpload: true})
 	if err != nil {
 		hint := "give {signer.Options.Key} a readable cosign.key file, env://VAR or a KMS URI"
 		if errors.Is(err, signer.ErrKeyPassword) {

@@ -133,7 +133,7 @@ func (o *Options) applySigningConfig(ctx context.Context, now time.Time) error {
 // defaults for those still unset. Checks of those services (hallmark
 // doctor) use it.
 func (o Options) ResolvedServices(ctx context.Context, now time.Time) (Services, error) {
-	if err := o.resolveServices(ctx, now); err != nil {
+	if err := o.selectServices(ctx, now); err != nil {
 		return Services{}, err
 	}
 	return Services{FulcioURL: o.FulcioURL, RekorURL: o.RekorURL, RekorVersion: o.RekorVersion, TimestampServerURL: o.TimestampServerURL}, nil
@@ -143,6 +143,15 @@ func (o Options) ResolvedServices(ctx context.Context, now time.Time) (Services,
 // TUF), then the defaults for those still unset, and checks the Rekor
 // settings they make.
 func (o *Options) resolveServices(ctx context.Context, now time.Time) error {
+	if err := o.selectServices(ctx, now); err != nil {
+		return err
+	}
+	return o.validateRekor()
+}
+
+// selectServices sets the service URLs from a signing config (file or
+// TUF), then the defaults for those still unset, unchecked.
+func (o *Options) selectServices(ctx context.Context, now time.Time) error {
 	if err := o.applySigningConfig(ctx, now); err != nil {
 		return err
 	}
@@ -155,7 +164,7 @@ func (o *Options) resolveServices(ctx context.Context, now time.Time) error {
 	if o.RekorURL == "" {
 		o.RekorURL = DefaultRekorURL
 	}
-	return o.validateRekor()
+	return nil
 }
 
 // trustedRoot loads Options.TrustedRoot, or gets the TUF repository's.
