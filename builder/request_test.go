@@ -59,8 +59,9 @@ func TestExportAttrs(t *testing.T) {
 		{"push by digest: each repository once, no tag", Request{Tags: []name.Tag{mustTag(t, "reg.example/a:1"), mustTag(t, "reg.example/a:latest"), mustTag(t, "reg.example/b:1")}, PushByDigest: true}, map[string]string{
 			"name": "reg.example/a,reg.example/b", "push": "true", "oci-mediatypes": "true", "push-by-digest": "true",
 		}},
-		{"annotations single platform", Request{Tags: []name.Tag{mustTag(t, "reg.example/a:1")}, Annotations: []string{"k=v", "index:i=j"}}, map[string]string{
-			"name": "reg.example/a:1", "push": "true", "oci-mediatypes": "true", "annotation.k": "v", "annotation-index.i": "j",
+		// index: on a single platform is refused (TestIndexAnnotationSinglePlatform).
+		{"annotations single platform", Request{Tags: []name.Tag{mustTag(t, "reg.example/a:1")}, Annotations: []string{"k=v", "manifest:m=n"}}, map[string]string{
+			"name": "reg.example/a:1", "push": "true", "oci-mediatypes": "true", "annotation.k": "v", "annotation.m": "n",
 		}},
 		{"annotations multi platform", Request{Tags: []name.Tag{mustTag(t, "reg.example/a:1")}, Platforms: []string{"linux/amd64", "linux/386"}, Annotations: []string{"k=v", "manifest:m=n"}}, map[string]string{
 			"name": "reg.example/a:1", "push": "true", "oci-mediatypes": "true", "annotation.k": "v", "annotation-index.k": "v", "annotation.m": "n",
@@ -145,5 +146,20 @@ func TestSolveOptRejectsBadSecretAndCache(t *testing.T) {
 				t.Fatalf("solveOpt() = %v, want error containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestIndexAnnotationSinglePlatform: a single-platform image has no index,
+// and buildkitd refuses index annotations only after building it; the
+// request is refused before.
+func TestIndexAnnotationSinglePlatform(t *testing.T) {
+	for _, tc := range []struct {
+		platforms []string
+		wantErr   bool
+	}{{nil, true}, {[]string{"linux/amd64"}, true}, {[]string{"linux/amd64", "linux/386"}, false}} {
+		_, err := annotationAttrs([]string{"index:i=j"}, len(tc.platforms) > 1)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("platforms %v: error %v, want error %v", tc.platforms, err, tc.wantErr)
+		}
 	}
 }
