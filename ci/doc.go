@@ -11,8 +11,7 @@
 //     checkout ([ReadCheckout]);
 //   - defaults for `hallmark release`: image, tag and registry credentials
 //     ([Env.DefaultImage], [Env.DefaultTag], [Env.Credentials]);
-//   - the signing identity a verifier should expect ([Env.Policy]) and the
-//     equivalent `cosign verify` command line ([VerifyCommand]);
+//   - the signing identity a verifier should expect ([Env.Policy]);
 //   - whether an OIDC token for keyless signing is available ([Env.OIDC]),
 //     never the token itself.
 //

@@ -29,7 +29,7 @@ func ExampleDetect() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(ci.VerifyCommand("registry.gitlab.com/group/app:4f0c2b6a", p, map[string]string{"tag": "4f0c2b6a"}))
+	fmt.Println(p.Identity, p.Issuer)
 	// Output:
 	// {
 	//   "com.gitlab.ci.commit.ref.name": "main",
@@ -38,7 +38,7 @@ func ExampleDetect() {
 	//   "org.opencontainers.image.source": "https://gitlab.com/group/app",
 	//   "tag": "4f0c2b6a"
 	// }
-	// cosign verify --certificate-identity https://gitlab.com/group/app//.gitlab-ci.yml@refs/heads/main --certificate-oidc-issuer https://gitlab.com --annotations tag=4f0c2b6a registry.gitlab.com/group/app:4f0c2b6a
+	// https://gitlab.com/group/app//.gitlab-ci.yml@refs/heads/main https://gitlab.com
 }
 
 func ExampleParseAnnotations() {

@@ -3,8 +3,6 @@ package ci
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 )
 
@@ -96,23 +94,6 @@ func (e Env) require(names ...string) error {
 		return fmt.Errorf("%w: %s unset", ErrNoPolicy, strings.Join(missing, ", "))
 	}
 	return nil
-}
-
-// VerifyCommand renders the `cosign verify` command line equivalent to
-// verifying image against p and the given annotations (sorted by key),
-// shell-quoted for copying into a terminal or CI script. extra arguments
-// (e.g. "--trusted-root", "root.json") go before the image.
-func VerifyCommand(image string, p Policy, annotations map[string]string, extra ...string) string {
-	args := []string{"cosign", "verify",
-		"--certificate-identity", p.Identity,
-		"--certificate-oidc-issuer", p.Issuer,
-	}
-	for _, k := range slices.Sorted(maps.Keys(annotations)) {
-		args = append(args, "--annotations", k+"="+annotations[k])
-	}
-	args = append(args, extra...)
-	args = append(args, image)
-	return ShellJoin(args)
 }
 
 // ShellJoin joins args into a POSIX shell command line, single-quoting

@@ -93,30 +93,17 @@ func TestPolicy(t *testing.T) {
 	}
 }
 
-func TestVerifyCommand(t *testing.T) {
-	p, err := detect(gitLabVars).Policy()
-	if err != nil {
-		t.Fatal(err)
-	}
-	image := "registry.example.com/group/project@sha256:" + strings.Repeat("a", 64)
-	annotations := map[string]string{"tag": "01234567", "note": "it's $HOME & `x`", "empty": ""}
-	got := ci.VerifyCommand(image, p, annotations, "--trusted-root", "/tmp/trusted root.json")
-	want := "cosign verify --certificate-identity https://gitlab.example.com/group/project//.gitlab-ci.yml@refs/heads/main" +
-		" --certificate-oidc-issuer https://gitlab.example.com --annotations empty= --annotations 'note=it'\"'\"'s $HOME & `x`'" +
-		" --annotations tag=01234567 --trusted-root '/tmp/trusted root.json' " + image
-	if got != want {
-		t.Errorf("VerifyCommand =\n%s\nwant\n%s", got, want)
-	}
-
-	// The shell must see exactly the arguments.
+// TestShellJoinParses: the shell sees exactly the arguments ShellJoin
+// was given, hostile characters included.
+func TestShellJoinParses(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Fatalf("no sh to check quoting: %v", err)
 	}
-	args := []string{"cosign", "verify", "--certificate-identity", p.Identity, "--certificate-oidc-issuer", p.Issuer,
+	args := []string{"cosign", "verify", "--certificate-identity", "https://gitlab.example.com/group/project//.gitlab-ci.yml@refs/heads/main",
 		"--annotations", "empty=", "--annotations", "note=it's $HOME & `x`", "--annotations", "tag=01234567",
-		"--trusted-root", "/tmp/trusted root.json", image}
-	out, err := exec.CommandContext(t.Context(), sh, "-c", `printf '%s\0' `+got).Output()
+		"--trusted-root", "/tmp/trusted root.json", "registry.example.com/group/project@sha256:" + strings.Repeat("a", 64)}
+	out, err := exec.CommandContext(t.Context(), sh, "-c", `printf '%s\0' `+ci.ShellJoin(args)).Output()
 	if err != nil {
 		t.Fatalf("sh: %v", err)
 	}
