@@ -18,9 +18,14 @@ import (
 // timestampCovers reports whether token is an RFC 3161 timestamp whose
 // signature verifies (with the certificate it carries) and whose message
 // imprint is sig's: what an RFC 3161 timestamp of a signature stamps. The
-// timestamp authority's trust is the verifier's to check.
+// timestamp authority's trust is the verifier's to check. token is the
+// authority's whole response (a simple-signing signature's annotation, as
+// cosign stores it) or the timestamp token alone (a bundle's).
 func timestampCovers(token, sig []byte) bool {
-	ts, err := timestamp.Parse(token)
+	ts, err := timestamp.ParseResponse(token)
+	if err != nil {
+		ts, err = timestamp.Parse(token)
+	}
 	if err != nil || !ts.HashAlgorithm.Available() {
 		return false
 	}
