@@ -44,6 +44,9 @@ type Signer struct {
 	listing []remote.Option
 	// emptyIn are the repositories known to hold the empty config blob.
 	emptyIn sync.Map
+	// servicesErr is why a keyed signer's default services (TUF) could
+	// not be resolved: Sign returns it.
+	servicesErr error
 	// noReferrersAPI are the registry hosts found without the referrers
 	// API: listings read their fallback index without asking the API.
 	noReferrersAPI sync.Map
@@ -77,7 +80,13 @@ func New(ctx context.Context, opts Options) (*Signer, error) {
 		return nil, err
 	}
 	if err := s.o.resolveServices(ctx, time.Now()); err != nil {
-		return nil, err
+		if o.keyless() || !o.defaultServices() {
+			return nil, err
+		}
+		// A keyed signer needs the default services (TUF) only to sign:
+		// its key stays checkable offline (hallmark doctor); Sign fails.
+		s.servicesErr = err
+		return s, nil
 	}
 	if o.keyless() {
 		if s.key, err = ephemeralSigningKey(ctx, &s.o, hc); err != nil {
@@ -208,6 +217,9 @@ func WhenStored(stored func()) SignOption {
 // progress wait for it and return its result, every signature marked
 // Written.Existing: one signature is stored, not one per call.
 func (s *Signer) Sign(ctx context.Context, sub Subject, annotations map[string]string, opts ...SignOption) (*Result, error) {
+	if s.servicesErr != nil {
+		return nil, s.servicesErr
+	}
 	var so signOptions
 	for _, opt := range opts {
 		opt(&so)
