@@ -65,8 +65,16 @@ type Request struct {
 	CacheFrom, CacheTo []string
 	// Insecure allows pushing to the tags' registry over plain HTTP. It is
 	// required for a loopback registry: buildkitd reaches those over plain
-	// HTTP only, so Validate refuses them without it.
+	// HTTP only, so Validate refuses them without it. Any other registry
+	// buildkitd reaches over plain HTTP only when its own configuration
+	// says so (buildkitd.toml: [registry."HOST"] http = true): the image
+	// exporter has no option for plain HTTP alone.
 	Insecure bool
+	// SkipTLSVerify pushes to the tags' registry without verifying its TLS
+	// certificate (the image exporter's registry.insecure, which also lets
+	// buildkitd fall back to plain HTTP when the registry answers HTTPS with
+	// HTTP).
+	SkipTLSVerify bool
 	// Keychain supplies registry credentials to buildkitd through the
 	// session; nil means anonymous.
 	Keychain authn.Keychain
@@ -219,7 +227,7 @@ func (r Request) exportAttrs() map[string]string {
 	if r.PushByDigest {
 		attrs["push-by-digest"] = "true"
 	}
-	if r.Insecure {
+	if r.SkipTLSVerify {
 		attrs["registry.insecure"] = "true"
 	}
 	ann, _ := annotationAttrs(r.Annotations, len(r.Platforms) > 1)

@@ -53,8 +53,11 @@ func TestExportAttrs(t *testing.T) {
 		{"one tag", Request{Tags: []name.Tag{mustTag(t, "reg.example/g/app:1")}}, map[string]string{
 			"name": "reg.example/g/app:1", "push": "true", "oci-mediatypes": "true",
 		}},
-		{"two tags insecure", Request{Tags: []name.Tag{mustTag(t, "127.0.0.1:5000/a:1"), mustTag(t, "127.0.0.1:5000/a:latest")}, Insecure: true}, map[string]string{
-			"name": "127.0.0.1:5000/a:1,127.0.0.1:5000/a:latest", "push": "true", "oci-mediatypes": "true", "registry.insecure": "true",
+		{"two tags, plain HTTP: TLS verification stays", Request{Tags: []name.Tag{mustTag(t, "127.0.0.1:5000/a:1"), mustTag(t, "127.0.0.1:5000/a:latest")}, Insecure: true}, map[string]string{
+			"name": "127.0.0.1:5000/a:1,127.0.0.1:5000/a:latest", "push": "true", "oci-mediatypes": "true",
+		}},
+		{"TLS verification skipped", Request{Tags: []name.Tag{mustTag(t, "reg.example/a:1")}, SkipTLSVerify: true}, map[string]string{
+			"name": "reg.example/a:1", "push": "true", "oci-mediatypes": "true", "registry.insecure": "true",
 		}},
 		{"push by digest: each repository once, no tag", Request{Tags: []name.Tag{mustTag(t, "reg.example/a:1"), mustTag(t, "reg.example/a:latest"), mustTag(t, "reg.example/b:1")}, PushByDigest: true}, map[string]string{
 			"name": "reg.example/a,reg.example/b", "push": "true", "oci-mediatypes": "true", "push-by-digest": "true",

@@ -15,8 +15,10 @@ const exportBackoff = time.Second
 
 // transientPush matches the registry errors buildkitd's push reports that
 // are worth another try: an upload the registry lost (a lost answer
-// mid-upload), 5xx, 429 and 408 answers, and broken connections.
-var transientPush = regexp.MustCompile(`(?i)blob upload (unknown|invalid)|` +
+// mid-upload), 5xx, 429 and 408 answers (as a status or as the
+// registry's UNAVAILABLE or TOOMANYREQUESTS error code relayed), and broken
+// connections.
+var transientPush = regexp.MustCompile(`(?i)blob upload (unknown|invalid)|\bunavailable: |\btoomanyrequests\b|` +
 	`unexpected status[^:]*: (5\d\d|429|408)\b|` +
 	`\b(500 Internal Server Error|502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout|429 Too Many Requests)\b|` +
 	`connection reset by peer|broken pipe|unexpected EOF|: EOF\b|i/o timeout|TLS handshake timeout|` +

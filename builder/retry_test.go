@@ -16,6 +16,8 @@ func TestTransientPushError(t *testing.T) {
 		{"failed to push r/a: unexpected status from POST request to http://r/v2/a/blobs/uploads/: 429 Too Many Requests", true},
 		{"failed to push r/a: failed to copy: read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer", true},
 		{"failed to push r/a: failed to do request: Put \"http://r/v2/a/blobs/uploads/x\": EOF", true},
+		{"failed to solve: failed to push 127.0.0.1:1/e2e/a: unavailable: injected fault 502", true},
+		{"failed to push r/a: toomanyrequests: rate limit exceeded", true},
 		{"failed to push r/a: unexpected status from PUT request to http://r/v2/a/manifests/v1: 401 Unauthorized", false},
 		{"failed to push r/a: unexpected status from PUT request to http://r/v2/a/manifests/v1: 403 Forbidden", false},
 		{"process \"/bin/busybox false\" did not complete successfully: exit code: 1", false},

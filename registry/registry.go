@@ -61,8 +61,13 @@ func (c Credential) MarshalJSON() ([]byte, error) {
 // docker-config credentials, TLS everywhere, the default transport.
 type Config struct {
 	// Insecure lists registry hosts (host or host:port) that may be reached
-	// over plain HTTP. Every other registry needs TLS.
+	// over plain HTTP. Every other registry needs TLS. It does not turn off
+	// certificate verification where TLS is used: SkipTLSVerify does.
 	Insecure []string
+	// SkipTLSVerify lists registry hosts (host or host:port) whose TLS
+	// certificates are not verified (a self-signed test registry). Only
+	// with the default Transport or an *http.Transport.
+	SkipTLSVerify []string
 	// Credentials are tried before the docker config, e.g. CI job tokens.
 	Credentials []Credential
 	// UserAgent is sent with every request; empty means ggcr's default.
@@ -112,6 +117,7 @@ func orDefault[T int64 | time.Duration](v, def T) T {
 // It is safe for concurrent use.
 type Registry struct {
 	insecure    []string
+	skipVerify  []string
 	credentials []Credential
 	keychain    authn.Keychain
 	transport   http.RoundTripper
@@ -130,7 +136,12 @@ func New(cfg Config) *Registry {
 	if t == nil {
 		t = remote.DefaultTransport.(*http.Transport).Clone()
 	}
-	insecure := normalizeHosts(cfg.Insecure)
+	insecure, skip := normalizeHosts(cfg.Insecure), normalizeHosts(cfg.SkipTLSVerify)
+	if st, ok := newSkipVerify(t, skip); ok {
+		t = st
+	} else {
+		log.Warn("the transport given cannot skip TLS verification; certificates are verified", "hosts", skip)
+	}
 	trips := newRoundTrips(t)
 	// Inside out: timing, stall timeouts, size limits, redirect checks,
 	// plain HTTP refused, private token realms, Retry-After, coalesced
@@ -144,6 +155,7 @@ func New(cfg Config) *Registry {
 	guarded = newPrivateRealms(tlsOnly{insecure: insecure, next: guarded}, cfg.TokenRealms)
 	r := &Registry{
 		insecure:    insecure,
+		skipVerify:  skip,
 		credentials: slices.Clone(cfg.Credentials),
 		transport:   newPingCache(newReferrersMemo(newMonolithicUpload(retryAfter{next: guarded, max: MaxRetryAfter, now: time.Now}))),
 		trips:       trips,
@@ -170,6 +182,11 @@ func normalizeHosts(hosts []string) []string {
 // IsInsecure reports whether host may be reached over plain HTTP.
 func (r *Registry) IsInsecure(host string) bool {
 	return slices.Contains(r.insecure, host)
+}
+
+// SkipsTLSVerify reports whether host's TLS certificate is not verified.
+func (r *Registry) SkipsTLSVerify(host string) bool {
+	return slices.Contains(r.skipVerify, host)
 }
 
 // InsecureHosts returns the hosts that may be reached over plain HTTP.

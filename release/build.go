@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -56,42 +57,67 @@ func Build(ctx context.Context, o BuildOptions) (*builder.Result, error) {
 // request completes and validates the build request.
 func (o BuildOptions) request(ctx context.Context) (builder.Request, error) {
 	req := o.Request
-	tags, insecure, err := resolveTags(o.Registry, o.Tags)
+	tags, err := parseTags(o.Registry, o.Tags)
 	if err != nil {
 		return req, err
 	}
-	req.Tags, req.Insecure = tags, insecure
+	req.Tags = tags
+	if req.Insecure, err = allOrNone(tags, o.Registry.IsInsecure, "plain HTTP ({registry.Config.Insecure})"); err != nil {
+		return req, err
+	}
+	if req.SkipTLSVerify, err = allOrNone(tags, o.Registry.SkipsTLSVerify, "TLS verification skipped ({registry.Config.SkipTLSVerify})"); err != nil {
+		return req, err
+	}
 	req.Keychain = o.Registry.Keychain()
 	req.RemoteOptions = o.Registry.RemoteOptions(ctx)
 	return req, req.Validate()
 }
 
-// resolveTags parses the tags and decides whether the push may use plain
-// HTTP: all tags' registries must agree.
-func resolveTags(reg *registry.Registry, tags []string) ([]name.Tag, bool, error) {
+// parseTags parses the tags; there must be one at least.
+func parseTags(reg *registry.Registry, tags []string) ([]name.Tag, error) {
 	if len(tags) == 0 {
-		return nil, false, builder.ErrNoTag
+		return nil, builder.ErrNoTag
 	}
 	out := make([]name.Tag, 0, len(tags))
-	insecure := 0
 	for _, s := range tags {
 		t, err := reg.ParseTag(s)
 		if err != nil {
-			return nil, false, err
-		}
-		if reg.IsInsecure(t.RegistryStr()) {
-			insecure++
+			return nil, err
 		}
 		out = append(out, t)
 	}
-	if insecure != 0 && insecure != len(out) {
-		return nil, false, fmt.Errorf("tags mix insecure and TLS registries; push to one kind per build")
+	return out, nil
+}
+
+// allOrNone reports whether allowed holds for the registry of every tag:
+// buildkitd's push has one setting for all, so the tags' registries must
+// agree.
+func allOrNone(tags []name.Tag, allowed func(host string) bool, what string) (bool, error) {
+	n := 0
+	for _, t := range tags {
+		if allowed(t.RegistryStr()) {
+			n++
+		}
 	}
-	return out, insecure > 0, nil
+	if n != 0 && n != len(tags) {
+		return false, fmt.Errorf("tags mix registries with and without %s; push to one kind per build", what)
+	}
+	return n > 0, nil
 }
 
 // explainPushError adds which credential source was used when the registry
-// refused the push.
+// refused the push, and which option is about TLS when the registry's
+// certificate was not trusted or it answered HTTPS with plain HTTP.
 func explainPushError(err error, reg *registry.Registry, tags []name.Tag) error {
-	return reg.ExplainRefusal(err, tags[0].RegistryStr(), "push")
+	msg := strings.ToLower(err.Error())
+	host := tags[0].RegistryStr()
+	switch {
+	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls: failed to verify"):
+		return fmt.Errorf("%w (buildkitd does not trust the TLS certificate of registry %s: trust its CA in buildkitd, "+
+			"or skip the check with {registry.Config.SkipTLSVerify} %s; {registry.Config.Insecure} only allows plain HTTP)", err, host, host)
+	case strings.Contains(msg, "server gave http response to https client") && reg.IsInsecure(host):
+		return fmt.Errorf("%w (registry %s speaks plain HTTP, which buildkitd uses for a registry other than localhost only when "+
+			"its buildkitd.toml says so: [registry.%q] http = true)", err, host, host)
+	}
+	return reg.ExplainRefusal(err, host, "push")
 }

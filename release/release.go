@@ -99,7 +99,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // tagStage points build's tags at the built digest and records them in
 // built.Tags.
 func tagStage(ctx context.Context, build BuildOptions, built *builder.Result) error {
-	tags, _, err := resolveTags(build.Registry, build.Tags)
+	tags, err := parseTags(build.Registry, build.Tags)
 	if err != nil {
 		return StageError(StageUsage, err) // Build parsed them already
 	}

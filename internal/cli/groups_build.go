@@ -109,6 +109,7 @@ func (g *outputGroup) flags() []cli.Flag {
 // registryGroup is what every command that talks to registries has.
 type registryGroup struct {
 	insecure       []string
+	skipTLSVerify  []string
 	requestTimeout time.Duration
 }
 
@@ -118,9 +119,14 @@ func (g *registryGroup) flags() []cli.Flag {
 	return []cli.Flag{
 		newListFlag(&cli.StringSliceFlag{
 			Name:    "insecure-registry",
-			Usage:   "registry `HOST[:PORT]` that may be reached over plain HTTP (repeatable or comma-separated; only for local/test registries); the variable holds one or more per line",
+			Usage:   "registry `HOST[:PORT]` that may be reached over plain HTTP (repeatable or comma-separated; only for local/test registries); TLS certificates are still verified where TLS is used; the variable holds one or more per line",
 			EnvVars: []string{"HALLMARK_INSECURE_REGISTRY"},
 		}, true, &g.insecure),
+		newListFlag(&cli.StringSliceFlag{
+			Name:    "registry-skip-tls-verify",
+			Usage:   "registry `HOST[:PORT]` whose TLS certificate is not verified, by hallmark and by buildkitd's push (repeatable or comma-separated; only for test registries with self-signed certificates); the variable holds one or more per line",
+			EnvVars: []string{"HALLMARK_REGISTRY_SKIP_TLS_VERIFY"},
+		}, true, &g.skipTLSVerify),
 		&cli.DurationFlag{Name: "request-timeout", Value: 30 * time.Second, Usage: "give up on a registry request that sends no headers, or no body bytes, for `DURATION` (0: never)", EnvVars: []string{"HALLMARK_REQUEST_TIMEOUT"}, Destination: &g.requestTimeout},
 	}
 }
@@ -129,7 +135,8 @@ func (g *registryGroup) flags() []cli.Flag {
 // CI environment's credentials.
 func (g *registryGroup) registry(e *env) *registry.Registry {
 	return registry.New(registry.Config{
-		Insecure: g.insecure,
+		Insecure:      g.insecure,
+		SkipTLSVerify: g.skipTLSVerify,
 		// 0 means the registry's default there; here it means never.
 		ResponseHeaderTimeout: noLimitIfZero(g.requestTimeout),
 		BodyIdleTimeout:       noLimitIfZero(g.requestTimeout),

@@ -79,7 +79,7 @@ func (g *cosignCommon) stdout(e *env) (io.Writer, func(error) error) {
 		if buf.Len() == 0 {
 			return err
 		}
-		if werr := writeFileAtomic(g.outputFile, buf.Bytes()); werr != nil && err == nil {
+		if werr := writeOutputFile(g.outputFile, buf.Bytes()); werr != nil && err == nil {
 			return werr
 		}
 		return err

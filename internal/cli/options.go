@@ -28,6 +28,8 @@ var optionFlags = map[string]string{
 	"builder.Request.SSH":                     "--ssh",
 	"builder.Request.Annotations":             "--annotation",
 	"registry.Config.Insecure":                "--insecure-registry",
+	"registry.Config.SkipTLSVerify":           "--registry-skip-tls-verify",
+	"builder.Request.SkipTLSVerify":           "--registry-skip-tls-verify",
 	"doctor.Options.Image":                    "--image",
 	"signer.Options.Key":                      "--key",
 	"signer.Options.IdentityToken":            "--identity-token / --identity-token-file",

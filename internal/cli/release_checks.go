@@ -42,13 +42,21 @@ func checkOutputFiles(files map[string]string) error {
 	return nil
 }
 
+// checkOutputFile checks path as writeOutputFile will write it: what is
+// written in place (/dev/stdout, a FIFO) must be writable; what is
+// replaced, its directory.
 func checkOutputFile(path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return errors.New("is a directory")
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	target, atomic, err := outputTarget(path)
+	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
+	if !atomic {
+		if err := unix.Access(target, unix.W_OK); err != nil {
+			return fmt.Errorf("%s is not writable: %w", target, err)
+		}
+		return nil
+	}
+	dir := filepath.Dir(target)
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -77,7 +77,7 @@ func (cmd *releaseCmd) writeOutputs(e *env, rel *releaseResult) error {
 		}
 	}
 	if f := cmd.release.dotenv; f != "" {
-		if err := writeFileAtomic(f, []byte(dotenv(rel))); err != nil {
+		if err := writeOutputFile(f, []byte(dotenv(rel))); err != nil {
 			return err
 		}
 	}
