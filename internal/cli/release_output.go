@@ -22,9 +22,11 @@ type releaseResult struct {
 	Tags   []string `json:"tags"`
 	// Platforms are the platform manifests of a multi-platform index;
 	// left out for a single-platform image.
-	Platforms  []builder.PlatformDigest `json:"platforms,omitempty"`
-	Signatures []releaseSignature       `json:"signatures"`
-	Verified   releaseVerified          `json:"verified"`
+	Platforms []builder.PlatformDigest `json:"platforms,omitempty"`
+	// Nodes say which buildkitd built which platform, on a pool.
+	Nodes      []release.PlatformNode `json:"nodes,omitempty"`
+	Signatures []releaseSignature     `json:"signatures"`
+	Verified   releaseVerified        `json:"verified"`
 }
 
 type releaseSignature struct {
@@ -54,7 +56,7 @@ type releaseVerified struct {
 // reference signed with, if any.
 func newReleaseResult(res *release.Result, key string) *releaseResult {
 	b := res.Build
-	rel := &releaseResult{Image: b.Image.String(), Digest: b.Digest.String(), Tags: b.Tags, Platforms: b.Platforms}
+	rel := &releaseResult{Image: b.Image.String(), Digest: b.Digest.String(), Tags: b.Tags, Platforms: b.Platforms, Nodes: res.Nodes}
 	for _, s := range res.Signatures {
 		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: s.Digest.DigestStr(), Formats: formats(s),
 			Mode: string(s.Mode), Annotations: s.Annotations})
