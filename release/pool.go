@@ -143,7 +143,7 @@ func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.
 		builds[i].placed = placed
 		if err != nil {
 			cancel()
-			return fmt.Errorf("%s on %s: %w", req.Platforms[i], placed.Node, explainPushError(err, o.Build.Registry, req.Tags))
+			return fmt.Errorf("%s: %w", req.Platforms[i], explainPushError(err, o.Build.Registry, req.Tags))
 		}
 		return nil
 	})
