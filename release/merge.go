@@ -123,8 +123,8 @@ type described struct{ d v1.Descriptor }
 
 func (d described) Descriptor() (*v1.Descriptor, error) { v := d.d; return &v, nil }
 func (d described) MediaType() (types.MediaType, error) { return d.d.MediaType, nil }
-func (d described) Digest() (v1.Hash, error)             { return d.d.Digest, nil }
-func (d described) Size() (int64, error)                 { return d.d.Size, nil }
+func (d described) Digest() (v1.Hash, error)            { return d.d.Digest, nil }
+func (d described) Size() (int64, error)                { return d.d.Size, nil }
 
 // indexAnnotations are the annotations of the merged index, as BuildKit
 // would have put them on the index of a one-node build: index:KEY=VALUE,

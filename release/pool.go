@@ -171,4 +171,3 @@ func firstCause(errs []error) error {
 	}
 	return parallel.FirstError(errs)
 }
-
