@@ -77,6 +77,9 @@ type Result struct {
 	Identity string
 	// Nodes say which node built which platform (a pool release).
 	Nodes []PlatformNode
+	// Down are the nodes of the pool that were down when the release
+	// started.
+	Down []pool.Skip
 }
 
 type noObserver struct{}

@@ -50,7 +50,7 @@ func runPool(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	req.BeforeExport = g.wait
 
 	end := obs.Stage(StageBuild, "build on the pool and push "+strings.Join(o.Build.Tags, ", "))
-	built, nodes, err := buildOnPool(ctx, o, req)
+	built, nodes, down, err := buildOnPool(ctx, o, req)
 	end()
 	if g.err != nil {
 		return nil, g.err
@@ -62,7 +62,7 @@ func runPool(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Nodes = nodes
+	res.Nodes, res.Down = nodes, down
 	end = obs.Stage(StageBuild, "tag "+strings.Join(o.Build.Tags, ", "))
 	defer end()
 	if err := tagIndex(ctx, o, req.Tags, built); err != nil {
@@ -117,10 +117,10 @@ type nodeBuild struct {
 
 // buildOnPool discovers the pool, builds each platform on its node in
 // parallel (the first failure cancels the others) and merges the results.
-func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.Result, []PlatformNode, error) {
+func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.Result, []PlatformNode, []pool.Skip, error) {
 	p, err := pool.Discover(ctx, o.Pool, o.Logger)
 	if err != nil {
-		return nil, nil, StageError(StageBuild, err)
+		return nil, nil, nil, StageError(StageBuild, err)
 	}
 	repo := req.Tags[0].Context()
 	key := pool.Key{Repository: repo.Name(), Context: req.ContextDir, Dockerfile: req.Dockerfile, Target: req.Target}
@@ -148,17 +148,17 @@ func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.
 		return nil
 	})
 	if err := firstCause(errs); err != nil {
-		return nil, nil, StageError(StageBuild, err)
+		return nil, nil, nil, StageError(StageBuild, err)
 	}
 	built, err := mergeIndex(ctx, req, builds)
 	if err != nil {
-		return nil, nil, StageError(StageBuild, err)
+		return nil, nil, nil, StageError(StageBuild, err)
 	}
 	nodes := make([]PlatformNode, len(builds))
 	for i, b := range builds {
 		nodes[i] = PlatformNode{Platform: req.Platforms[i], Node: b.placed.Node, Addr: b.placed.Addr, Digest: b.res.Digest, Skipped: b.placed.Skipped}
 	}
-	return built, nodes, nil
+	return built, nodes, p.Down(), nil
 }
 
 // firstCause is the first error that is not a cancellation caused by

@@ -143,12 +143,13 @@ func discover(ctx context.Context, c builder.ConnectOptions) ([]string, error) {
 	return b.Platforms(ctx)
 }
 
-// Down lists the nodes found down at discovery, with why.
-func (p *Pool) Down() map[string]error {
-	out := map[string]error{}
+// Down lists the nodes found down at discovery, with why, in the
+// pool's order.
+func (p *Pool) Down() []Skip {
+	var out []Skip
 	for _, m := range p.members {
 		if m.down != nil {
-			out[m.name] = m.down
+			out = append(out, Skip{Node: m.name, Err: m.down.Error()})
 		}
 	}
 	return out
