@@ -103,20 +103,6 @@ func pushedDescriptors(repo name.Repository, platform string, res *builder.Resul
 		Platform: &v1.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}}}, nil
 }
 
-// tagIndex tags the signed and verified index with every tag.
-func tagIndex(ctx context.Context, o Options, tags []name.Tag, built *builder.Result) error {
-	desc, err := remote.Get(built.Image, append(o.Build.Registry.RemoteOptions(ctx), remote.WithContext(ctx))...)
-	if err != nil {
-		return StageError(StageBuild, fmt.Errorf("reading the merged index %s: %w", built.Image, err))
-	}
-	for _, t := range tags {
-		if err := remote.Tag(t, desc, append(o.Build.Registry.RemoteOptions(ctx), remote.WithContext(ctx))...); err != nil {
-			return StageError(StageBuild, fmt.Errorf("tagging %s: %w", t, err))
-		}
-	}
-	return nil
-}
-
 // described is a manifest already in the registry, appended to an index
 // by its descriptor as it is (partial.Descriptor uses Descriptor).
 type described struct{ d v1.Descriptor }

@@ -32,7 +32,7 @@ type PlatformNode struct {
 // platforms' manifests, and the attestation manifests BuildKit made, are
 // merged into one index, pushed by digest; the index and each platform's
 // manifest are signed and verified as a one-node Recursive release signs
-// them; only then is the index tagged.
+// them; only then is the index tagged (tagStage, as Run tags).
 func runPool(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	req, err := o.Build.request(ctx)
 	if err != nil {
@@ -63,9 +63,10 @@ func runPool(ctx context.Context, o Options, obs Observer) (*Result, error) {
 		return nil, err
 	}
 	res.Nodes, res.Down = nodes, down
-	end = obs.Stage(StageBuild, "tag "+strings.Join(o.Build.Tags, ", "))
-	defer end()
-	if err := tagIndex(ctx, o, req.Tags, built); err != nil {
+	end = obs.Stage(StageTag, "tag "+strings.Join(o.Build.Tags, ", "))
+	err = tagStage(ctx, o.Build, built)
+	end()
+	if err != nil {
 		return nil, err
 	}
 	return res, nil
