@@ -30,6 +30,7 @@ type poolRelease struct {
 
 func parsePoolRelease(t *testing.T, r result) poolRelease {
 	t.Helper()
+	e2etest.CheckSchema(t, "release.schema.json", []byte(r.Stdout))
 	var rel poolRelease
 	if err := json.Unmarshal([]byte(r.Stdout), &rel); err != nil {
 		t.Fatalf("release stdout is not its JSON: %v\n%s", err, r)
