@@ -54,5 +54,6 @@ func (g *cacheGroup) flags() []cli.Flag {
 // in CI, unless turned off or the cache is given by hand (or disabled
 // with --no-cache).
 func (g *cacheGroup) registryCache(env ci.Env, build buildGroup) bool {
-	return g.ciCache && env.Provider != ci.Generic && len(build.cacheFrom) == 0 && len(build.cacheTo) == 0 && !build.noCache
+	inCI := env.Provider == ci.GitLab || env.Provider == ci.GitHubActions
+	return g.ciCache && inCI && len(build.cacheFrom) == 0 && len(build.cacheTo) == 0 && !build.noCache
 }
