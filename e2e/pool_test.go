@@ -160,7 +160,7 @@ func TestPoolRelease(t *testing.T) {
 				"--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()}, trust...)
 			mustSucceed(t, hallmark(t, nil, append(verify, repo+"@"+d)...))
 			if run == 0 {
-				cosignVerify(t, b, "bundle", reg, repo+"@"+d, identity, "tag="+tag)
+				cosignVerify(t, b, "bundle", reg, repo+"@"+d, identity, "tag="+tag, trust)
 			}
 		}
 	}
