@@ -156,7 +156,11 @@ func (b *Builder) solve(ctx context.Context, req Request, opt client.SolveOpt, m
 		if ctx.Err() != nil {
 			return nil, false, fmt.Errorf("building on %s: %w", b.addr, ctx.Err())
 		}
-		return nil, exported.Load(), fmt.Errorf("building on %s: %s", b.addr, cleanError(err))
+		msg := fmt.Errorf("building on %s: %s", b.addr, cleanError(err))
+		if transportFailure(err) {
+			return nil, exported.Load(), &TransportError{Addr: b.addr, Err: msg}
+		}
+		return nil, exported.Load(), msg
 	}
 	return resp, true, nil
 }

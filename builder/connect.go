@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client"
 
 	"github.com/hallmark-dev/hallmark/internal/limits"
@@ -187,7 +188,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Builder, error) {
 		if hint := tlsRefusedHint(opts.TLS, err); hint != "" {
 			return nil, fmt.Errorf("cannot reach buildkitd at %s: %s%s", addr, cleanError(err), hint)
 		}
-		return nil, fmt.Errorf("cannot reach buildkitd at %s: %s; %s", addr, cleanError(err), unreachableHint(addr))
+		return nil, &TransportError{Addr: addr, Err: fmt.Errorf("cannot reach buildkitd at %s: %s; %s", addr, cleanError(err), unreachableHint(addr))}
 	}
 	return &Builder{c: c, addr: addr}, nil
 }
@@ -214,3 +215,23 @@ func (b *Builder) Info(ctx context.Context) (*client.Info, error) { return b.c.I
 
 // Close closes the connection.
 func (b *Builder) Close() error { return b.c.Close() }
+
+// Platforms returns the platforms buildkitd's workers build natively
+// (ListWorkers), in the workers' order, each once.
+func (b *Builder) Platforms(ctx context.Context) ([]string, error) {
+	workers, err := b.c.ListWorkers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing the workers of buildkitd at %s: %s", b.addr, cleanError(err))
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, w := range workers {
+		for _, p := range w.Platforms {
+			if s := platforms.Format(p); !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}

@@ -7,7 +7,7 @@
 #   hack/testbed.sh env                     print the test environment of the running services
 #   hack/testbed.sh status                  one line per service
 #
-# Groups: build (buildkitd, buildkitd-rootless, registry-plain, registry-referrers), sign (oidc,
+# Groups: build (buildkitd, buildkitd-rootless, buildkitd-pool, registry-plain, registry-referrers), sign (oidc,
 # fulcio, ctlog, tsa, rekor, the trusted roots and signing config, cosign v2.6.5 and v3.1.3 CLIs),
 # all (default). Progress goes to stderr; only `env` and `up` write to stdout. See hack/README.md.
 #
@@ -27,6 +27,7 @@ BASE=${HALLMARK_TESTBED_PORTS:-15000}
 PORT_BUILDKIT=$((BASE + 1))
 PORT_REGISTRY_PLAIN=$((BASE + 2))
 PORT_REGISTRY_REFERRERS=$((BASE + 3))
+PORT_BUILDKIT_POOL=$((BASE + 4))
 PORT_OIDC=$((BASE + 10))
 PORT_OIDC_MINT=$((BASE + 11))
 PORT_FULCIO=$((BASE + 12))
@@ -41,6 +42,11 @@ PORT_REKOR_METRICS=$((BASE + 19)) # never 2112 (the TSA's) nor rekor's defaults 
 
 TLS=$STATE/tls
 BUILDKIT_SOCK=$STATE/buildkitd.sock
+# buildkitd-pool: a third buildkitd for the pool tests, whose worker claims other platforms than the
+# host's (--oci-worker-platform). Without QEMU a RUN step runs the host's binaries whatever the
+# platform; the tests' Dockerfiles are platform-independent.
+POOL_SOCK=$STATE/buildkitd-pool.sock
+POOL_PLATFORMS=(linux/arm64 linux/arm/v7 linux/riscv64)
 BUSYBOX=/bin/busybox
 # Rootless buildkitd: run by ROOTLESS_USER under rootlesskit; its XDG_RUNTIME_DIR (0700, the
 # user's) holds the socket where hallmark looks by default.
@@ -62,10 +68,10 @@ REKOR_ORIGIN=127.0.0.1
 # with cosign v3; $STATE/trusted_root.json stays Fulcio + TSA only.
 SIGSTORE_DIR=$STATE/sigstore
 
-BUILD_SERVICES=(buildkitd buildkitd-rootless registry-plain registry-referrers)
+BUILD_SERVICES=(buildkitd buildkitd-rootless buildkitd-pool registry-plain registry-referrers)
 SIGN_SERVICES=(oidc fulcio ctlog tsa rekor) # in start order: the CT log needs Fulcio's root
 ALL_SERVICES=("${BUILD_SERVICES[@]}" "${SIGN_SERVICES[@]}")
-TLS_SERVICES="buildkitd oidc fulcio" # restarted when the certificates are remade
+TLS_SERVICES="buildkitd buildkitd-pool oidc fulcio" # restarted when the certificates are remade
 CERTS_RENEWED=
 
 # Go tools built from the tools modules under hack/tools: NAME MODULE PACKAGE...
@@ -322,6 +328,7 @@ sockets_present() {
 	case $1 in
 	buildkitd) [[ -S $BUILDKIT_SOCK ]] ;;
 	buildkitd-rootless) [[ -S $ROOTLESS_SOCK ]] ;;
+	buildkitd-pool) [[ -S $POOL_SOCK ]] ;;
 	esac
 }
 
@@ -387,6 +394,25 @@ start_buildkitd() {
 ready_buildkitd() {
 	"$BUILDKIT_BIN/buildctl" --addr "unix://$BUILDKIT_SOCK" debug workers | grep -q linux/amd64 &&
 		port_open "$PORT_BUILDKIT"
+}
+
+ports_buildkitd_pool() { echo "$PORT_BUILDKIT_POOL"; }
+start_buildkitd_pool() {
+	rm -f "$POOL_SOCK"
+	mkdir -p "$STATE/buildkit-pool"
+	: >"$STATE/buildkitd-pool.toml"
+	local p platform_flags=()
+	for p in "${POOL_PLATFORMS[@]}"; do platform_flags+=(--oci-worker-platform "$p"); done
+	spawn buildkitd-pool "$BUILDKIT_BIN/buildkitd" --config "$STATE/buildkitd-pool.toml" \
+		--root "$STATE/buildkit-pool" \
+		--addr "unix://$POOL_SOCK" --addr "tcp://127.0.0.1:$PORT_BUILDKIT_POOL" \
+		--tlscacert "$TLS/ca.crt" --tlscert "$TLS/server.crt" --tlskey "$TLS/server.key" \
+		--oci-worker=true --oci-worker-binary "$(command -v runc)" --containerd-worker=false \
+		"${platform_flags[@]}"
+}
+ready_buildkitd_pool() {
+	"$BUILDKIT_BIN/buildctl" --addr "unix://$POOL_SOCK" debug workers | grep -q "${POOL_PLATFORMS[0]}" &&
+		port_open "$PORT_BUILDKIT_POOL"
 }
 
 # buildkitd-rootless: the unprivileged user, with subordinate ids, runs rootlesskit (user and
@@ -702,6 +728,17 @@ env_lines() {
 			"HALLMARK_TEST_ROOTLESS_USER=$ROOTLESS_USER" \
 			"HALLMARK_TEST_ROOTLESS_RUNTIME_DIR=$ROOTLESS_RUNTIME_DIR" \
 			"HALLMARK_TEST_BUILDKIT_ROOTLESS=unix://$ROOTLESS_SOCK"; do
+			printf 'export %s\n' "$line"
+		done
+	fi
+	if alive buildkitd-pool; then
+		for line in \
+			"HALLMARK_TEST_BUILDKIT_POOL=unix://$POOL_SOCK" \
+			"HALLMARK_TEST_BUILDKIT_POOL_TCP=tcp://127.0.0.1:$PORT_BUILDKIT_POOL" \
+			"HALLMARK_TEST_BUILDKIT_POOL_PLATFORMS=$(
+				IFS=,
+				echo "${POOL_PLATFORMS[*]}"
+			)"; do
 			printf 'export %s\n' "$line"
 		done
 	fi

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/pool"
 	"github.com/hallmark-dev/hallmark/ci"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/verifier"
@@ -13,6 +14,12 @@ import (
 type Options struct {
 	// Build is the build and push; its Request.BeforeExport is Run's.
 	Build BuildOptions
+	// Pool are the buildkitd nodes of a release spread over several
+	// (see runPool); empty means Build.Connect's one buildkitd.
+	Pool []pool.Node
+	// RegistryCache imports and exports a registry cache next to the
+	// image, REPO/buildcache:CacheTag(platforms), per platform on a pool.
+	RegistryCache bool
 	// Signer configures the signer, prepared while the build runs. Its
 	// RemoteOptions, Logger and ShortestRoundTrip should come from
 	// Build.Registry.
@@ -68,6 +75,11 @@ type Result struct {
 	Policy verifier.Policy
 	// Identity is the signer's identity (key or certificate subject).
 	Identity string
+	// Nodes say which node built which platform (a pool release).
+	Nodes []PlatformNode
+	// Down are the nodes of the pool that were down when the release
+	// started.
+	Down []pool.Skip
 }
 
 type noObserver struct{}

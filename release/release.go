@@ -30,10 +30,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if obs == nil {
 		obs = noObserver{}
 	}
-	if o.Signer.Key == "" {
-		if err := signer.CheckToken(o.Signer.IdentityToken, o.Signer.TokenAudience); err != nil {
-			return nil, StageError(StageSign, err)
-		}
+	if len(o.Pool) > 0 {
+		return runPool(ctx, o, obs)
+	}
+	if err := checkToken(o); err != nil {
+		return nil, err
 	}
 	if !o.SkipServiceChecks {
 		if err := checkServices(ctx, o, obs); err != nil {
@@ -47,6 +48,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var prepareErr error
 	build := o.Build
 	build.Request.PushByDigest = true
+	if o.RegistryCache {
+		build.Request.CacheFrom, build.Request.CacheTo = withRegistryCache(build)
+	}
 	build.Request.BeforeExport = func(exportCtx context.Context) error {
 		setup, prepareErr = prepare(ctx, exportCtx, o, pending)
 		return prepareErr
@@ -63,11 +67,28 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if setup == nil {
 		return nil, StageError(StageBuild, errors.New("the build exported without calling BeforeExport"))
 	}
+	res, err := signAndVerify(ctx, o, obs, setup, built, o.Recursive)
+	if err != nil {
+		return nil, err
+	}
+	end = obs.Stage(StageTag, "tag "+strings.Join(build.Tags, ", "))
+	err = tagStage(ctx, build, built)
+	end()
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// signAndVerify signs what was built (with recursive each platform's
+// manifest too) and verifies the signatures, each in its stage.
+func signAndVerify(ctx context.Context, o Options, obs Observer, setup *signingSetup, built *builder.Result, recursive bool) (*Result, error) {
 	res := &Result{Build: built, Policy: setup.policy, Identity: setup.signer.Identity()}
 
-	subjects := Subjects(built, o.Recursive)
-	end = obs.Stage(StageSign, "sign "+built.Image.String())
+	subjects := Subjects(built, recursive)
+	end := obs.Stage(StageSign, "sign "+built.Image.String())
 	var verified []verification
+	var err error
 	res.Signatures, verified, err = signAll(ctx, setup, subjects, o.Annotations)
 	for _, s := range res.Signatures {
 		obs.Signed(s, res.Identity)
@@ -86,14 +107,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	end = obs.Stage(StageTag, "tag "+strings.Join(build.Tags, ", "))
-	err = tagStage(ctx, build, built)
-	end()
-	if err != nil {
-		return nil, err
-	}
 	return res, nil
+}
+
+// checkToken checks a keyless release's identity token before anything
+// else.
+func checkToken(o Options) error {
+	if o.Signer.Key == "" {
+		if err := signer.CheckToken(o.Signer.IdentityToken, o.Signer.TokenAudience); err != nil {
+			return StageError(StageSign, err)
+		}
+	}
+	return nil
 }
 
 // tagStage points build's tags at the built digest and records them in

@@ -41,6 +41,9 @@ func (cmd *buildCmd) run(c *cli.Context, e *env) error {
 	if c.NArg() > 1 {
 		return usageErr("build takes one CONTEXT_DIR, got %d arguments: %s", c.NArg(), strings.Join(c.Args().Slice(), " "))
 	}
+	if err := cmd.connect.single("build"); err != nil {
+		return err
+	}
 	contextDir := c.Args().First()
 	if contextDir == "" {
 		contextDir = "."

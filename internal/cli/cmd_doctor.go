@@ -97,6 +97,9 @@ func (cmd *doctorCmd) run(c *cli.Context, e *env) error {
 // options, with the signer options a release would use. A token that
 // cannot be obtained is a failed check, not a usage error.
 func (cmd *doctorCmd) options(c *cli.Context, e *env) (doctor.Options, error) {
+	if err := cmd.connect.single("doctor"); err != nil {
+		return doctor.Options{}, err
+	}
 	reg := cmd.registry.registry(e)
 	image := cmd.image.repository(e.ci)
 	if image != "" {

@@ -53,6 +53,7 @@ func (g *imageGroup) repository(env ci.Env) string {
 // the verification's identity and trust.
 type releaseCmd struct {
 	release     releaseGroup
+	cache       cacheGroup
 	image       imageGroup
 	connect     connectGroup
 	build       buildGroup
@@ -66,7 +67,7 @@ type releaseCmd struct {
 
 func releaseCommand(e *env) command {
 	var cmd releaseCmd
-	groups := []flagGroup{&cmd.release, &cmd.image, &cmd.connect, &cmd.build, &cmd.output}
+	groups := []flagGroup{&cmd.release, &cmd.image, &cmd.connect, &cmd.build, &cmd.cache, &cmd.output}
 	groups = append(groups, cmd.signing.flagGroups()...)
 	return command{
 		Command: &cli.Command{
@@ -155,7 +156,13 @@ func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) 
 		return release.Options{}, err
 	}
 	policy.Annotations = ann
+	nodes, err := cmd.connect.pool()
+	if err != nil {
+		return release.Options{}, err
+	}
 	o := release.Options{
+		Pool:          nodes,
+		RegistryCache: cmd.cache.registryCache(e.ci, cmd.build),
 		Build: release.BuildOptions{
 			Connect:  cmd.connect.options(),
 			Request:  cmd.build.request(cmd.release.contextDir, e),

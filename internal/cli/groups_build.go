@@ -12,7 +12,8 @@ import (
 
 // connectGroup says how to reach buildkitd.
 type connectGroup struct {
-	addr, runtimeDir              string
+	addrs                         []string
+	builders, runtimeDir          string
 	caCert, cert, key, serverName string
 	insecureTCP                   bool
 }
@@ -21,7 +22,8 @@ func (*connectGroup) title() string { return "buildkitd connection" }
 
 func (g *connectGroup) flags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "addr", Usage: "buildkitd `ADDRESS` (unix://, tcp://, kube-pod://, docker-container://); default: $XDG_RUNTIME_DIR/buildkit/buildkitd.sock, then /run/buildkit/buildkitd.sock", EnvVars: []string{"BUILDKIT_HOST", "HALLMARK_ADDR"}, Destination: &g.addr},
+		newListFlag(&cli.StringSliceFlag{Name: "addr", Usage: "buildkitd `ADDRESS` (unix://, tcp://, kube-pod://, docker-container://); default: $XDG_RUNTIME_DIR/buildkit/buildkitd.sock, then /run/buildkit/buildkitd.sock; release: repeatable, several build on a pool (docs/pool.md); the variable holds one per line", EnvVars: []string{"BUILDKIT_HOST", "HALLMARK_ADDR"}}, false, &g.addrs),
+		&cli.StringFlag{Name: "builders", Usage: "release: build on the pool of buildkitd nodes listed in `FILE` (YAML or JSON: addr, name, platforms, tls per node; docs/pool.md)", EnvVars: []string{"HALLMARK_BUILDERS"}, Destination: &g.builders},
 		&cli.StringFlag{Name: "xdg-runtime-dir", Hidden: true, EnvVars: []string{"XDG_RUNTIME_DIR"}, Destination: &g.runtimeDir},
 		&cli.StringFlag{Name: "tlscacert", Usage: "CA certificate `FILE` for a tcp:// buildkitd", EnvVars: []string{"HALLMARK_TLSCACERT"}, Destination: &g.caCert},
 		&cli.StringFlag{Name: "tlscert", Usage: "client certificate `FILE` for a tcp:// buildkitd", EnvVars: []string{"HALLMARK_TLSCERT"}, Destination: &g.cert},
@@ -31,9 +33,15 @@ func (g *connectGroup) flags() []cli.Flag {
 	}
 }
 
+// options are the connection options of one buildkitd: the first
+// --addr's (pool builds the others').
 func (g *connectGroup) options() builder.ConnectOptions {
+	addr := ""
+	if len(g.addrs) > 0 {
+		addr = g.addrs[0]
+	}
 	return builder.ConnectOptions{
-		Addr:             g.addr,
+		Addr:             addr,
 		RuntimeDir:       g.runtimeDir,
 		TLS:              builder.TLS{CACert: g.caCert, Cert: g.cert, Key: g.key, ServerName: g.serverName},
 		AllowInsecureTCP: g.insecureTCP,

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/pool"
 	"github.com/hallmark-dev/hallmark/release"
 	"github.com/hallmark-dev/hallmark/signer"
 )
@@ -22,9 +23,13 @@ type releaseResult struct {
 	Tags   []string `json:"tags"`
 	// Platforms are the platform manifests of a multi-platform index;
 	// left out for a single-platform image.
-	Platforms  []builder.PlatformDigest `json:"platforms,omitempty"`
-	Signatures []releaseSignature       `json:"signatures"`
-	Verified   releaseVerified          `json:"verified"`
+	Platforms []builder.PlatformDigest `json:"platforms,omitempty"`
+	// Nodes say which buildkitd built which platform, on a pool.
+	Nodes []release.PlatformNode `json:"nodes,omitempty"`
+	// Down are the pool's nodes that were down.
+	Down       []pool.Skip        `json:"down,omitempty"`
+	Signatures []releaseSignature `json:"signatures"`
+	Verified   releaseVerified    `json:"verified"`
 }
 
 type releaseSignature struct {
@@ -54,7 +59,7 @@ type releaseVerified struct {
 // reference signed with, if any.
 func newReleaseResult(res *release.Result, key string) *releaseResult {
 	b := res.Build
-	rel := &releaseResult{Image: b.Image.String(), Digest: b.Digest.String(), Tags: b.Tags, Platforms: b.Platforms}
+	rel := &releaseResult{Image: b.Image.String(), Digest: b.Digest.String(), Tags: b.Tags, Platforms: b.Platforms, Nodes: res.Nodes, Down: res.Down}
 	for _, s := range res.Signatures {
 		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: s.Digest.DigestStr(), Formats: formats(s),
 			Mode: string(s.Mode), Annotations: s.Annotations})

@@ -1,0 +1,174 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/pool"
+	"github.com/hallmark-dev/hallmark/internal/parallel"
+)
+
+// PlatformNode is where a pool release built one platform.
+type PlatformNode struct {
+	Platform string `json:"platform"`
+	// Node and Addr are the node that built it.
+	Node string `json:"node"`
+	Addr string `json:"addr"`
+	// Digest is what the node pushed: the platform's manifest, or an index
+	// of it and its attestation manifests.
+	Digest v1.Hash `json:"digest"`
+	// Skipped are the nodes tried first that were unreachable.
+	Skipped []pool.Skip `json:"skipped,omitempty"`
+}
+
+// runPool is Run over a pool (Options.Pool): each platform is built on
+// its node and pushed there by digest, with nothing tagged; the
+// platforms' manifests, and the attestation manifests BuildKit made, are
+// merged into one index, pushed by digest; the index and each platform's
+// manifest are signed and verified as a one-node Recursive release signs
+// them; only then is the index tagged (tagStage, as Run tags).
+func runPool(ctx context.Context, o Options, obs Observer) (*Result, error) {
+	req, err := o.Build.request(ctx)
+	if err != nil {
+		return nil, StageError(StageUsage, err)
+	}
+	if err := checkPool(o, req); err != nil {
+		return nil, StageError(StageUsage, err)
+	}
+	if err := checkToken(o); err != nil {
+		return nil, err
+	}
+	pending := StartSigner(ctx, o.Signer)
+	defer pending.Stop()
+	g := &poolGate{prepare: func(waitCtx context.Context) (*signingSetup, error) { return prepare(ctx, waitCtx, o, pending) }}
+	req.BeforeExport = g.wait
+
+	end := obs.Stage(StageBuild, "build on the pool and push "+strings.Join(o.Build.Tags, ", "))
+	built, nodes, down, err := buildOnPool(ctx, o, req)
+	end()
+	if g.err != nil {
+		return nil, g.err
+	}
+	if err != nil {
+		return nil, err
+	}
+	res, err := signAndVerify(ctx, o, obs, g.setup, built, true)
+	if err != nil {
+		return nil, err
+	}
+	res.Nodes, res.Down = nodes, down
+	end = obs.Stage(StageTag, "tag "+strings.Join(o.Build.Tags, ", "))
+	err = tagStage(ctx, o.Build, built)
+	end()
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// checkPool checks what a pool release needs: platforms to spread, and
+// one repository (the nodes push the platforms there by digest).
+func checkPool(o Options, req builder.Request) error {
+	if len(req.Platforms) == 0 {
+		return errors.New("a release on several buildkitd nodes needs the platforms to build: give {builder.Request.Platforms}")
+	}
+	repo := req.Tags[0].Context()
+	for _, t := range req.Tags[1:] {
+		if t.Context() != repo {
+			return fmt.Errorf("a release on several buildkitd nodes pushes to one repository: %s and %s differ", repo, t.Context())
+		}
+	}
+	return pool.Validate(o.Pool)
+}
+
+// poolGate is the nodes' BeforeExport: the first to get there prepares
+// the signer and verifier, the others wait for the same result.
+type poolGate struct {
+	prepare func(context.Context) (*signingSetup, error)
+	mu      sync.Mutex
+	setup   *signingSetup
+	err     error
+}
+
+func (g *poolGate) wait(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.setup != nil || g.err != nil {
+		return g.err
+	}
+	s, err := g.prepare(ctx)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err() // this node's build was cancelled: another may still prepare
+	}
+	g.setup, g.err = s, err
+	return err
+}
+
+// nodeBuild is one platform's build on its node.
+type nodeBuild struct {
+	res    *builder.Result
+	placed pool.Placed
+}
+
+// buildOnPool discovers the pool, builds each platform on its node in
+// parallel (the first failure cancels the others) and merges the results.
+func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.Result, []PlatformNode, []pool.Skip, error) {
+	p, err := pool.Discover(ctx, o.Pool, o.Logger)
+	if err != nil {
+		return nil, nil, nil, StageError(StageBuild, err)
+	}
+	repo := req.Tags[0].Context()
+	key := pool.Key{Repository: repo.Name(), Context: req.ContextDir, Dockerfile: req.Dockerfile, Target: req.Target}
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	builds := make([]nodeBuild, len(req.Platforms))
+	errs := parallel.ForEach(len(req.Platforms), parallel.Max, func(i int) error {
+		r := req
+		r.Platforms, r.PushByDigest = []string{req.Platforms[i]}, true
+		r.Annotations = nodeAnnotations(req.Annotations)
+		if o.RegistryCache {
+			from, to := registryCache(repo, r.Platforms, r.Insecure)
+			r.CacheFrom, r.CacheTo = append(r.CacheFrom, from), append(r.CacheTo, to)
+		}
+		placed, err := p.Build(bctx, key, req.Platforms[i], func(ctx context.Context, b *builder.Builder) error {
+			res, err := b.Build(ctx, r)
+			builds[i].res = res
+			return err
+		})
+		builds[i].placed = placed
+		if err != nil {
+			cancel()
+			return fmt.Errorf("%s: %w", req.Platforms[i], explainPushError(err, o.Build.Registry, req.Tags))
+		}
+		return nil
+	})
+	if err := firstCause(errs); err != nil {
+		return nil, nil, nil, StageError(StageBuild, err)
+	}
+	built, err := mergeIndex(ctx, req, builds)
+	if err != nil {
+		return nil, nil, nil, StageError(StageBuild, err)
+	}
+	nodes := make([]PlatformNode, len(builds))
+	for i, b := range builds {
+		nodes[i] = PlatformNode{Platform: req.Platforms[i], Node: b.placed.Node, Addr: b.placed.Addr, Digest: b.res.Digest, Skipped: b.placed.Skipped}
+	}
+	return built, nodes, p.Down(), nil
+}
+
+// firstCause is the first error that is not a cancellation caused by
+// another's failure, else the first.
+func firstCause(errs []error) error {
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return parallel.FirstError(errs)
+}
