@@ -155,3 +155,16 @@ func (c Certified) Bind(annotations map[string]string) (bound, signedOnly []stri
 	}
 	return bound, signedOnly, nil
 }
+
+// CheckBound reports whether annotations are bound to cert: nil when
+// every annotation the certificate certifies agrees with it (the others
+// are only signed), else an *UnboundError naming each disagreement. It
+// fits signer.Options.CheckAnnotations.
+func CheckBound(cert *x509.Certificate, annotations map[string]string) error {
+	c, err := CertifiedByCertificate(cert)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.Bind(annotations)
+	return err
+}

@@ -5,7 +5,8 @@
 //   - the signer is prepared (the key decrypted, or the keyless certificate
 //     requested from Fulcio) and the verifier loaded while the build runs;
 //     builder.Request.BeforeExport waits for them, so an image that cannot
-//     be signed or verified is never pushed;
+//     be signed or verified is never pushed — nor one whose annotations
+//     the signing certificate disagrees with (signer.Options.CheckAnnotations);
 //   - each digest's verification starts as soon as its signature is stored,
 //     alongside the signer's read-backs.
 //

@@ -156,6 +156,10 @@ func prepare(ctx, waitCtx context.Context, o Options, pending *PendingSigner) (*
 	if err != nil {
 		return nil, StageError(StageSign, err)
 	}
+	// Annotations the certificate disagrees with: nothing is pushed.
+	if err := s.CheckAnnotations(o.Annotations); err != nil {
+		return nil, StageError(StageSign, err)
+	}
 	p, err := CompletePolicy(o.Policy, s, o.JobIdentity)
 	if err != nil {
 		return nil, StageError(StageVerify, err)

@@ -122,3 +122,13 @@ func (e *KeyTypeError) Error() string {
 
 func (e *KeyTypeError) Unwrap() error        { return e.Err }
 func (e *KeyTypeError) Is(target error) bool { return target == ErrConfig }
+
+// AnnotationError reports annotations the signing certificate disagrees
+// with (Options.CheckAnnotations refused them): nothing was signed.
+type AnnotationError struct{ Err error }
+
+func (e *AnnotationError) Error() string {
+	return fmt.Sprintf("nothing signed: %v", e.Err)
+}
+
+func (e *AnnotationError) Unwrap() error { return e.Err }

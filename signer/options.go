@@ -1,6 +1,7 @@
 package signer
 
 import (
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -96,6 +97,14 @@ type Options struct {
 	// --mirror --root`). "" and "" are Sigstore's public-good repository
 	// with its embedded root; another mirror needs its root.json.
 	TUFMirror, TUFRoot string
+
+	// CheckAnnotations, when set, is called with the signing certificate
+	// (keyless: Fulcio's; with a key: Options.Certificate, if any) and the
+	// annotations of each Sign call before anything is signed or written;
+	// an error refuses the call (an *AnnotationError wrapping it).
+	// ci.CheckBound refuses annotations that disagree with what a CI job's
+	// certificate certifies. Default: nil, no check.
+	CheckAnnotations func(cert *x509.Certificate, annotations map[string]string) error
 
 	// SkipTlogUpload skips uploading to Rekor (cosign --tlog-upload=false).
 	SkipTlogUpload bool

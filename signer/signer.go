@@ -111,6 +111,20 @@ func (s *Signer) Identity() string {
 	return fmt.Sprintf("%s (issuer %s)", strings.Join(sans, ", "), certIssuer(s.key.cert))
 }
 
+// CheckAnnotations checks annotations against the signing certificate
+// with Options.CheckAnnotations, as Sign does first: a caller may check
+// before it pushes what it will sign. It returns an *AnnotationError, or
+// nil without a check or a certificate.
+func (s *Signer) CheckAnnotations(annotations map[string]string) error {
+	if s.o.CheckAnnotations == nil || s.key.cert == nil {
+		return nil
+	}
+	if err := s.o.CheckAnnotations(s.key.cert, annotations); err != nil {
+		return &AnnotationError{Err: err}
+	}
+	return nil
+}
+
 // Format is a signature's format (layout.Format).
 type Format = layout.Format
 
@@ -245,6 +259,9 @@ func (s *Signer) Sign(ctx context.Context, sub Subject, annotations map[string]s
 // sign1 is one Sign call that no identical one is running alongside.
 func (s *Signer) sign1(ctx context.Context, sub Subject, annotations map[string]string, stored func()) (*Result, error) {
 	digest := sub.Digest
+	if err := s.CheckAnnotations(annotations); err != nil {
+		return nil, fmt.Errorf("signing %s: %w", digest, err)
+	}
 	mode := s.o.Mode
 	res := &Result{Digest: digest, Mode: mode, Annotations: maps.Clone(annotations)}
 	ropts := slices.Concat(s.o.RemoteOptions, []remote.Option{remote.WithContext(ctx)}, s.reuse)

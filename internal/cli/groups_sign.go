@@ -29,6 +29,9 @@ func signerOptions(ctx context.Context, e *env, reg *registry.Registry, groups .
 		Logger:            e.logger(),
 		ShortestRoundTrip: reg.ShortestRoundTrip,
 		UserAgent:         version.UserAgent(),
+		// A CI job's certificate certifies its commit, job, project and
+		// ref: an annotation disagreeing with it is not signed.
+		CheckAnnotations: ci.CheckBound,
 	}
 	var first error
 	for _, g := range groups {
