@@ -102,10 +102,7 @@ func checkBundleJSON(t *testing.T, res *verifier.Result, d name.Digest, ann map[
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
+	out := cosignJSON(t, b)
 	want := map[string]any{
 		"critical": map[string]any{
 			"identity": map[string]any{"docker-reference": d.Name()},

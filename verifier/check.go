@@ -32,6 +32,9 @@ type checker struct {
 	// verification (the policy was validated: they compile); nil when the
 	// policy gives none.
 	identityRe, issuerRe *regexp.Regexp
+	// allowUnbound accepts annotations the certificate disagrees with
+	// (Options.AllowUnboundAnnotations).
+	allowUnbound bool
 }
 
 func newChecker(p *Policy, co *cosign.CheckOpts, bundles *bundleVerifier, digest v1.Hash) *checker {

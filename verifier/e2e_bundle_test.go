@@ -194,7 +194,8 @@ func sameAsCosign3(t *testing.T, bed *signertest.Bed, bin string, d name.Digest,
 	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &want); err != nil {
 		t.Fatalf("cosign v3 verify printed %q: %v", out, err)
 	}
-	if err := json.Unmarshal(hallmark, &got); err != nil {
+	gb, _ := json.Marshal(cosignJSON(t, hallmark))
+	if err := json.Unmarshal(gb, &got); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(want, got) {

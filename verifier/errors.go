@@ -55,6 +55,7 @@ const (
 	CheckSCT         Check = "sct"             // the certificate's SCT is missing or does not verify
 	CheckTimestamp   Check = "timestamp"       // the RFC 3161 timestamp does not verify
 	CheckTlog        Check = "tlog"            // the transparency log entry does not verify
+	CheckBinding     Check = "binding"         // an annotation disagrees with what the certificate certifies
 	CheckOther       Check = "verification"
 )
 

@@ -27,6 +27,13 @@ type Options struct {
 	// layout and saves the other look-ups: LayoutBundleReferrers and
 	// LayoutBundleFallback for bundles.
 	Layouts []Layout
+	// AllowUnboundAnnotations accepts a signature whose annotations
+	// disagree with what its certificate certifies (a CI job's commit,
+	// ref, project or job: ci.Certified), reporting them in
+	// Binding.Unbound. By default such a signature fails the policy
+	// (CheckBinding): a job can sign any annotation, but its certificate
+	// holds what the CI provider vouched for.
+	AllowUnboundAnnotations bool
 	// MaxCandidates bounds the signature candidates (signature layers and
 	// referrers) one verification examines; 0 is DefaultMaxCandidates.
 	MaxCandidates int

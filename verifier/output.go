@@ -21,20 +21,68 @@ import (
 // "image.docker-manifest-digest" and the verified reference
 // (repository@digest) as "identity.docker-reference"; "optional" is the
 // subject's annotations, nothing else.
+//
+// Each entry adds one key of its own, "hallmark", beside cosign's
+// "critical" and "optional": which annotations the certificate vouches
+// for ("bound", each with its certificate field), which are only signed
+// ("signedOnly") and, when accepted anyway, which disagree ("unbound").
 func (r *Result) JSON() ([]byte, error) {
-	out := make([]payload.SimpleContainerImage, 0, len(r.Verified))
+	out := make([]outputEntry, 0, len(r.Verified))
 	for _, v := range r.Verified {
+		e := outputEntry{Hallmark: hallmarkOutputOf(v.Binding)}
 		if v.Format == FormatBundle {
-			out = append(out, bundleOutput(r, v))
-			continue
+			e.SimpleContainerImage = bundleOutput(r, v)
+		} else {
+			p, err := cosignOutput(v)
+			if err != nil {
+				return nil, err
+			}
+			e.SimpleContainerImage = p
 		}
-		p, err := cosignOutput(v)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
+		out = append(out, e)
 	}
 	return json.Marshal(out)
+}
+
+// outputEntry is one signature in JSON: cosign's fields and hallmark's.
+type outputEntry struct {
+	payload.SimpleContainerImage
+	Hallmark *hallmarkOutput `json:"hallmark,omitempty"`
+}
+
+// hallmarkOutput is what hallmark adds to cosign's JSON.
+type hallmarkOutput struct {
+	Annotations annotationsOutput `json:"annotations"`
+}
+
+type annotationsOutput struct {
+	Bound      map[string]string `json:"bound"`
+	SignedOnly []string          `json:"signedOnly"`
+	Unbound    []unboundOutput   `json:"unbound,omitempty"`
+}
+
+type unboundOutput struct {
+	Key       string `json:"key"`
+	Value     string `json:"value"`
+	Certified string `json:"certified"`
+	Field     string `json:"field"`
+}
+
+func hallmarkOutputOf(b *Binding) *hallmarkOutput {
+	if b == nil {
+		return nil
+	}
+	a := annotationsOutput{Bound: b.Bound, SignedOnly: b.SignedOnly}
+	if a.Bound == nil {
+		a.Bound = map[string]string{}
+	}
+	if a.SignedOnly == nil {
+		a.SignedOnly = []string{}
+	}
+	for _, m := range b.Unbound {
+		a.Unbound = append(a.Unbound, unboundOutput{Key: m.Key, Value: m.Value, Certified: m.Certified, Field: m.Field})
+	}
+	return &hallmarkOutput{Annotations: a}
 }
 
 func cosignOutput(v Verified) (payload.SimpleContainerImage, error) {

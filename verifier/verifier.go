@@ -38,6 +38,8 @@ type Verified struct {
 	// verified signing statement: the digest and the annotations.
 	Bundle    *sgbundle.Bundle
 	Statement *layout.SignStatement
+	// Binding says which annotations the certificate vouches for.
+	Binding *Binding
 }
 
 // Result reports a successful Verify.
@@ -126,6 +128,7 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest) (result *Resu
 	sigs, unreadable := collectUpTo(digest, ropts, cands, opts.Layouts...)
 	res, skipped := &Result{Digest: digest, Unreadable: unreadable}, 0
 	c := newChecker(&opts.Policy, &co, v.bundles, h)
+	c.allowUnbound = opts.AllowUnboundAnnotations
 	for _, f := range sigs {
 		where := location(f.layout, f.ref, f.index)
 		ver, cerr, skip := c.checkFound(ctx, f)
@@ -188,11 +191,16 @@ func (c *checker) checkFound(ctx context.Context, f found) (ver Verified, cerr *
 	case f.bundle != nil:
 		st, cerr, skip := c.checkBundle(f.bundle)
 		ver.Bundle, ver.Statement = f.bundle, st
+		if cerr == nil && skip == nil {
+			ver.Binding, cerr = c.bind(bundleCert(f.bundle), st.Annotations)
+		}
 		return ver, cerr, skip
 	}
 	ver.Signature = f.sig
 	ver.CertificateVerified = c.co.SigVerifier == nil
-	ver.BundleVerified, cerr = c.check(ctx, f.sig)
+	if ver.BundleVerified, cerr = c.check(ctx, f.sig); cerr == nil {
+		ver.Binding, cerr = c.bind(signatureCert(f.sig), payloadAnnotations(f.sig))
+	}
 	return ver, cerr, nil
 }
 

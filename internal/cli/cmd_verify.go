@@ -90,6 +90,7 @@ func (cmd *verifyCmd) verify(c *cli.Context, e *env) error {
 	trust := cmd.trust.trust(cmd.trustedRoot.path, cmd.rekor.url)
 	res, err := verifier.Verify(c.Context, digest, verifier.Options{
 		RemoteOptions: reg.RemoteOptions(c.Context), Logger: e.logger(), Policy: policy, Trust: cmd.tuf.withTUF(trust),
+		AllowUnboundAnnotations: cmd.policy.allowUnbound,
 	})
 	if errors.Is(err, verifier.ErrNoSignatures) {
 		err = missingImage(c, reg, digest, err)
@@ -177,8 +178,8 @@ func verifySummary(res *verifier.Result, p verifier.Policy) string {
 	for _, k := range slices.Sorted(maps.Keys(p.Annotations)) {
 		ann = append(ann, k+"="+p.Annotations[k])
 	}
-	return fmt.Sprintf("verified %s: %d of %d signatures match (%s); %s; annotations [%s]",
-		res.Digest, len(res.Verified), res.Checked(), strings.Join(layouts, ", "), who, strings.Join(ann, " "))
+	return fmt.Sprintf("verified %s: %d of %d signatures match (%s); %s; annotations [%s]%s",
+		res.Digest, len(res.Verified), res.Checked(), strings.Join(layouts, ", "), who, strings.Join(ann, " "), bindingSummary(res))
 }
 
 func firstNonEmpty(a, b string) string {
@@ -186,4 +187,18 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// bindingSummary says which annotations of the first verified signature
+// its certificate vouches for, and which it disagrees with.
+func bindingSummary(res *verifier.Result) string {
+	b := res.Verified[0].Binding
+	if b == nil {
+		return ""
+	}
+	out := fmt.Sprintf("; bound to the certificate [%s], only signed [%s]", strings.Join(b.BoundKeys(), " "), strings.Join(b.SignedOnly, " "))
+	for _, m := range b.Unbound {
+		out += fmt.Sprintf("; UNBOUND %s=%q (certificate's %s %q)", m.Key, m.Value, m.Field, m.Certified)
+	}
+	return out
 }
