@@ -97,6 +97,12 @@ func cosignMaterial(t *testing.T, bed *signertest.Bed, kp *signertest.KeyPair) (
 // lists a CT log. The bed signs without a transparency log.
 func bedVerify(t *testing.T, bed *signertest.Bed, reg *signertest.Registry, d name.Digest, kp *signertest.KeyPair, ann map[string]string) (*verifier.Result, error) {
 	t.Helper()
+	return verifier.Verify(context.Background(), d, bedVerifyOptions(t, bed, reg, kp, ann))
+}
+
+// bedVerifyOptions are bedVerify's options.
+func bedVerifyOptions(t *testing.T, bed *signertest.Bed, reg *signertest.Registry, kp *signertest.KeyPair, ann map[string]string) verifier.Options {
+	t.Helper()
 	p := verifier.Policy{Annotations: ann}
 	tr := verifier.Trust{IgnoreTlog: true}
 	if kp != nil {
@@ -110,7 +116,7 @@ func bedVerify(t *testing.T, bed *signertest.Bed, reg *signertest.Registry, d na
 		}
 		tr.IgnoreSCT = len(tm.CTLogs()) == 0
 	}
-	return verifier.Verify(context.Background(), d, verifier.Options{RemoteOptions: reg.Options, Policy: p, Trust: tr})
+	return verifier.Options{RemoteOptions: reg.Options, Policy: p, Trust: tr}
 }
 
 // bedKeys returns the key pair of a keyed case, nil for keyless.
