@@ -8,14 +8,18 @@ import (
 )
 
 // keylessGitLabEnv is a GitLab job whose server is the bed's OIDC issuer,
-// with a freshly minted SIGSTORE_ID_TOKEN for group/app on main.
+// with a freshly minted SIGSTORE_ID_TOKEN for group/app on main: the
+// token's commit and job are the environment's, as GitLab's are, so the
+// certificate certifies the job's annotations.
 func keylessGitLabEnv(t *testing.T, b testbed, reg string, tokenQuery url.Values) (map[string]string, string) {
 	t.Helper()
 	env := gitlabEnv(reg, "89abcdef0123456789abcdef0123456789abcdef")
 	env["CI_SERVER_URL"] = b.Issuer()
 	env["CI_PROJECT_URL"] = b.Issuer() + "/group/app"
+	env["CI_PIPELINE_URL"] = env["CI_PROJECT_URL"] + "/-/pipelines/" + env["CI_PIPELINE_ID"]
+	env["CI_JOB_URL"] = env["CI_PROJECT_URL"] + "/-/jobs/" + env["CI_JOB_ID"]
 	env["CI_REGISTRY_IMAGE"] = uniqueRepo(t, reg)
-	q := url.Values{"project_path": {"group/app"}, "ref": {"main"}}
+	q := url.Values{"project_path": {"group/app"}, "ref": {"main"}, "sha": {env["CI_COMMIT_SHA"]}, "job_id": {env["CI_JOB_ID"]}}
 	maps.Copy(q, tokenQuery)
 	tok := b.Token(t, q.Encode())
 	env["SIGSTORE_ID_TOKEN"] = tok
