@@ -36,6 +36,10 @@ type PlatformDigest struct {
 	// lists it (not in the JSON outputs).
 	MediaType string `json:"-"`
 	Size      int64  `json:"-"`
+	// Attestation is the descriptor of BuildKit's attestation manifest for
+	// this platform's manifest (its provenance, Request.Provenance), as
+	// the index lists it; nil when there is none.
+	Attestation *v1.Descriptor `json:"-"`
 }
 
 // Result is what a build pushed.
@@ -217,6 +221,14 @@ func isIndex(mt string) bool {
 	return mt == ocispecs.MediaTypeImageIndex || mt == "application/vnd.docker.distribution.manifest.list.v2+json"
 }
 
+// BuildKit's annotations on an attestation manifest's index entry: its
+// reference type, and the digest of the image manifest it is about.
+const (
+	AnnotationReferenceType   = "vnd.docker.reference.type"
+	AnnotationReferenceDigest = "vnd.docker.reference.digest"
+	ReferenceTypeAttestation  = "attestation-manifest"
+)
+
 // platformDigests lists an index's image manifests by platform, skipping
 // attestation manifests.
 func platformDigests(idx v1.ImageIndex) ([]PlatformDigest, error) {
@@ -225,12 +237,20 @@ func platformDigests(idx v1.ImageIndex) ([]PlatformDigest, error) {
 		return nil, err
 	}
 	var out []PlatformDigest
+	attestations := map[string]*v1.Descriptor{} // by the digest of the manifest they are about
 	for _, m := range im.Manifests {
-		if m.Platform == nil || m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+		if m.Annotations[AnnotationReferenceType] == ReferenceTypeAttestation {
+			attestations[m.Annotations[AnnotationReferenceDigest]] = &m
+			continue
+		}
+		if m.Platform == nil {
 			continue
 		}
 		p := ocispecs.Platform{OS: m.Platform.OS, Architecture: m.Platform.Architecture, Variant: m.Platform.Variant}
 		out = append(out, PlatformDigest{Platform: platforms.Format(p), Digest: m.Digest, MediaType: string(m.MediaType), Size: m.Size})
+	}
+	for i := range out {
+		out[i].Attestation = attestations[out[i].Digest.String()]
 	}
 	return out, nil
 }

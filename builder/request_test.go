@@ -34,6 +34,16 @@ func TestFrontendAttrs(t *testing.T) {
 			"filename": "Dockerfile", "target": "final", "platform": "linux/amd64,linux/arm64", "no-cache": "",
 			"build-arg:A": "1", "build-arg:B": "x=y", "build-arg:EMPTY": "", "label:org.example.l": "v",
 		}},
+		{"provenance", Request{ContextDir: "ctx", Provenance: &Provenance{
+			BuilderID: "https://gitlab.example.com/g/app/-/jobs/7", VCSSource: "https://gitlab.example.com/g/app", VCSRevision: "0123abcd",
+		}}, map[string]string{
+			"filename": "Dockerfile", "attest:provenance": "mode=max,builder-id=https://gitlab.example.com/g/app/-/jobs/7",
+			"vcs:source": "https://gitlab.example.com/g/app", "vcs:revision": "0123abcd",
+		}},
+		{"provenance builder id with a comma", Request{ContextDir: "ctx", Provenance: &Provenance{BuilderID: "https://ci.example/run?a=1,2"}},
+			map[string]string{"filename": "Dockerfile", "attest:provenance": `mode=max,"builder-id=https://ci.example/run?a=1,2"`}},
+		{"provenance without context", Request{ContextDir: "ctx", Provenance: &Provenance{}},
+			map[string]string{"filename": "Dockerfile", "attest:provenance": "mode=max"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

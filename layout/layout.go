@@ -27,6 +27,10 @@ const (
 	// with this predicate type is a signature of its subject, not an
 	// attestation about it.
 	PredicateTypeSign = "https://sigstore.dev/cosign/sign/v1"
+	// PredicateTypeSLSAProvenance1 is SLSA v1 provenance's predicate type,
+	// the one BuildKit records and `cosign verify-attestation --type
+	// slsaprovenance1` looks for.
+	PredicateTypeSLSAProvenance1 = "https://slsa.dev/provenance/v1"
 )
 
 // Annotations cosign v3 puts on bundle referrer manifests (and on their
