@@ -173,3 +173,15 @@ func ParseAnnotations(args []string) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// BuildContext is what a CI job tells the provenance of its build: the
+// builder id (the job's URL on GitLab, the workflow run's on GitHub
+// Actions), the source repository and the commit. Empty outside CI.
+func (e Env) BuildContext() (builderID, source, revision string) {
+	a := e.Annotations("")
+	builderID = a["com.gitlab.ci.job.url"]
+	if builderID == "" {
+		builderID = a["com.github.actions.run.url"]
+	}
+	return builderID, a[KeySource], a[KeyRevision]
+}

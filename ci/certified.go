@@ -168,3 +168,13 @@ func CheckBound(cert *x509.Certificate, annotations map[string]string) error {
 	_, _, err = c.Bind(annotations)
 	return err
 }
+
+// RunURL is the CI run the certificate certifies — a GitLab job's URL or
+// a GitHub Actions workflow run's — the builder id of the provenance of
+// what it built; "" when it certifies none.
+func (c Certified) RunURL() string {
+	if u := c.Values["com.gitlab.ci.job.url"]; u != "" {
+		return u
+	}
+	return c.Values["com.github.actions.run.url"]
+}

@@ -26,6 +26,13 @@ type Options struct {
 	Signer signer.Options
 	// Annotations are attached to every signature.
 	Annotations map[string]string
+	// Build.Request.Provenance asks BuildKit for provenance: Run then
+	// checks each platform's (the consistency gate: platforms, subject,
+	// builder id, VCS source and revision, against the request and the
+	// signing certificate) before it signs anything, signs BuildKit's
+	// attestation manifests with the image, and attests each platform's
+	// provenance (Provenance.Attestation). It needs Signer.Bundle.
+	//
 	// Recursive also signs and verifies each platform manifest of a
 	// multi-platform index.
 	Recursive bool
@@ -80,6 +87,10 @@ type Result struct {
 	// Down are the nodes of the pool that were down when the release
 	// started.
 	Down []pool.Skip
+	// Provenance is each platform's signed provenance, with
+	// Build.Request.Provenance; the signatures of BuildKit's attestation
+	// manifests follow the image's in Signatures.
+	Provenance []Provenance
 }
 
 type noObserver struct{}

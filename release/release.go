@@ -42,6 +42,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
+	if o.Build.Request.Provenance != nil && !o.Signer.Bundle {
+		return nil, StageError(StageUsage, errors.New("signed provenance is a bundle attestation: it needs {signer.Options.Bundle}"))
+	}
+
 	pending := StartSigner(ctx, o.Signer)
 	defer pending.Stop()
 	var setup *signingSetup
@@ -86,10 +90,27 @@ func signAndVerify(ctx context.Context, o Options, obs Observer, setup *signingS
 	res := &Result{Build: built, Policy: setup.policy, Identity: setup.signer.Identity()}
 
 	subjects := Subjects(built, recursive)
+	if o.Build.Request.Provenance != nil {
+		// The consistency gate: nothing is signed unless every platform's
+		// provenance is about what was pushed, by this job.
+		provs, err := readProvenances(ctx, o.Build.Registry.RemoteOptions(ctx), built, o.Build.Request)
+		if err != nil {
+			return nil, StageError(StageSign, err)
+		}
+		res.Provenance = provs
+		for _, p := range provs {
+			subjects = append(subjects, p.AttestationManifest)
+		}
+	}
 	end := obs.Stage(StageSign, "sign "+built.Image.String())
 	var verified []verification
 	var err error
 	res.Signatures, verified, err = signAll(ctx, setup, subjects, o.Annotations)
+	if err == nil && len(res.Provenance) > 0 {
+		if err = attestProvenances(ctx, setup.signer, built, res.Provenance); err != nil {
+			err = StageError(StageSign, err)
+		}
+	}
 	for _, s := range res.Signatures {
 		obs.Signed(s, res.Identity)
 	}
@@ -158,6 +179,9 @@ func prepare(ctx, waitCtx context.Context, o Options, pending *PendingSigner) (*
 	}
 	// Annotations the certificate disagrees with: nothing is pushed.
 	if err := s.CheckAnnotations(o.Annotations); err != nil {
+		return nil, StageError(StageSign, err)
+	}
+	if err := checkCertified(o.Build.Request.Provenance, s.Certificate()); err != nil {
 		return nil, StageError(StageSign, err)
 	}
 	p, err := CompletePolicy(o.Policy, s, o.JobIdentity)

@@ -133,6 +133,12 @@ func (s *Signer) signBundle(ctx context.Context, digest name.Digest, annotations
 	if err != nil {
 		return nil, err
 	}
+	return s.signStatement(ctx, digest, stmt)
+}
+
+// signStatement signs an in-toto statement about digest (DSSE) and
+// returns the bundle's JSON, as cosign v3 marshals it.
+func (s *Signer) signStatement(ctx context.Context, digest name.Digest, stmt []byte) ([]byte, error) {
 	opts := s.b.opts
 	opts.Context = ctx
 	if s.o.TimestampServerURL != "" {

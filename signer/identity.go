@@ -2,6 +2,7 @@ package signer
 
 import (
 	"crypto"
+	"crypto/x509"
 	"fmt"
 	"time"
 
@@ -49,3 +50,7 @@ func CheckToken(raw, audience string) error {
 	_, _, err := checkToken(raw, audience, time.Now())
 	return err
 }
+
+// Certificate returns the signing certificate (keyless: Fulcio's); nil
+// for a key without one.
+func (s *Signer) Certificate() *x509.Certificate { return s.key.cert }

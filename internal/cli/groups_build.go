@@ -54,7 +54,7 @@ type buildGroup struct {
 	tags, platforms                  []string
 	buildArgs, labels, annotations   []string
 	secrets, ssh, cacheFrom, cacheTo []string
-	noCache                          bool
+	noCache, provenance              bool
 }
 
 func (*buildGroup) title() string { return "build" }
@@ -73,6 +73,7 @@ func (g *buildGroup) flags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-cache", Usage: "do not use the build cache", EnvVars: []string{"HALLMARK_NO_CACHE"}, Destination: &g.noCache},
 		newListFlag(&cli.StringSliceFlag{Name: "cache-from", Usage: "import build cache: `type=registry,ref=REPO:TAG|type=local,src=DIR` (repeatable); the variable holds one per line", EnvVars: []string{"HALLMARK_CACHE_FROM"}}, false, &g.cacheFrom),
 		newListFlag(&cli.StringSliceFlag{Name: "cache-to", Usage: "export build cache: `type=registry,ref=REPO:TAG|type=local,dest=DIR` (repeatable); the variable holds one per line", EnvVars: []string{"HALLMARK_CACHE_TO"}}, false, &g.cacheTo),
+		&cli.BoolFlag{Name: "provenance", Usage: "ask BuildKit for SLSA v1 provenance (mode=max) with the CI job as builder id and its repository and commit as VCS source and revision; release checks it against the certificate and signs it per platform (bundle format)", EnvVars: []string{"HALLMARK_PROVENANCE"}, Destination: &g.provenance},
 		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress output on stderr: `auto|tty|plain|rawjson|quiet`", EnvVars: []string{"HALLMARK_PROGRESS"}, Destination: &g.progress},
 	}
 }
@@ -82,7 +83,13 @@ func (g *buildGroup) flags() []cli.Flag {
 // e's logger, quiet with --progress quiet.
 func (g *buildGroup) request(contextDir string, e *env) builder.Request {
 	routeLibraryLogs(e, g.progress)
+	var prov *builder.Provenance
+	if g.provenance {
+		prov = &builder.Provenance{}
+		prov.BuilderID, prov.VCSSource, prov.VCSRevision = e.ci.BuildContext()
+	}
 	return builder.Request{
+		Provenance:  prov,
 		ContextDir:  contextDir,
 		Dockerfile:  g.file,
 		BuildArgs:   g.buildArgs,

@@ -30,6 +30,18 @@ type releaseResult struct {
 	Down       []pool.Skip        `json:"down,omitempty"`
 	Signatures []releaseSignature `json:"signatures"`
 	Verified   releaseVerified    `json:"verified"`
+	// Provenance is each platform's signed provenance (--provenance).
+	Provenance []releaseProvenance `json:"provenance,omitempty"`
+}
+
+// releaseProvenance is one platform's provenance: BuildKit's attestation
+// manifest (signed like the image) and the cosign attestation of the
+// platform manifest.
+type releaseProvenance struct {
+	Platform            string `json:"platform"`
+	Manifest            string `json:"manifest"`
+	AttestationManifest string `json:"attestationManifest"`
+	Attestation         string `json:"attestation"`
 }
 
 type releaseSignature struct {
@@ -63,6 +75,13 @@ func newReleaseResult(res *release.Result, key string) *releaseResult {
 	for _, s := range res.Signatures {
 		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: s.Digest.DigestStr(), Formats: formats(s),
 			Mode: string(s.Mode), Annotations: s.Annotations})
+	}
+	for _, p := range res.Provenance {
+		rp := releaseProvenance{Platform: p.Platform, Manifest: p.Manifest.DigestStr(), AttestationManifest: p.AttestationManifest.Digest.DigestStr()}
+		if p.Attestation != nil {
+			rp.Attestation = p.Attestation.Ref
+		}
+		rel.Provenance = append(rel.Provenance, rp)
 	}
 	rel.Verified = releaseVerified{Identity: res.Policy.Identity, Issuer: res.Policy.Issuer}
 	if res.Policy.PublicKey != nil {

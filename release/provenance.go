@@ -1,0 +1,242 @@
+package release
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/ci"
+	"github.com/hallmark-dev/hallmark/internal/limits"
+	"github.com/hallmark-dev/hallmark/layout"
+	"github.com/hallmark-dev/hallmark/signer"
+)
+
+// maxProvenanceSize bounds a provenance statement read from the registry.
+const maxProvenanceSize = 16 << 20
+
+// annotationPredicateType is BuildKit's annotation on an attestation
+// manifest's layer: the in-toto predicate type of the statement it holds.
+const annotationPredicateType = "in-toto.io/predicate-type"
+
+// Provenance is one platform's provenance, as BuildKit pushed it and as
+// the release signed it.
+type Provenance struct {
+	// Platform is the platform built (os/arch[/variant]).
+	Platform string
+	// Manifest is the platform's image manifest: the statement's subject.
+	Manifest name.Digest
+	// AttestationManifest is BuildKit's attestation manifest holding it.
+	AttestationManifest signer.Subject
+	// Statement is BuildKit's statement; its predicate byte for byte.
+	Statement layout.Statement
+	// Attestation is the cosign attestation bundle stored as a referrer
+	// of Manifest (set once signed).
+	Attestation *signer.Attestation
+}
+
+// ProvenanceError reports provenance that disagrees with the build or
+// the CI job: nothing is signed.
+type ProvenanceError struct {
+	Platform string
+	What     string // e.g. "builder id"
+	Want     string // what the build or the job says
+	Got      string // what the provenance says
+}
+
+func (e *ProvenanceError) Error() string {
+	where := ""
+	if e.Platform != "" {
+		where = " of " + e.Platform
+	}
+	return fmt.Sprintf("provenance%s: %s is %q, want %q; nothing signed", where, e.What, e.Got, e.Want)
+}
+
+// readProvenances reads each platform's SLSA v1 provenance from BuildKit's
+// attestation manifests and checks it is consistent with the request
+// (checkPlatforms, checkProvenance).
+func readProvenances(ctx context.Context, ropts []remote.Option, built *builder.Result, req builder.Request) ([]Provenance, error) {
+	if err := checkPlatforms(built, req.Platforms); err != nil {
+		return nil, err
+	}
+	out := make([]Provenance, 0, len(built.Platforms))
+	for _, p := range built.Platforms {
+		pv, err := readProvenance(ctx, ropts, built.Image.Context(), p)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkProvenance(pv, req.Provenance); err != nil {
+			return nil, err
+		}
+		out = append(out, pv)
+	}
+	return out, nil
+}
+
+// checkPlatforms checks the platforms built are those requested (when
+// the request names them).
+func checkPlatforms(built *builder.Result, requested []string) error {
+	var got, want []string
+	for _, p := range built.Platforms {
+		got = append(got, p.Platform)
+	}
+	for _, r := range requested {
+		p, err := platforms.Parse(r)
+		if err != nil {
+			return err
+		}
+		want = append(want, platforms.Format(platforms.Normalize(p)))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if len(got) == 0 || (len(want) > 0 && !slices.Equal(got, want)) {
+		return &ProvenanceError{What: "platforms built", Want: strings.Join(want, ","), Got: strings.Join(got, ",")}
+	}
+	return nil
+}
+
+// readProvenance reads the platform's attestation manifest and the SLSA v1
+// statement in it.
+func readProvenance(ctx context.Context, ropts []remote.Option, repo name.Repository, p builder.PlatformDigest) (Provenance, error) {
+	pv := Provenance{Platform: p.Platform, Manifest: repo.Digest(p.Digest.String())}
+	if p.Attestation == nil {
+		return pv, &ProvenanceError{Platform: p.Platform, What: "attestation manifest", Want: "BuildKit's", Got: "none in the index"}
+	}
+	ref := repo.Digest(p.Attestation.Digest.String())
+	pv.AttestationManifest = signer.Subject{Digest: ref, MediaType: p.Attestation.MediaType, Size: p.Attestation.Size}
+	img, err := remote.Image(ref, append(ropts, remote.WithContext(ctx))...)
+	if err != nil {
+		return pv, fmt.Errorf("reading the attestation manifest %s: %w", ref, err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return pv, fmt.Errorf("reading the attestation manifest %s: %w", ref, err)
+	}
+	for _, l := range m.Layers {
+		if l.Annotations[annotationPredicateType] != layout.PredicateTypeSLSAProvenance1 {
+			continue
+		}
+		if pv.Statement, err = readStatement(img, l); err != nil {
+			return pv, fmt.Errorf("reading the provenance in %s: %w", ref, err)
+		}
+		return pv, nil
+	}
+	return pv, &ProvenanceError{Platform: p.Platform, What: "SLSA v1 provenance in " + ref.String(), Want: layout.PredicateTypeSLSAProvenance1, Got: "none"}
+}
+
+func readStatement(img v1.Image, d v1.Descriptor) (layout.Statement, error) {
+	if d.Size > maxProvenanceSize || d.MediaType != types.MediaType(layout.InTotoPayloadType) {
+		return layout.Statement{}, fmt.Errorf("layer %s: %s of %d bytes", d.Digest, d.MediaType, d.Size)
+	}
+	l, err := img.LayerByDigest(d.Digest)
+	if err != nil {
+		return layout.Statement{}, err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return layout.Statement{}, err
+	}
+	defer rc.Close()
+	b, err := limits.ReadAll(rc, maxProvenanceSize, "the provenance statement")
+	if err != nil {
+		return layout.Statement{}, err
+	}
+	return layout.ParseAttestation(b)
+}
+
+// checkCertified checks the job context BuildKit is given for the
+// provenance against what the signing certificate certifies: the run (the
+// builder id), the source and the revision. A release checks it before
+// it pushes.
+func checkCertified(want *builder.Provenance, cert *x509.Certificate) error {
+	if want == nil || cert == nil {
+		return nil
+	}
+	c, err := ci.CertifiedByCertificate(cert)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct{ what, want, certified string }{
+		{"builder id", want.BuilderID, c.RunURL()},
+		{"VCS source", want.VCSSource, c.Values[ci.KeySource]},
+		{"VCS revision", want.VCSRevision, c.Values[ci.KeyRevision]},
+	} {
+		if f.certified != "" && f.want != f.certified {
+			return &ProvenanceError{What: f.what + " asked of BuildKit", Want: f.certified + " (certified)", Got: f.want}
+		}
+	}
+	return nil
+}
+
+// provenanceFacts are what the consistency gate reads in a predicate.
+type provenanceFacts struct {
+	RunDetails struct {
+		Builder struct {
+			ID string `json:"id"`
+		} `json:"builder"`
+		Metadata struct {
+			BuildKit struct {
+				VCS map[string]string `json:"vcs"`
+			} `json:"buildkit_metadata"`
+		} `json:"metadata"`
+	} `json:"runDetails"`
+}
+
+// checkProvenance is the consistency gate: the statement is SLSA v1
+// about the pushed platform manifest, and its builder id and VCS source
+// and revision are the job's (want: the request's, from the CI
+// environment, whose values the signing certificate certifies).
+func checkProvenance(pv Provenance, want *builder.Provenance) error {
+	st := pv.Statement
+	if st.PredicateType != layout.PredicateTypeSLSAProvenance1 {
+		return &ProvenanceError{Platform: pv.Platform, What: "predicate type", Want: layout.PredicateTypeSLSAProvenance1, Got: st.PredicateType}
+	}
+	if st.Digest.String() != pv.Manifest.DigestStr() {
+		return &ProvenanceError{Platform: pv.Platform, What: "subject", Want: pv.Manifest.DigestStr(), Got: st.Digest.String()}
+	}
+	var f provenanceFacts
+	if err := json.Unmarshal(st.Predicate, &f); err != nil {
+		return fmt.Errorf("provenance of %s: %w", pv.Platform, err)
+	}
+	if want == nil {
+		return nil
+	}
+	for _, c := range []struct{ what, want, got string }{
+		{"builder id", want.BuilderID, f.RunDetails.Builder.ID},
+		{"VCS source", want.VCSSource, f.RunDetails.Metadata.BuildKit.VCS["source"]},
+		{"VCS revision", want.VCSRevision, f.RunDetails.Metadata.BuildKit.VCS["revision"]},
+	} {
+		if c.want != "" && c.got != c.want {
+			return &ProvenanceError{Platform: pv.Platform, What: c.what, Want: c.want, Got: c.got}
+		}
+	}
+	return nil
+}
+
+// attestProvenances signs each platform's provenance as a cosign
+// attestation of its manifest, BuildKit's predicate byte for byte.
+func attestProvenances(ctx context.Context, s *signer.Signer, built *builder.Result, provs []Provenance) error {
+	for i := range provs {
+		sub := signer.Subject{Digest: provs[i].Manifest}
+		for _, p := range built.Platforms {
+			if p.Digest.String() == provs[i].Manifest.DigestStr() {
+				sub.MediaType, sub.Size = types.MediaType(p.MediaType), p.Size
+			}
+		}
+		a, err := s.Attest(ctx, sub, layout.PredicateTypeSLSAProvenance1, provs[i].Statement.Predicate)
+		if err != nil {
+			return err
+		}
+		provs[i].Attestation = a
+	}
+	return nil
+}
