@@ -28,7 +28,7 @@ type statementJSON struct {
 	Type          string          `json:"_type"`
 	Subject       []subjectJSON   `json:"subject"`
 	PredicateType string          `json:"predicateType"`
-	Predicate     json.RawMessage `json:"predicate"`
+	Predicate     json.RawMessage `json:"predicate,omitempty"`
 }
 
 type subjectJSON struct {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	intoto "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hallmark-dev/hallmark/layout"
 )
@@ -40,6 +42,10 @@ func TestStatementKeepsPredicate(t *testing.T) {
 			}
 			if !bytes.Contains(b, []byte(`"predicate":`+tt.predicate)) {
 				t.Errorf("the predicate is not byte for byte in %s", b)
+			}
+			var pb intoto.Statement // what sigstore-go and cosign parse
+			if err := protojson.Unmarshal(b, &pb); err != nil {
+				t.Fatalf("protojson rejects %s: %v", b, err)
 			}
 			got, err := layout.ParseAttestation(b)
 			if err != nil {
