@@ -57,8 +57,16 @@ func TestReleaseProvenance(t *testing.T) {
 					t.Errorf("the attested predicate lacks %s: %s", want, predicate)
 				}
 			}
-			// BuildKit's attestation manifest is signed like the image.
 			_, trust := b.Sigstore()
+			r = hallmark(t, nil, append(append([]string{"verify", "--provenance", "--insecure-registry", reg,
+				"--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()}, trust...), rel.Image)...)
+			mustSucceed(t, r)
+			for _, want := range []string{"provenance of " + p.Platform, "revision " + env["CI_COMMIT_SHA"], "builder " + env["CI_JOB_URL"], "trigger push"} {
+				if !strings.Contains(r.Stderr, want) {
+					t.Errorf("verify --provenance does not say %q:\n%s", want, r.Stderr)
+				}
+			}
+			// BuildKit's attestation manifest is signed like the image.
 			mustSucceed(t, hallmark(t, nil, append(append([]string{"verify", "--insecure-registry", reg,
 				"--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()}, trust...), repo+"@"+p.AttestationManifest)...))
 		})

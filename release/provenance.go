@@ -3,7 +3,6 @@ package release
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -177,20 +176,6 @@ func checkCertified(want *builder.Provenance, cert *x509.Certificate) error {
 	return nil
 }
 
-// provenanceFacts are what the consistency gate reads in a predicate.
-type provenanceFacts struct {
-	RunDetails struct {
-		Builder struct {
-			ID string `json:"id"`
-		} `json:"builder"`
-		Metadata struct {
-			BuildKit struct {
-				VCS map[string]string `json:"vcs"`
-			} `json:"buildkit_metadata"`
-		} `json:"metadata"`
-	} `json:"runDetails"`
-}
-
 // checkProvenance is the consistency gate: the statement is SLSA v1
 // about the pushed platform manifest, and its builder id and VCS source
 // and revision are the job's (want: the request's, from the CI
@@ -203,17 +188,17 @@ func checkProvenance(pv Provenance, want *builder.Provenance) error {
 	if st.Digest.String() != pv.Manifest.DigestStr() {
 		return &ProvenanceError{Platform: pv.Platform, What: "subject", Want: pv.Manifest.DigestStr(), Got: st.Digest.String()}
 	}
-	var f provenanceFacts
-	if err := json.Unmarshal(st.Predicate, &f); err != nil {
+	f, err := layout.ParseProvenance(st.Predicate)
+	if err != nil {
 		return fmt.Errorf("provenance of %s: %w", pv.Platform, err)
 	}
 	if want == nil {
 		return nil
 	}
 	for _, c := range []struct{ what, want, got string }{
-		{"builder id", want.BuilderID, f.RunDetails.Builder.ID},
-		{"VCS source", want.VCSSource, f.RunDetails.Metadata.BuildKit.VCS["source"]},
-		{"VCS revision", want.VCSRevision, f.RunDetails.Metadata.BuildKit.VCS["revision"]},
+		{"builder id", want.BuilderID, f.BuilderID},
+		{"VCS source", want.VCSSource, f.VCSSource},
+		{"VCS revision", want.VCSRevision, f.VCSRevision},
 	} {
 		if c.want != "" && c.got != c.want {
 			return &ProvenanceError{Platform: pv.Platform, What: c.what, Want: c.want, Got: c.got}

@@ -88,15 +88,27 @@ func (cmd *verifyCmd) verify(c *cli.Context, e *env) error {
 		return inStage(release.StageVerify, reg.ExplainRefusal(err, host, "request"))
 	}
 	trust := cmd.trust.trust(cmd.trustedRoot.path, cmd.rekor.url)
-	res, err := verifier.Verify(c.Context, digest, verifier.Options{
+	v, err := verifier.New(c.Context, verifier.Options{
 		RemoteOptions: reg.RemoteOptions(c.Context), Logger: e.logger(), Policy: policy, Trust: cmd.tuf.withTUF(trust),
 		AllowUnboundAnnotations: cmd.policy.allowUnbound,
 	})
+	if err != nil && !errors.Is(err, verifier.ErrPolicy) && !errors.Is(err, verifier.ErrNoPolicy) {
+		err = fmt.Errorf("verifying %s: %w", digest, err) // as verifier.Verify says it
+	}
+	if err != nil {
+		return inStage(release.StageVerify, reg.ExplainRefusal(err, host, "request"))
+	}
+	res, err := v.Verify(c.Context, digest)
 	if errors.Is(err, verifier.ErrNoSignatures) {
 		err = missingImage(c, reg, digest, err)
 	}
 	if err != nil {
 		return inStage(release.StageVerify, reg.ExplainRefusal(err, host, "request"))
+	}
+	if cmd.policy.provenance {
+		if err := verifyProvenance(c, e, reg, v, digest); err != nil {
+			return inStage(release.StageVerify, err)
+		}
 	}
 	out, err := res.JSON()
 	if err != nil {
