@@ -92,3 +92,23 @@ func attestedPredicate(t *testing.T, out string) string {
 	}
 	return string(st.Predicate)
 }
+
+// TestReleaseProvenanceGate: a job whose CI_COMMIT_SHA disagrees with its
+// certificate pushes and signs nothing with --provenance, even with the
+// CI annotations (which the certificate would refuse) turned off: the
+// revision BuildKit would record is checked against the certificate
+// before the push.
+func TestReleaseProvenanceGate(t *testing.T) {
+	b := bed(t)
+	sign, _ := b.Sigstore()
+	reg := b.PlainRegistry()
+	ctxDir, df := buildContext(t, b)
+	env, _ := keylessGitLabEnv(t, b, reg, nil)
+	certified := env["CI_COMMIT_SHA"]
+	env["CI_COMMIT_SHA"] = spoofedSHA
+	args := append([]string{"release", "--provenance", "--no-ci-annotations", "--addr", b.BuildkitUnix(), "--insecure-registry", reg,
+		"--context", ctxDir, "-f", df, "--progress", "quiet", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
+	r := hallmark(t, envList(env), args...)
+	assertOneLineError(t, r, exitSign, "VCS revision", spoofedSHA, certified, "nothing signed")
+	assertNotPushed(t, env["CI_REGISTRY_IMAGE"]+":"+env["CI_COMMIT_SHORT_SHA"])
+}
