@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,6 +59,7 @@ func TestReleaseProvenance(t *testing.T) {
 					t.Errorf("the attested predicate lacks %s: %s", want, predicate)
 				}
 			}
+			policyCheck(t, b, identity, repo+"@"+p.Manifest, env)
 			_, trust := b.Sigstore()
 			r = hallmark(t, nil, append(append([]string{"verify", "--provenance", "--insecure-registry", reg,
 				"--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer()}, trust...), rel.Image)...)
@@ -111,4 +114,30 @@ func TestReleaseProvenanceGate(t *testing.T) {
 	r := hallmark(t, envList(env), args...)
 	assertOneLineError(t, r, exitSign, "VCS revision", spoofedSHA, certified, "nothing signed")
 	assertNotPushed(t, env["CI_REGISTRY_IMAGE"]+":"+env["CI_COMMIT_SHORT_SHA"])
+}
+
+// policyCheck runs cosign v3 verify-attestation with the CUE and Rego
+// policies of examples/provenance, filled in with the job's values (they
+// accept) and with another revision (they refuse).
+func policyCheck(t *testing.T, b testbed, identity, ref string, env map[string]string) {
+	t.Helper()
+	for _, file := range []string{"policy.cue", "policy.rego"} {
+		tmpl, err := os.ReadFile(filepath.Join("..", "examples", "provenance", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, revision := range []string{env["CI_COMMIT_SHA"], spoofedSHA} {
+			policy := strings.NewReplacer("${BUILDER_ID}", env["CI_JOB_URL"], "${SOURCE}", env["CI_PROJECT_URL"], "${REVISION}", revision).Replace(string(tmpl))
+			path := filepath.Join(t.TempDir(), file)
+			if err := os.WriteFile(path, []byte(policy), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := runCosign3(t, b, "verify-attestation", "--type", "slsaprovenance1", "--policy", path, "--allow-insecure-registry", "--allow-http-registry",
+				"--trusted-root", b.Getenv("HALLMARK_TEST_TRUSTED_ROOT"), "--insecure-ignore-tlog", "--insecure-ignore-sct",
+				"--certificate-identity", identity, "--certificate-oidc-issuer", b.Issuer(), ref)
+			if ok, want := r.Code == 0, revision == env["CI_COMMIT_SHA"]; ok != want {
+				t.Errorf("cosign verify-attestation --policy %s with revision %s: ok=%v, want %v\n%s", file, revision, ok, want, r)
+			}
+		}
+	}
 }
