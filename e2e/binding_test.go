@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/hallmark-dev/hallmark/internal/e2etest"
 )
 
 // spoofedSHA is a commit no bed certificate certifies.
@@ -85,6 +87,7 @@ func TestVerifyRejectsUnboundAnnotations(t *testing.T) {
 
 	r = hallmark(t, nil, append(verify, "--allow-unbound-annotations", ref)...)
 	mustSucceed(t, r)
+	e2etest.CheckSchema(t, "verify.schema.json", []byte(r.Stdout))
 	var out []struct {
 		Hallmark struct {
 			Annotations struct {

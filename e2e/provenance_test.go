@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hallmark-dev/hallmark/internal/e2etest"
 )
 
 // provenanceRelease is release's JSON with the provenance it signed.
@@ -36,6 +38,7 @@ func TestReleaseProvenance(t *testing.T) {
 				"--progress", "quiet", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
 			r := hallmark(t, envList(env), args...)
 			mustSucceed(t, r)
+			e2etest.CheckSchema(t, "release.schema.json", []byte(r.Stdout))
 			var rel provenanceRelease
 			if err := json.Unmarshal([]byte(r.Stdout), &rel); err != nil {
 				t.Fatalf("%v: %s", err, r.Stdout)
