@@ -21,6 +21,7 @@ import (
 // verifyCmd is hallmark verify's flags.
 type verifyCmd struct {
 	policy      policyGroup
+	provenance  provenanceCheckGroup
 	identity    identityGroup
 	trustedRoot trustedRootGroup
 	trust       trustGroup
@@ -49,7 +50,7 @@ func verifyCommand(e *env) command {
 				return cmd.timeout.run(c, func(c *cli.Context) error { return cmd.run(c, e) })
 			},
 		},
-		groups: []flagGroup{&cmd.policy, &cmd.identity, &cmd.trustedRoot, &cmd.tuf, &cmd.trust, &cmd.rekor, &cmd.registry, &cmd.timeout, &cmd.cosign},
+		groups: []flagGroup{&cmd.policy, &cmd.provenance, &cmd.identity, &cmd.trustedRoot, &cmd.tuf, &cmd.trust, &cmd.rekor, &cmd.registry, &cmd.timeout, &cmd.cosign},
 	}
 }
 
@@ -105,7 +106,7 @@ func (cmd *verifyCmd) verify(c *cli.Context, e *env) error {
 	if err != nil {
 		return inStage(release.StageVerify, reg.ExplainRefusal(err, host, "request"))
 	}
-	if cmd.policy.provenance {
+	if cmd.provenance.provenance {
 		if err := verifyProvenance(c, e, reg, v, digest); err != nil {
 			return inStage(release.StageVerify, err)
 		}

@@ -13,7 +13,6 @@ type policyGroup struct {
 	key          string
 	annotations  []string
 	allowUnbound bool
-	provenance   bool
 }
 
 func (*policyGroup) title() string { return "verification policy" }
@@ -22,7 +21,6 @@ func (g *policyGroup) flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "key", Usage: "verify with this public key: a PEM `PATH`, env://VAR, or a KMS URI", EnvVars: []string{"HALLMARK_PUBLIC_KEY"}, Destination: &g.key},
 		newListFlag(&cli.StringSliceFlag{Name: "annotations", Aliases: []string{"a"}, Usage: "require annotation `KEY=VALUE` in the signed payload (repeatable; all must match); the variable holds one per line", EnvVars: []string{"HALLMARK_VERIFY_ANNOTATIONS"}}, false, &g.annotations),
-		&cli.BoolFlag{Name: "provenance", Usage: "also require each platform manifest's signed SLSA v1 provenance (release --provenance): same identity, about that manifest, builder id, VCS source and revision as its certificate certifies; prints a summary", EnvVars: []string{"HALLMARK_VERIFY_PROVENANCE"}, Destination: &g.provenance},
 		&cli.BoolFlag{Name: "allow-unbound-annotations", Usage: "accept a signature whose annotations disagree with what its CI certificate certifies (commit, ref, project, job); the JSON lists them as unbound", EnvVars: []string{"HALLMARK_ALLOW_UNBOUND_ANNOTATIONS"}, Destination: &g.allowUnbound},
 	}
 }
@@ -102,5 +100,18 @@ func (*verifyRekorGroup) title() string { return "verification transparency log"
 func (g *verifyRekorGroup) flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "rekor-url", Usage: "Rekor `URL` for looking up signatures without a bundle (default: bundles only)", EnvVars: []string{"HALLMARK_VERIFY_REKOR_URL"}, Destination: &g.url},
+	}
+}
+
+// provenanceCheckGroup is verify's check of the signed provenance.
+type provenanceCheckGroup struct {
+	provenance bool
+}
+
+func (*provenanceCheckGroup) title() string { return "provenance" }
+
+func (g *provenanceCheckGroup) flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "provenance", Usage: "also require each platform manifest's signed SLSA v1 provenance (release --provenance): same identity, about that manifest, builder id, VCS source and revision as its certificate certifies; prints a summary", EnvVars: []string{"HALLMARK_VERIFY_PROVENANCE"}, Destination: &g.provenance},
 	}
 }
