@@ -82,7 +82,7 @@ func (cmd *signCmd) run(c *cli.Context, e *env) error {
 	if c.NArg() == 0 {
 		return usageErr("sign takes at least one image reference (REGISTRY/REPO@sha256:DIGEST), got none")
 	}
-	cmd.registry.insecure = cmd.cosign.insecureHosts(e, c.Args().Slice(), cmd.registry.insecure)
+	cmd.cosign.insecureHosts(e, c.Args().Slice(), &cmd.registry)
 	cmd.cosign.noOps(e, "sign")
 	out, done := cmd.cosign.stdout(e)
 	se := *e

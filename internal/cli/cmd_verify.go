@@ -60,7 +60,7 @@ func (cmd *verifyCmd) run(c *cli.Context, e *env) error {
 	if c.NArg() != 1 {
 		return usageErr("verify takes one image reference (REGISTRY/REPO@sha256:DIGEST), got %d arguments", c.NArg())
 	}
-	cmd.registry.insecure = cmd.cosign.insecureHosts(e, c.Args().Slice(), cmd.registry.insecure)
+	cmd.cosign.insecureHosts(e, c.Args().Slice(), &cmd.registry)
 	out, done := cmd.cosign.stdout(e)
 	ve := *e
 	ve.stdout = out

@@ -30,30 +30,36 @@ func (g *cosignCommon) flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Category: cosignCategory, Usage: "cosign's skip-confirmation; hallmark never prompts (no-op)", Destination: &g.yes},
 		&cli.BoolFlag{Name: "allow-http-registry", Category: cosignCategory, Usage: "allow plain HTTP to the registries of the images given (as --insecure-registry HOST for each)", Destination: &g.allowHTTP},
-		&cli.BoolFlag{Name: "allow-insecure-registry", Category: cosignCategory, Usage: "as --allow-http-registry; TLS certificates are still verified (add a private CA with SSL_CERT_FILE)", Destination: &g.allowInsecure},
+		&cli.BoolFlag{Name: "allow-insecure-registry", Category: cosignCategory, Usage: "cosign's meaning: plain HTTP allowed and TLS certificates not verified for the registries of the images given (as --insecure-registry and --registry-skip-tls-verify HOST for each); only for test registries", Destination: &g.allowInsecure},
 		&cli.StringFlag{Name: "output-file", Category: cosignCategory, Usage: "write what stdout would carry to `FILE` instead", Destination: &g.outputFile},
 		&cli.BoolFlag{Name: "experimental-oci11", Category: cosignCategory, Usage: "cosign's OCI 1.1 referrers: hallmark always reads them; sign with --new-bundle-format=false stores the simple signature as a referrer (--registry-referrers-mode oci-1-1)", Destination: &g.experimentalOCI11},
 	}
 }
 
-// insecureHosts adds to insecure the registries of the image arguments
-// when --allow-http-registry or --allow-insecure-registry asks for plain
-// HTTP to them. A malformed argument is left for the command to report.
-func (g *cosignCommon) insecureHosts(e *env, args, insecure []string) []string {
+// insecureHosts adds the registries of the image arguments to r's
+// permissions: plain HTTP for --allow-http-registry and
+// --allow-insecure-registry, and, for --allow-insecure-registry as in
+// cosign, no TLS certificate verification. A malformed argument is left for
+// the command to report.
+func (g *cosignCommon) insecureHosts(e *env, args []string, r *registryGroup) {
 	if !g.allowHTTP && !g.allowInsecure {
-		return insecure
+		return
 	}
 	for _, a := range args {
 		ref, err := name.ParseReference(a)
 		if err != nil {
 			continue
 		}
-		if h := ref.Context().RegistryStr(); !slices.Contains(insecure, h) {
-			insecure = append(insecure, h)
+		h := ref.Context().RegistryStr()
+		if !slices.Contains(r.insecure, h) {
+			r.insecure = append(r.insecure, h)
 			e.logger().Debug("cosign compatibility: plain HTTP allowed", "registry", h)
 		}
+		if g.allowInsecure && !slices.Contains(r.skipTLSVerify, h) {
+			r.skipTLSVerify = append(r.skipTLSVerify, h)
+			e.logger().Debug("cosign compatibility: TLS certificate not verified", "registry", h)
+		}
 	}
-	return insecure
 }
 
 // noOps logs, at debug level, the flags hallmark accepts and already

@@ -52,7 +52,7 @@ func TestCosignLinesRun(t *testing.T) {
 	if code != 0 || out != "" {
 		t.Fatalf("verify: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	for _, w := range []string{"--experimental-oci11 is a no-op", "--use-signed-timestamps is a no-op", "--offline"} {
+	for _, w := range []string{"--experimental-oci11 is a no-op", "--use-signed-timestamps is a no-op", "--offline", "TLS certificate not verified"} {
 		if !strings.Contains(errOut, w) {
 			t.Errorf("--debug does not mention %q: %q", w, errOut)
 		}
