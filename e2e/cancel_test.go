@@ -151,14 +151,24 @@ func TestCancelDuringSign(t *testing.T) {
 				return
 			}
 			// Only complete signatures, each verifying, in the layout
-			// written before the signal.
-			ref, err := name.ParseReference(repo+":"+env["CI_COMMIT_SHORT_SHA"], name.Insecure)
+			// written before the signal. The release tags last: the
+			// interrupted one left no tag, so the digest is the one its
+			// signature tag names.
+			tag, err := name.ParseReference(repo+":"+env["CI_COMMIT_SHORT_SHA"], name.Insecure)
 			if err != nil {
 				t.Fatal(err)
 			}
-			digest, err := remoteHead(ref)
-			if err != nil {
-				t.Fatal(err)
+			if _, err := remoteHead(tag); err == nil {
+				t.Errorf("the interrupted release tagged %s", tag)
+			}
+			var digest string
+			for _, st := range signatureTags(t, repo) {
+				if hex, ok := strings.CutSuffix(strings.TrimPrefix(st, "sha256-"), ".sig"); ok {
+					digest = "sha256:" + hex
+				}
+			}
+			if digest == "" {
+				t.Fatalf("no signature tag in %s: want the %s signature written before the signal", repo, tt.layout)
 			}
 			d, _ := name.NewDigest(repo+"@"+digest, name.Insecure)
 			res, err := verifier.Verify(t.Context(), d, verifier.Options{

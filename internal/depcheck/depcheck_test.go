@@ -10,7 +10,7 @@ import (
 
 // libraries are hallmark's library packages, relative to the module root.
 // Those not written yet are skipped.
-var libraries = []string{"ci", "builder", "registry", "signer", "verifier", "doctor", "layout", "release", "internal/parallel", "internal/version", "internal/limits"}
+var libraries = []string{"ci", "builder", "builder/pool", "registry", "signer", "verifier", "doctor", "layout", "release", "internal/parallel", "internal/version", "internal/limits"}
 
 // forbidden are import path prefixes no library may depend on, directly or
 // indirectly.
@@ -91,7 +91,7 @@ const module = "github.com/hallmark-dev/hallmark"
 
 // cliImports are the module's packages the CLI (internal/cli) may import:
 // the libraries' public packages and the internal helpers made for it.
-var cliImports = []string{"builder", "ci", "doctor", "registry", "release", "signer", "verifier", "internal/parallel", "internal/version", "internal/limits", "layout"}
+var cliImports = []string{"builder", "builder/pool", "ci", "doctor", "registry", "release", "signer", "verifier", "internal/parallel", "internal/version", "internal/limits", "layout"}
 
 // imports returns, for each package of the module (tests left out), its
 // direct imports.
