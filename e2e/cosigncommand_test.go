@@ -54,7 +54,9 @@ func TestCosignCommand(t *testing.T) {
 				repo, digest := pushedImage(t, reg)
 				ref := repo + "@" + digest
 				identity := b.Issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main"
-				args := []string{"sign", "--insecure-registry", reg, "--annotations", note}
+				// --no-ci-annotations: outside a CI job the checkout's revision
+				// would be signed, which the bed token's certificate disagrees with.
+				args := []string{"sign", "--insecure-registry", reg, "--no-ci-annotations", "--annotations", note}
 				if tt.mode == "both-formats" {
 					args = append(args, "--both-formats")
 				} else {

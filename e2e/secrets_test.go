@@ -57,8 +57,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 	priv, pub := keyPair(t, secretKeyPassword)
 	ctxDir, df := buildContext(t, b)
 	out := t.TempDir()
-	token := b.Token(t, "project_path=group/app&ref=main")
-	expired := b.Token(t, "project_path=group/app&ref=main&ttl=-1m")
+	// The job's token certifies the job's own commit and job id: signing
+	// refuses annotations the certificate disagrees with.
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	jobID := gitlabEnv(reg, sha)["CI_JOB_ID"]
+	token := b.Token(t, "project_path=group/app&ref=main&sha="+sha+"&job_id="+jobID)
+	expired := b.Token(t, "project_path=group/app&ref=main&sha="+sha+"&job_id="+jobID+"&ttl=-1m")
 	tokenFile := filepath.Join(out, "token")
 	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -68,8 +72,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 	secrets = append(append(secrets, jwtParts(token)...), jwtParts(expired)...)
 
 	job := func(overrides ...string) []string {
-		env := gitlabEnv(reg, "0123456789abcdef0123456789abcdef01234567")
+		env := gitlabEnv(reg, sha)
 		env["CI_SERVER_URL"], env["CI_PROJECT_URL"] = b.Issuer(), b.Issuer()+"/group/app"
+		env["CI_PIPELINE_URL"] = env["CI_PROJECT_URL"] + "/-/pipelines/" + env["CI_PIPELINE_ID"]
+		env["CI_JOB_URL"] = env["CI_PROJECT_URL"] + "/-/jobs/" + env["CI_JOB_ID"]
 		env["CI_REGISTRY_IMAGE"] = uniqueRepo(t, reg)
 		env["CI_REGISTRY_USER"], env["CI_REGISTRY_PASSWORD"], env["CI_JOB_TOKEN"] = "gitlab-ci-token", secretRegistryPassword, secretJobToken
 		env["SIGSTORE_ID_TOKEN"], env["COSIGN_PASSWORD"] = token, secretKeyPassword
