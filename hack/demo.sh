@@ -5,8 +5,10 @@
 # mints a GitLab-shaped ID token, then runs
 #   hallmark release   build + push Dockerfile.test, sign the digest keyless as a Sigstore bundle
 #                      (cosign v3's format) with the 11 GitLab provenance annotations, logged in
-#                      Rekor, and verify it with every check on
-#   hallmark verify    the tutorial's check, printing the verification JSON (| jq .)
+#                      Rekor, and verify it with every check on; with --provenance, BuildKit's SLSA v1
+#                      provenance of the build is checked against the job and signed as an attestation
+#   hallmark verify    the tutorial's check, printing the verification JSON (| jq .), then the
+#                      provenance (--provenance: source, revision, builder, trigger, materials)
 #   cosign verify      the same check by cosign v3.1.3, the tutorial's line
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -38,7 +40,7 @@ trust=(--trusted-root "$HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT")
 
 echo "demo: hallmark release" >&2
 bin/hallmark release --insecure-registry "$CI_REGISTRY" --addr "$HALLMARK_TEST_BUILDKIT_UNIX" \
-	--context testdata/build -f Dockerfile.test "${sigstore[@]}" --dotenv bin/release.env
+	--context testdata/build -f Dockerfile.test "${sigstore[@]}" --provenance --dotenv bin/release.env
 # shellcheck source=/dev/null
 . bin/release.env
 
@@ -47,6 +49,11 @@ bin/hallmark verify --insecure-registry "$CI_REGISTRY" "${trust[@]}" \
 	--annotations "tag=$CI_COMMIT_SHORT_SHA" \
 	--certificate-identity "$CI_PROJECT_URL//.gitlab-ci.yml@refs/heads/$CI_COMMIT_REF_NAME" \
 	--certificate-oidc-issuer "$CI_SERVER_URL" "$IMAGE_REF" | jq .
+
+echo "demo: hallmark verify --provenance $IMAGE_REF" >&2
+bin/hallmark verify --provenance --insecure-registry "$CI_REGISTRY" "${trust[@]}" \
+	--certificate-identity "$CI_PROJECT_URL//.gitlab-ci.yml@refs/heads/$CI_COMMIT_REF_NAME" \
+	--certificate-oidc-issuer "$CI_SERVER_URL" "$IMAGE_REF" >/dev/null
 
 # The tutorial's verify line with cosign v3.1.3, plus only what this private bed needs: its trusted
 # root (the public-good one comes from Sigstore's TUF repository) and plain HTTP to the local registry.
