@@ -22,7 +22,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/hallmark-dev/hallmark/internal/e2etest"
 	"github.com/hallmark-dev/hallmark/internal/testutil"
@@ -279,20 +278,8 @@ func plainOptions(ctx context.Context) []remote.Option {
 // referrers fallback index ("sha256-<hex>.sig", "sha256-<hex>").
 func signatureTags(t *testing.T, repo string) []string {
 	t.Helper()
-	r, err := name.NewRepository(repo, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tags, err := remote.List(r, plainOptions(t.Context())...)
-	var te *transport.Error
-	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-		return nil
-	}
-	if err != nil {
-		t.Fatalf("listing tags of %s: %v", repo, err)
-	}
 	var out []string
-	for _, tag := range tags {
+	for _, tag := range allTags(t, repo) {
 		if strings.HasPrefix(tag, "sha256-") {
 			out = append(out, tag)
 		}
