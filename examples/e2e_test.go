@@ -137,22 +137,30 @@ func TestKubernetesPodBuildkitdFlags(t *testing.T) {
 }
 
 // materialize writes, under root, the files a container of the pod sees in
-// its Secret mounts, for the Secrets given (as kubelet would).
-func materialize(t *testing.T, p pod, c container, secrets map[string]map[string][]byte, root string) {
+// its Secret and ConfigMap mounts, for the Secrets and ConfigMaps given by
+// name (as kubelet would).
+func materialize(t *testing.T, p pod, c container, sources map[string]map[string][]byte, root string) {
 	t.Helper()
 	for _, m := range c.VolumeMounts {
 		for _, v := range p.Spec.Volumes {
-			if v.Name != m.Name || v.Secret == nil || secrets[v.Secret.SecretName] == nil {
+			var src string
+			switch {
+			case v.Secret != nil:
+				src = v.Secret.SecretName
+			case v.ConfigMap != nil:
+				src = v.ConfigMap.Name
+			}
+			if v.Name != m.Name || sources[src] == nil {
 				continue
 			}
-			data := secrets[v.Secret.SecretName]
+			data := sources[src]
 			files := map[string][]byte{}
-			if len(v.Secret.Items) == 0 {
+			if len(v.items()) == 0 {
 				for k, b := range data {
 					files[k] = b
 				}
 			}
-			for _, it := range v.Secret.Items {
+			for _, it := range v.items() {
 				files[it.Path] = data[it.Key]
 			}
 			for rel, b := range files {
@@ -244,10 +252,11 @@ func TestExampleHallmarkFlags(t *testing.T) {
 			}
 		}
 	}
-	l := loadRunnerPod(t)
-	cmds = append(cmds, append(command{"hallmark"}, l.hallmark.Args...))
-	for _, e := range l.hallmark.Env {
-		vars[e.Name] = true
+	for _, hm := range []container{loadRunnerPod(t).hallmark, loadPool(t).hallmark} {
+		cmds = append(cmds, append(command{"hallmark"}, hm.Args...))
+		for _, e := range hm.Env {
+			vars[e.Name] = true
+		}
 	}
 
 	help := map[string]string{}

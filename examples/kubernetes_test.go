@@ -1,11 +1,9 @@
 package examples_test
 
 import (
-	"fmt"
 	"maps"
 	"net"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -49,21 +47,7 @@ func loadRunnerPod(t *testing.T) podLink {
 		t.Fatalf("want one buildkitd and one hallmark container, got %d and %d", len(bk), len(hm))
 	}
 	l.buildkitd, l.hallmark = bk[0], hm[0]
-	for _, a := range flagValues(l.buildkitd.Args, "addr") {
-		u, err := url.Parse(a)
-		if err != nil {
-			t.Fatalf("buildkitd --addr %q: %v", a, err)
-		}
-		if u.Scheme == "tcp" {
-			if l.listen != nil {
-				t.Fatalf("buildkitd listens on several tcp addresses: %v", l.buildkitd.Args)
-			}
-			l.listen = u
-		}
-	}
-	if l.listen == nil {
-		t.Fatalf("buildkitd has no --addr tcp://: %v", l.buildkitd.Args)
-	}
+	l.listen = tcpListen(t, l.buildkitd)
 	if len(l.hallmark.Command) != 0 {
 		t.Errorf("hallmark container overrides the image's entrypoint: %v", l.hallmark.Command)
 	}
@@ -85,52 +69,6 @@ func loadRunnerPod(t *testing.T) podLink {
 	return l
 }
 
-// secretFile says which Secret and key a file a container reads comes
-// from, following the container's mounts and the volume's items.
-func (p pod) secretFile(c container, file string) (secretName, key string, err error) {
-	var best *volumeMount
-	for i, m := range c.VolumeMounts {
-		if m.SubPath != "" && file == m.MountPath || strings.HasPrefix(file, strings.TrimSuffix(m.MountPath, "/")+"/") {
-			if best == nil || len(m.MountPath) > len(best.MountPath) {
-				best = &c.VolumeMounts[i]
-			}
-		}
-	}
-	if best == nil {
-		return "", "", fmt.Errorf("%s is on no volume mounted in container %s", file, c.Name)
-	}
-	var vol *volume
-	for i := range p.Spec.Volumes {
-		if p.Spec.Volumes[i].Name == best.Name {
-			vol = &p.Spec.Volumes[i]
-		}
-	}
-	switch {
-	case vol == nil:
-		return "", "", fmt.Errorf("%s: container %s mounts volume %s, which the pod does not have", file, c.Name, best.Name)
-	case vol.Secret == nil:
-		return "", "", fmt.Errorf("%s: volume %s is not a Secret", file, vol.Name)
-	case !best.ReadOnly:
-		return "", "", fmt.Errorf("%s: Secret volume %s is mounted read-write", file, vol.Name)
-	}
-	rel := best.SubPath
-	if rel == "" {
-		rel = strings.TrimPrefix(file, strings.TrimSuffix(best.MountPath, "/")+"/")
-	}
-	if len(vol.Secret.Items) == 0 {
-		if strings.Contains(rel, "/") {
-			return "", "", fmt.Errorf("%s: Secret keys are files at the top of the mount, not %s", file, rel)
-		}
-		return vol.Secret.SecretName, rel, nil
-	}
-	for _, it := range vol.Secret.Items {
-		if path.Clean(it.Path) == rel {
-			return vol.Secret.SecretName, it.Key, nil
-		}
-	}
-	return "", "", fmt.Errorf("%s: Secret volume %s projects no item at %s", file, vol.Name, rel)
-}
-
 // TestKubernetesPodShape checks the pod as the API server and kubelet would
 // see it: every mount has a volume, the buildkitd sidecar is a native
 // sidecar with a startup probe and the securityContext BuildKit's rootless
@@ -141,43 +79,7 @@ func TestKubernetesPodShape(t *testing.T) {
 	if spec.RestartPolicy != "Never" && spec.RestartPolicy != "OnFailure" {
 		t.Errorf("restartPolicy %q: a release runs once", spec.RestartPolicy)
 	}
-	vols := map[string]volume{}
-	for _, v := range spec.Volumes {
-		if _, dup := vols[v.Name]; dup {
-			t.Errorf("volume %s defined twice", v.Name)
-		}
-		if (v.Secret == nil) == (v.EmptyDir == nil) {
-			t.Errorf("volume %s: want exactly one of secret and emptyDir", v.Name)
-		}
-		vols[v.Name] = v
-	}
-	used := map[string]bool{}
-	names := map[string]bool{}
-	for _, c := range append(slices.Clone(spec.InitContainers), spec.Containers...) {
-		if c.Name == "" || c.Image == "" || names[c.Name] {
-			t.Errorf("container %q (image %q): needs a unique name and an image", c.Name, c.Image)
-		}
-		names[c.Name] = true
-		for _, m := range c.VolumeMounts {
-			if _, ok := vols[m.Name]; !ok {
-				t.Errorf("container %s mounts %s, which is not a volume of the pod", c.Name, m.Name)
-			}
-			if !path.IsAbs(m.MountPath) {
-				t.Errorf("container %s: mountPath %q is not absolute", c.Name, m.MountPath)
-			}
-			used[m.Name] = true
-		}
-		for _, e := range c.Env {
-			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && (e.ValueFrom.SecretKeyRef.Name == "" || e.ValueFrom.SecretKeyRef.Key == "") {
-				t.Errorf("container %s env %s: secretKeyRef needs name and key", c.Name, e.Name)
-			}
-		}
-	}
-	for name := range vols {
-		if !used[name] {
-			t.Errorf("volume %s is mounted nowhere", name)
-		}
-	}
+	vols := checkPodVolumes(t, spec)
 
 	bk := l.buildkitd
 	if slices.ContainsFunc(spec.InitContainers, func(c container) bool { return c.Name == bk.Name }) {
@@ -189,38 +91,9 @@ func TestKubernetesPodShape(t *testing.T) {
 		}
 	}
 	if strings.HasSuffix(bk.Image, "rootless") {
-		sc := bk.SecurityContext
-		switch {
-		case sc == nil:
-			t.Fatal("rootless buildkitd has no securityContext")
-		case sc.SeccompProfile == nil || sc.SeccompProfile.Type != "Unconfined":
-			t.Error("rootless buildkitd needs seccompProfile Unconfined (unshare, mount)")
-		case sc.AppArmorProfile == nil || sc.AppArmorProfile.Type != "Unconfined":
-			t.Error("rootless buildkitd needs appArmorProfile Unconfined")
-		case sc.RunAsUser == nil || *sc.RunAsUser != 1000 || sc.RunAsGroup == nil || *sc.RunAsGroup != 1000:
-			t.Error("rootless buildkitd runs as 1000:1000 (the image's user; its subuid range is fixed)")
-		}
-		if !slices.Contains(bk.Args, "--oci-worker-no-process-sandbox") {
-			t.Error("rootless buildkitd in a pod needs --oci-worker-no-process-sandbox (no systempaths=unconfined in Kubernetes)")
-		}
-		if !slices.ContainsFunc(bk.VolumeMounts, func(m volumeMount) bool {
-			return m.MountPath == "/home/user/.local/share/buildkit" && vols[m.Name].EmptyDir != nil
-		}) {
-			t.Error("rootless buildkitd needs an emptyDir on /home/user/.local/share/buildkit")
-		}
+		checkRootless(t, spec, bk, vols)
 	}
-
-	sc := l.hallmark.SecurityContext
-	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-		t.Error("hallmark needs no privileges: want runAsNonRoot: true, allowPrivilegeEscalation: false")
-	}
-	if sc != nil && sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
-		for _, dir := range []string{"/tmp", "/home/nonroot"} {
-			if !slices.ContainsFunc(l.hallmark.VolumeMounts, func(m volumeMount) bool { return m.MountPath == dir && vols[m.Name].EmptyDir != nil }) {
-				t.Errorf("read-only root filesystem but no emptyDir on %s (TMPDIR, HOME of the image)", dir)
-			}
-		}
-	}
+	checkHallmarkContainer(t, l.hallmark, vols)
 }
 
 // TestKubernetesPodLink checks that hallmark dials where buildkitd listens,

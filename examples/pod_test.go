@@ -25,6 +25,9 @@ type podSpec struct {
 	AutomountServiceAccountToken *bool               `yaml:"automountServiceAccountToken"`
 	ServiceAccountName           string              `yaml:"serviceAccountName"`
 	SecurityContext              *podSecurityContext `yaml:"securityContext"`
+	HostNetwork                  *bool               `yaml:"hostNetwork"`
+	HostPID                      *bool               `yaml:"hostPID"`
+	HostIPC                      *bool               `yaml:"hostIPC"`
 	InitContainers               []container         `yaml:"initContainers"`
 	Containers                   []container         `yaml:"containers"`
 	Volumes                      []volume            `yaml:"volumes"`
@@ -131,13 +134,33 @@ type appArmorProfile struct {
 }
 
 type volume struct {
-	Name     string                `yaml:"name"`
-	Secret   *secretVolumeSource   `yaml:"secret"`
-	EmptyDir *emptyDirVolumeSource `yaml:"emptyDir"`
+	Name      string                 `yaml:"name"`
+	Secret    *secretVolumeSource    `yaml:"secret"`
+	ConfigMap *configMapVolumeSource `yaml:"configMap"`
+	EmptyDir  *emptyDirVolumeSource  `yaml:"emptyDir"`
+}
+
+// items are the keys a Secret or ConfigMap volume projects, if it names
+// them.
+func (v volume) items() []keyToPath {
+	switch {
+	case v.Secret != nil:
+		return v.Secret.Items
+	case v.ConfigMap != nil:
+		return v.ConfigMap.Items
+	}
+	return nil
 }
 
 type secretVolumeSource struct {
 	SecretName  string      `yaml:"secretName"`
+	Items       []keyToPath `yaml:"items"`
+	DefaultMode *int32      `yaml:"defaultMode"`
+	Optional    *bool       `yaml:"optional"`
+}
+
+type configMapVolumeSource struct {
+	Name        string      `yaml:"name"`
 	Items       []keyToPath `yaml:"items"`
 	DefaultMode *int32      `yaml:"defaultMode"`
 	Optional    *bool       `yaml:"optional"`
@@ -162,4 +185,68 @@ type secret struct {
 	Type       string            `yaml:"type"`
 	Data       map[string]string `yaml:"data"`
 	StringData map[string]string `yaml:"stringData"`
+}
+
+// The workloads of the pool example (apps/v1 StatefulSet, v1 Service,
+// batch/v1 Job, v1 ConfigMap), as few fields as it uses, decoded strictly
+// too.
+
+type podTemplate struct {
+	Metadata objectMeta `yaml:"metadata"`
+	Spec     podSpec    `yaml:"spec"`
+}
+
+type labelSelector struct {
+	MatchLabels map[string]string `yaml:"matchLabels"`
+}
+
+type statefulSet struct {
+	APIVersion string     `yaml:"apiVersion"`
+	Kind       string     `yaml:"kind"`
+	Metadata   objectMeta `yaml:"metadata"`
+	Spec       struct {
+		ServiceName         string        `yaml:"serviceName"`
+		Replicas            *int32        `yaml:"replicas"`
+		PodManagementPolicy string        `yaml:"podManagementPolicy"`
+		Selector            labelSelector `yaml:"selector"`
+		Template            podTemplate   `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+type service struct {
+	APIVersion string     `yaml:"apiVersion"`
+	Kind       string     `yaml:"kind"`
+	Metadata   objectMeta `yaml:"metadata"`
+	Spec       struct {
+		ClusterIP                string            `yaml:"clusterIP"`
+		Selector                 map[string]string `yaml:"selector"`
+		PublishNotReadyAddresses bool              `yaml:"publishNotReadyAddresses"`
+		Ports                    []servicePort     `yaml:"ports"`
+	} `yaml:"spec"`
+}
+
+type servicePort struct {
+	Name       string `yaml:"name"`
+	Port       int32  `yaml:"port"`
+	TargetPort any    `yaml:"targetPort"`
+	Protocol   string `yaml:"protocol"`
+}
+
+type job struct {
+	APIVersion string     `yaml:"apiVersion"`
+	Kind       string     `yaml:"kind"`
+	Metadata   objectMeta `yaml:"metadata"`
+	Spec       struct {
+		BackoffLimit            *int32      `yaml:"backoffLimit"`
+		TTLSecondsAfterFinished *int32      `yaml:"ttlSecondsAfterFinished"`
+		ActiveDeadlineSeconds   *int64      `yaml:"activeDeadlineSeconds"`
+		Template                podTemplate `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+type configMap struct {
+	APIVersion string            `yaml:"apiVersion"`
+	Kind       string            `yaml:"kind"`
+	Metadata   objectMeta        `yaml:"metadata"`
+	Data       map[string]string `yaml:"data"`
 }

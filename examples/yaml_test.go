@@ -23,6 +23,8 @@ const (
 	githubWorkflow = "github/release.yml"
 	runnerPod      = "kubernetes/runner-pod.yaml"
 	createCerts    = "kubernetes/create-certs.sh"
+	buildkitdPool  = "kubernetes/buildkitd-pool.yaml"
+	releaseJob     = "kubernetes/release-job.yaml"
 )
 
 // TestEveryYAMLParses parses every YAML file under examples/, hidden ones
@@ -41,7 +43,7 @@ func TestEveryYAMLParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{gitlabCI, githubWorkflow, runnerPod} {
+	for _, want := range []string{gitlabCI, githubWorkflow, runnerPod, buildkitdPool, releaseJob} {
 		if !slices.Contains(files, want) {
 			t.Errorf("%s not found among the YAML files %v", want, files)
 		}
@@ -86,11 +88,75 @@ func decodeStrict(t *testing.T, path string, v any) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	decodeStrictBytes(t, path, b, v)
+}
+
+// decodeStrictBytes decodes one YAML document into v, failing on fields v
+// does not have; where names it in errors.
+func decodeStrictBytes(t *testing.T, where string, b []byte, v any) {
+	t.Helper()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil {
-		t.Fatalf("%s: %v", path, err)
+		t.Fatalf("%s: %v", where, err)
 	}
+}
+
+// manifest is one document of a multi-document Kubernetes manifest file.
+type manifest struct {
+	kind, name string
+	raw        []byte
+}
+
+// loadManifests splits a Kubernetes manifest file into its documents,
+// each with its kind and name, for decodeStrictBytes.
+func loadManifests(t *testing.T, path string) []manifest {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var out []manifest
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		var head struct {
+			Kind     string `yaml:"kind"`
+			Metadata struct {
+				Name string `yaml:"name"`
+			} `yaml:"metadata"`
+		}
+		if err := n.Decode(&head); err != nil {
+			t.Fatalf("%s: document %d: %v", path, len(out)+1, err)
+		}
+		raw, err := yaml.Marshal(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, manifest{kind: head.Kind, name: head.Metadata.Name, raw: raw})
+	}
+}
+
+// only returns the one manifest of kind, failing unless there is exactly one.
+func only(t *testing.T, path string, ms []manifest, kind string) manifest {
+	t.Helper()
+	var found []manifest
+	for _, m := range ms {
+		if m.kind == kind {
+			found = append(found, m)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s: %d %s documents, want 1", path, len(found), kind)
+	}
+	return found[0]
 }
 
 // loadMap decodes a one-document YAML file whose top level is a mapping.
@@ -268,10 +334,11 @@ func TestHallmarkVariables(t *testing.T) {
 			}
 		}
 	}
-	l := loadRunnerPod(t)
-	env := map[string]any{}
-	for _, e := range l.hallmark.Env {
-		env[e.Name] = e.Value
+	for where, hm := range map[string]container{runnerPod: loadRunnerPod(t).hallmark, releaseJob: loadPool(t).hallmark} {
+		env := map[string]any{}
+		for _, e := range hm.Env {
+			env[e.Name] = e.Value
+		}
+		check(where, env)
 	}
-	check(runnerPod, env)
 }
