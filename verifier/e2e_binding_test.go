@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hallmark-dev/hallmark/ci"
 	"github.com/hallmark-dev/hallmark/signer"
-	"github.com/hallmark-dev/hallmark/signer/signertest"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
@@ -21,19 +19,14 @@ import (
 // verifier binds each certifiable annotation to the certificate, rejects
 // a false one naming it, and accepts it only when told to.
 func TestE2EAnnotationBinding(t *testing.T) {
-	bed := signertest.RequireBed(t)
-	bed.RequireSigning(t)
-	const sha = "89abcdef0123456789abcdef0123456789abcdef"
-	project := bed.Issuer + "/group/app"
-	job := project + "/-/jobs/5005"
+	j := bedGitLabJob(t)
 	truth := map[string]string{
-		"com.gitlab.ci.commit.sha": sha, ci.KeyRevision: sha, ci.KeySource: project,
-		"com.gitlab.ci.job.url": job, "com.gitlab.ci.job.id": "5005", "com.gitlab.ci.project.path": "group/app",
+		"com.gitlab.ci.commit.sha": j.sha, ci.KeyRevision: j.sha, ci.KeySource: j.project,
+		"com.gitlab.ci.job.url": j.job, "com.gitlab.ci.job.id": "5005", "com.gitlab.ci.project.path": "group/app",
 		"com.gitlab.ci.commit.ref.name": "main", "com.gitlab.ci.pipeline.id": "4004", ci.KeyTag: "v1",
 	}
 	spoofed := maps.Clone(truth)
 	spoofed["com.gitlab.ci.commit.sha"] = strings.Repeat("f", 40)
-	reg := bed.Registries[len(bed.Registries)-1]
 	for _, format := range []string{"bundle", "simple-signing"} {
 		tests := []struct {
 			name         string
@@ -48,18 +41,12 @@ func TestE2EAnnotationBinding(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(format+"/"+tt.name, func(t *testing.T) {
 				ctx := t.Context()
-				d := reg.Image(t, "hallmark-e2e/binding")
-				o := signer.Options{IdentityToken: bed.Token(t, url.Values{"project_path": {"group/app"}, "sha": {sha}}),
-					FulcioURL: bed.FulcioURL, InsecureSkipSCT: true, TimestampServerURL: bed.TSAURL,
-					RemoteOptions: reg.Options, SkipTlogUpload: true, Bundle: format == "bundle"}
-				s, err := signer.New(ctx, o)
-				if err != nil {
-					t.Fatal(err)
-				}
+				d := j.reg.Image(t, "hallmark-e2e/binding")
+				s := j.signer(t, "group/app", format == "bundle")
 				if _, err := s.Sign(ctx, signer.Subject{Digest: d}, tt.ann); err != nil {
 					t.Fatal(err)
 				}
-				vo := bedVerifyOptions(t, bed, reg, nil, map[string]string{ci.KeyTag: "v1"})
+				vo := bedVerifyOptions(t, j.bed, j.reg, nil, map[string]string{ci.KeyTag: "v1"})
 				vo.AllowUnboundAnnotations = tt.allowUnbound
 				res, err := verifier.Verify(context.Background(), d, vo)
 				if !tt.ok {
@@ -67,7 +54,7 @@ func TestE2EAnnotationBinding(t *testing.T) {
 					if !errors.As(err, &ce) || ce.Check != verifier.CheckBinding {
 						t.Fatalf("want a %s failure, got %v", verifier.CheckBinding, err)
 					}
-					for _, frag := range []string{"com.gitlab.ci.commit.sha", spoofed["com.gitlab.ci.commit.sha"], sha, "Source Repository Digest"} {
+					for _, frag := range []string{"com.gitlab.ci.commit.sha", spoofed["com.gitlab.ci.commit.sha"], j.sha, "Source Repository Digest"} {
 						if !strings.Contains(err.Error(), frag) {
 							t.Errorf("error %q does not name %q", err, frag)
 						}

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -13,7 +12,6 @@ import (
 
 	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/signer"
-	"github.com/hallmark-dev/hallmark/signer/signertest"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
@@ -24,26 +22,15 @@ import (
 // digest, provenance signed by another identity, and provenance whose
 // revision its certificate disagrees with.
 func TestE2EVerifyProvenance(t *testing.T) {
-	bed := signertest.RequireBed(t)
-	bed.RequireSigning(t)
-	const sha = "89abcdef0123456789abcdef0123456789abcdef"
-	project := bed.Issuer + "/group/app"
-	job := project + "/-/jobs/5005"
+	j := bedGitLabJob(t)
 	predicate := func(revision string) []byte {
 		return []byte(`{"buildDefinition":{"buildType":"https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md",` +
-			`"resolvedDependencies":[{"uri":"pkg:docker/busybox@1"}]},"runDetails":{"builder":{"id":"` + job + `"},` +
-			`"metadata":{"buildkit_metadata":{"vcs":{"source":"` + project + `","revision":"` + revision + `"}}}}}`)
+			`"resolvedDependencies":[{"uri":"pkg:docker/busybox@1"}]},"runDetails":{"builder":{"id":"` + j.job + `"},` +
+			`"metadata":{"buildkit_metadata":{"vcs":{"source":"` + j.project + `","revision":"` + revision + `"}}}}}`)
 	}
-	reg := bed.Registries[len(bed.Registries)-1]
 	attest := func(t *testing.T, d name.Digest, projectPath string, pred []byte) *signer.Attestation {
 		t.Helper()
-		s, err := signer.New(t.Context(), signer.Options{IdentityToken: bed.Token(t, url.Values{"project_path": {projectPath}, "sha": {sha}}),
-			FulcioURL: bed.FulcioURL, InsecureSkipSCT: true, TimestampServerURL: bed.TSAURL,
-			RemoteOptions: reg.Options, SkipTlogUpload: true, Bundle: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := s.Attest(t.Context(), signer.Subject{Digest: d}, layout.PredicateTypeSLSAProvenance1, pred)
+		a, err := j.signer(t, projectPath, true).Attest(t.Context(), signer.Subject{Digest: d}, layout.PredicateTypeSLSAProvenance1, pred)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,25 +41,25 @@ func TestE2EVerifyProvenance(t *testing.T) {
 		forge func(t *testing.T, d name.Digest)
 		check verifier.Check // "" when it verifies
 	}{
-		{"genuine", func(t *testing.T, d name.Digest) { attest(t, d, "group/app", predicate(sha)) }, ""},
+		{"genuine", func(t *testing.T, d name.Digest) { attest(t, d, "group/app", predicate(j.sha)) }, ""},
 		{"edited predicate", func(t *testing.T, d name.Digest) {
-			a := attest(t, reg.Image(t, "hallmark-e2e/provenance-other"), "group/app", predicate(sha))
-			writeBundleReferrer(t, reg, d, editedPayload(t, a.Bundle, d, sha, strings.Repeat("e", 40)), layout.PredicateTypeSLSAProvenance1)
+			a := attest(t, j.reg.Image(t, "hallmark-e2e/provenance-other"), "group/app", predicate(j.sha))
+			writeBundleReferrer(t, j.reg, d, editedPayload(t, a.Bundle, d, j.sha, strings.Repeat("e", 40)), layout.PredicateTypeSLSAProvenance1)
 		}, verifier.CheckSignature},
 		{"provenance of another digest", func(t *testing.T, d name.Digest) {
-			a := attest(t, reg.Image(t, "hallmark-e2e/provenance-other"), "group/app", predicate(sha))
-			writeBundleReferrer(t, reg, d, a.Bundle, layout.PredicateTypeSLSAProvenance1)
+			a := attest(t, j.reg.Image(t, "hallmark-e2e/provenance-other"), "group/app", predicate(j.sha))
+			writeBundleReferrer(t, j.reg, d, a.Bundle, layout.PredicateTypeSLSAProvenance1)
 		}, verifier.CheckDigest},
-		{"another identity", func(t *testing.T, d name.Digest) { attest(t, d, "other/app", predicate(sha)) }, verifier.CheckIdentity},
+		{"another identity", func(t *testing.T, d name.Digest) { attest(t, d, "other/app", predicate(j.sha)) }, verifier.CheckIdentity},
 		{"revision disagrees with the certificate", func(t *testing.T, d name.Digest) {
 			attest(t, d, "group/app", predicate(strings.Repeat("f", 40)))
 		}, verifier.CheckProvenance},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := reg.Image(t, "hallmark-e2e/provenance")
+			d := j.reg.Image(t, "hallmark-e2e/provenance")
 			tt.forge(t, d)
-			v, err := verifier.New(context.Background(), bedVerifyOptions(t, bed, reg, nil, nil))
+			v, err := verifier.New(context.Background(), bedVerifyOptions(t, j.bed, j.reg, nil, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +68,7 @@ func TestE2EVerifyProvenance(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if p.VCSRevision != sha || p.BuilderID != job || p.VCSSource != project || p.BuildTrigger != "push" || len(p.Materials) != 1 {
+				if p.VCSRevision != j.sha || p.BuilderID != j.job || p.VCSSource != j.project || p.BuildTrigger != "push" || len(p.Materials) != 1 {
 					t.Errorf("provenance %+v", p)
 				}
 				return
