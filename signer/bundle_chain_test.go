@@ -1,16 +1,11 @@
 package signer_test
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"math/big"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -43,15 +38,13 @@ func TestSignBundleKeyWithCertificateChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	rootKey, rootCert := testCA(t, "root", nil, nil, now)
-	interKey, interCert := testCA(t, "intermediate", rootCert, rootKey, now)
-	leaf := testCert(t, &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "signer"}, EmailAddresses: []string{"signer@example.com"},
+	rootKey, rootCert := signertest.NewCA(t, "root", nil, nil, now)
+	interKey, interCert := signertest.NewCA(t, "intermediate", rootCert, rootKey, now)
+	leaf := signertest.CreateCertificate(t, &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "signer"}, EmailAddresses: []string{"signer@example.com"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}, interCert, pub, interKey)
 	dir := t.TempDir()
-	certFile, chainFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "chain.pem")
-	writeCerts(t, certFile, leaf)
-	writeCerts(t, chainFile, interCert, rootCert)
+	certFile, chainFile := signertest.WritePEM(t, dir, "cert.pem", leaf), signertest.WritePEM(t, dir, "chain.pem", interCert, rootCert)
 	s, err := signer.New(t.Context(), signer.Options{RemoteOptions: reg.Options, Key: kp.Private, Password: kp.Password,
 		Certificate: certFile, CertificateChain: chainFile, SkipTlogUpload: true, Bundle: true})
 	if err != nil {
@@ -89,48 +82,5 @@ func TestSignBundleKeyWithCertificateChain(t *testing.T) {
 	again, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"})
 	if err != nil || again.Added() {
 		t.Fatalf("re-sign: %v added=%v", err, again != nil && again.Added())
-	}
-}
-
-func testCA(t *testing.T, cn string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, now time.Time) (*ecdsa.PrivateKey, *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	return key, testCert(t, tmpl, parent, &key.PublicKey, parentKey)
-}
-
-func testCert(t *testing.T, tmpl, parent *x509.Certificate, pub crypto.PublicKey, key *ecdsa.PrivateKey) *x509.Certificate {
-	t.Helper()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func writeCerts(t *testing.T, path string, certs ...*x509.Certificate) {
-	t.Helper()
-	var out []byte
-	for _, c := range certs {
-		p, err := cryptoutils.MarshalCertificateToPEM(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p...)
-	}
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -55,14 +54,14 @@ func NewSigstore(t testing.TB) *Sigstore {
 	t.Helper()
 	s := &Sigstore{Issuer: "https://gitlab.example.com"}
 	now := time.Now()
-	rootKey, root := newCA(t, "fake fulcio root", nil, nil, now)
-	s.caKey, s.ca = newCA(t, "fake fulcio intermediate", root, rootKey, now)
-	tsaRootKey, tsaRoot := newCA(t, "fake tsa root", nil, nil, now)
+	rootKey, root := NewCA(t, "fake fulcio root", nil, nil, now)
+	s.caKey, s.ca = NewCA(t, "fake fulcio intermediate", root, rootKey, now)
+	tsaRootKey, tsaRoot := NewCA(t, "fake tsa root", nil, nil, now)
 	s.tsaKey, s.tsaLeaf = newTSALeaf(t, tsaRoot, tsaRootKey, now)
 	dir := t.TempDir()
-	s.CARoots = writePEM(t, dir, "fulcio-root.pem", root)
-	s.CAIntermediates = writePEM(t, dir, "fulcio-intermediate.pem", s.ca)
-	s.TSAChain = writePEM(t, dir, "tsa-chain.pem", s.tsaLeaf, tsaRoot)
+	s.CARoots = WritePEM(t, dir, "fulcio-root.pem", root)
+	s.CAIntermediates = WritePEM(t, dir, "fulcio-intermediate.pem", s.ca)
+	s.TSAChain = WritePEM(t, dir, "tsa-chain.pem", s.tsaLeaf, tsaRoot)
 	f := httptest.NewServer(http.HandlerFunc(s.fulcio))
 	t.Cleanup(f.Close)
 	ts := httptest.NewServer(http.HandlerFunc(s.tsa))
@@ -215,23 +214,6 @@ func (s *Sigstore) tsa(w http.ResponseWriter, r *http.Request) {
 	w.Write(resp)
 }
 
-func newCA(t testing.TB, cn string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, now time.Time) (*ecdsa.PrivateKey, *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: cn, Organization: []string{"hallmark test"}},
-		NotBefore: now.Add(-24 * time.Hour), NotAfter: now.Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	return key, create(t, tmpl, parent, &key.PublicKey, parentKey)
-}
-
 func newTSALeaf(t testing.TB, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, now time.Time) (*ecdsa.PrivateKey, *x509.Certificate) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -248,36 +230,5 @@ func newTSALeaf(t testing.TB, parent *x509.Certificate, parentKey *ecdsa.Private
 		KeyUsage:        x509.KeyUsageDigitalSignature,
 		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}},
 	}
-	return key, create(t, tmpl, parent, &key.PublicKey, parentKey)
-}
-
-func create(t testing.TB, tmpl, parent *x509.Certificate, pub *ecdsa.PublicKey, key *ecdsa.PrivateKey) *x509.Certificate {
-	t.Helper()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func writePEM(t testing.TB, dir, file string, certs ...*x509.Certificate) string {
-	t.Helper()
-	b, err := cryptoutils.MarshalCertificatesToPEM(certs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, file)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	return n
+	return key, CreateCertificate(t, tmpl, parent, &key.PublicKey, parentKey)
 }
