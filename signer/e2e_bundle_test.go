@@ -133,23 +133,13 @@ func TestE2EConcurrentBundleSigners(t *testing.T) {
 // v3.1 verify it with the tutorial's line and the bed's trusted root
 // only: no insecure flag. It skips while the bed runs no Rekor v2.
 func TestE2EBundleRekorV2(t *testing.T) {
-	bed := signertest.RequireBed(t)
-	bed.RequireSigning(t)
+	bed := requireRekorV2(t)
 	bed.RequireCosign3(t)
-	if bed.RekorURL == "" || bed.SigstoreTrustedRoot == "" {
-		t.Skip("the bed runs no Rekor v2 (HALLMARK_TEST_REKOR_URL, HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT)")
-	}
 	for _, reg := range bed.Registries {
 		t.Run(signertest.Name(reg.Referrers), func(t *testing.T) {
 			ctx := t.Context()
 			d := reg.Image(t, "hallmark-e2e/bundle-rekor")
-			s, err := signer.New(ctx, signer.Options{RemoteOptions: reg.Options, Bundle: true,
-				IdentityToken: bed.Token(t, url.Values{"project_path": {"group/app"}}), FulcioURL: bed.FulcioURL,
-				TrustedRoot: bed.SigstoreTrustedRoot, TimestampServerURL: bed.TSAURL,
-				RekorURL: bed.RekorURL, RekorVersion: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := rekorV2Signer(t, bed, reg, bed.RekorURL, nil)
 			ann := map[string]string{"tag": "e2e"}
 			if _, err := s.Sign(ctx, signer.Subject{Digest: d}, ann); err != nil {
 				t.Fatal(err)
@@ -158,11 +148,7 @@ func TestE2EBundleRekorV2(t *testing.T) {
 			if err != nil || again.Added() {
 				t.Fatalf("re-sign: %v added=%v", err, again != nil && again.Added())
 			}
-			out, err := cosignVerify(ctx, t, bed.Cosign3, []string{"--certificate-identity", bed.Identity("group/app"),
-				"--certificate-oidc-issuer", bed.Issuer, "--trusted-root", bed.SigstoreTrustedRoot, "--annotations", "tag=e2e", d.String()})
-			if err != nil {
-				t.Fatalf("cosign v3.1 verify: %v\n%s", err, out)
-			}
+			cosign3VerifyAll(ctx, t, bed, d)
 		})
 	}
 }

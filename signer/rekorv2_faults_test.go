@@ -4,9 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,7 +11,6 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
 	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/signer"
-	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
 
 // TestE2ERekorV2LostAnswer: the bed's Rekor v2 appends the first entry
@@ -26,16 +22,9 @@ import (
 // Rekor v2 serves them at its URL, from the bed's Rekor storage (the
 // bed's POSIX Rekor does not serve reads itself).
 func TestE2ERekorV2LostAnswer(t *testing.T) {
-	bed := signertest.RequireBed(t)
-	bed.RequireSigning(t)
+	bed := requireRekorV2(t)
 	bed.RequireCosign3(t)
-	if bed.RekorURL == "" || bed.SigstoreTrustedRoot == "" {
-		t.Skip("the bed runs no Rekor v2 (HALLMARK_TEST_REKOR_URL, HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT)")
-	}
-	tiles := filepath.Join(filepath.Dir(bed.TrustedRoot), "rekor", "storage")
-	if _, err := os.Stat(filepath.Join(tiles, "checkpoint")); err != nil {
-		t.Skipf("the bed's Rekor tiles: %v", err)
-	}
+	tiles := rekorTiles(t, bed)
 	lossy, lossyAddr, _ := testutil.FaultProxy(t, bed.RekorURL, faultproxy.Options{Rate: 1, Faults: []faultproxy.Fault{faultproxy.LostAnswer}})
 	clean, cleanAddr, _ := testutil.FaultProxy(t, bed.RekorURL, faultproxy.Options{})
 	var posts atomic.Int32
@@ -55,13 +44,7 @@ func TestE2ERekorV2LostAnswer(t *testing.T) {
 	reg := bed.Registries[1]
 	ctx := t.Context()
 	d := reg.Image(t, "hallmark-e2e/rekor-lost-answer")
-	s, err := signer.New(ctx, signer.Options{RemoteOptions: reg.Options, Bundle: true,
-		IdentityToken: bed.Token(t, url.Values{"project_path": {"group/app"}}), FulcioURL: bed.FulcioURL,
-		TrustedRoot: bed.SigstoreTrustedRoot, TimestampServerURL: bed.TSAURL,
-		RekorURL: rekor.URL, RekorVersion: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := rekorV2Signer(t, bed, reg, rekor.URL, nil)
 	if _, err := s.Sign(ctx, signer.Subject{Digest: d}, map[string]string{"tag": "e2e"}); err != nil {
 		t.Fatalf("sign after a lost Rekor answer: %v", err)
 	}
@@ -71,11 +54,7 @@ func TestE2ERekorV2LostAnswer(t *testing.T) {
 	if got := len(bundleReferrers(t, reg, d)); got != 1 {
 		t.Fatalf("%d bundles stored, want 1", got)
 	}
-	out, err := cosignVerify(ctx, t, bed.Cosign3, []string{"--certificate-identity", bed.Identity("group/app"),
-		"--certificate-oidc-issuer", bed.Issuer, "--trusted-root", bed.SigstoreTrustedRoot, "--annotations", "tag=e2e", d.String()})
-	if err != nil {
-		t.Fatalf("cosign v3.1 verify: %v\n%s", err, out)
-	}
+	cosign3VerifyAll(ctx, t, bed, d)
 }
 
 // proxyTo forwards r to the proxy at addr and copies its answer; a reset
@@ -102,16 +81,8 @@ func proxyTo(w http.ResponseWriter, r *http.Request, addr string) {
 // signature's (here the log's first entry), or one the signer cannot
 // check (no trusted root), fails the sign and stores nothing.
 func TestE2ERekorV2DuplicateRefused(t *testing.T) {
-	bed := signertest.RequireBed(t)
-	bed.RequireSigning(t)
-	if bed.RekorURL == "" || bed.SigstoreTrustedRoot == "" {
-		t.Skip("the bed runs no Rekor v2 (HALLMARK_TEST_REKOR_URL, HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT)")
-	}
-	tiles := filepath.Join(filepath.Dir(bed.TrustedRoot), "rekor", "storage")
-	if _, err := os.Stat(filepath.Join(tiles, "checkpoint")); err != nil {
-		t.Skipf("the bed's Rekor tiles: %v", err)
-	}
-	files := http.FileServer(http.Dir(tiles))
+	bed := requireRekorV2(t)
+	files := http.FileServer(http.Dir(rekorTiles(t, bed)))
 	rekor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			w.Header().Set("X-Log-Index", "0")
@@ -135,14 +106,11 @@ func TestE2ERekorV2DuplicateRefused(t *testing.T) {
 			t.Setenv("HOME", t.TempDir()) // the TUF cache
 			ctx := t.Context()
 			d := reg.Image(t, "hallmark-e2e/rekor-duplicate")
-			s, err := signer.New(ctx, signer.Options{RemoteOptions: reg.Options, Bundle: true,
-				IdentityToken: bed.Token(t, url.Values{"project_path": {"group/app"}}), FulcioURL: bed.FulcioURL,
-				TrustedRoot: tt.trustedRoot, InsecureSkipSCT: tt.trustedRoot == "", TimestampServerURL: bed.TSAURL,
-				RekorURL: rekor.URL, RekorVersion: 2, TUFMirror: "http://127.0.0.1:1", TUFRoot: bed.SigstoreTrustedRoot})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = s.Sign(ctx, signer.Subject{Digest: d}, nil)
+			s := rekorV2Signer(t, bed, reg, rekor.URL, func(o *signer.Options) {
+				o.TrustedRoot, o.InsecureSkipSCT = tt.trustedRoot, tt.trustedRoot == ""
+				o.TUFMirror, o.TUFRoot = "http://127.0.0.1:1", bed.SigstoreTrustedRoot
+			})
+			_, err := s.Sign(ctx, signer.Subject{Digest: d}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}

@@ -154,9 +154,5 @@ func TestE2EBundleSigningConfig(t *testing.T) {
 	if _, err := s.Sign(ctx, signer.Subject{Digest: d}, map[string]string{"tag": "e2e"}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := cosignVerify(ctx, t, bed.Cosign3, []string{"--certificate-identity", bed.Identity("group/app"),
-		"--certificate-oidc-issuer", bed.Issuer, "--trusted-root", bed.SigstoreTrustedRoot, "--annotations", "tag=e2e", d.String()})
-	if err != nil {
-		t.Fatalf("cosign v3.1 verify: %v\n%s", err, out)
-	}
+	cosign3VerifyAll(ctx, t, bed, d)
 }
