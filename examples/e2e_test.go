@@ -143,13 +143,7 @@ func materialize(t *testing.T, p pod, c container, sources map[string]map[string
 	t.Helper()
 	for _, m := range c.VolumeMounts {
 		for _, v := range p.Spec.Volumes {
-			var src string
-			switch {
-			case v.Secret != nil:
-				src = v.Secret.SecretName
-			case v.ConfigMap != nil:
-				src = v.ConfigMap.Name
-			}
+			_, src := v.source()
 			if v.Name != m.Name || sources[src] == nil {
 				continue
 			}

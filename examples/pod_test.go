@@ -140,6 +140,18 @@ type volume struct {
 	EmptyDir  *emptyDirVolumeSource  `yaml:"emptyDir"`
 }
 
+// source is the kind (Secret, ConfigMap) and name of what the volume
+// projects; "" for other volumes.
+func (v volume) source() (kind, name string) {
+	switch {
+	case v.Secret != nil:
+		return "Secret", v.Secret.SecretName
+	case v.ConfigMap != nil:
+		return "ConfigMap", v.ConfigMap.Name
+	}
+	return "", ""
+}
+
 // items are the keys a Secret or ConfigMap volume projects, if it names
 // them.
 func (v volume) items() []keyToPath {

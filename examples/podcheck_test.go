@@ -38,26 +38,26 @@ func tcpListen(t *testing.T, bk container) *url.URL {
 // secretFile says which Secret and key a file a container reads comes
 // from, following the container's mounts and the volume's items.
 func (p pod) secretFile(c container, file string) (secretName, key string, err error) {
-	vol, key, err := p.mountedFile(c, file)
-	if err != nil {
-		return "", "", err
-	}
-	if vol.Secret == nil {
-		return "", "", fmt.Errorf("%s: volume %s is not a Secret", file, vol.Name)
-	}
-	return vol.Secret.SecretName, key, nil
+	return p.sourceFile(c, file, "Secret")
 }
 
 // configMapFile is secretFile for a ConfigMap.
 func (p pod) configMapFile(c container, file string) (name, key string, err error) {
+	return p.sourceFile(c, file, "ConfigMap")
+}
+
+// sourceFile is the name of the Secret or ConfigMap (kind) and the key a
+// file a container reads comes from.
+func (p pod) sourceFile(c container, file, kind string) (name, key string, err error) {
 	vol, key, err := p.mountedFile(c, file)
 	if err != nil {
 		return "", "", err
 	}
-	if vol.ConfigMap == nil {
-		return "", "", fmt.Errorf("%s: volume %s is not a ConfigMap", file, vol.Name)
+	k, name := vol.source()
+	if k != kind {
+		return "", "", fmt.Errorf("%s: volume %s is not a %s", file, vol.Name, kind)
 	}
-	return vol.ConfigMap.Name, key, nil
+	return name, key, nil
 }
 
 // mountedFile finds the Secret or ConfigMap volume, mounted read-only in
