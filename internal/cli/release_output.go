@@ -71,7 +71,14 @@ type releaseVerified struct {
 // reference signed with, if any.
 func newReleaseResult(res *release.Result, key string) *releaseResult {
 	b := res.Build
-	rel := &releaseResult{Image: b.Image.String(), Digest: b.Digest.String(), Tags: b.Tags, Platforms: b.Platforms, Nodes: res.Nodes, Down: res.Down}
+	rel := &releaseResult{Image: b.Image.String(), Digest: b.Digest.String(), Tags: b.Tags, Platforms: b.Platforms}
+	// The nodes' errors are library messages: their option references
+	// become flags, as on stderr.
+	for _, n := range res.Nodes {
+		n.Skipped = renderSkips(n.Skipped)
+		rel.Nodes = append(rel.Nodes, n)
+	}
+	rel.Down = renderSkips(res.Down)
 	for _, s := range res.Signatures {
 		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: s.Digest.DigestStr(), Formats: formats(s),
 			Mode: string(s.Mode), Annotations: s.Annotations})
@@ -91,6 +98,16 @@ func newReleaseResult(res *release.Result, key string) *releaseResult {
 		}
 	}
 	return rel
+}
+
+// renderSkips is skips with their errors' option references rendered as
+// flags.
+func renderSkips(skips []pool.Skip) []pool.Skip {
+	var out []pool.Skip
+	for _, s := range skips {
+		out = append(out, pool.Skip{Node: s.Node, Err: renderOptions(s.Err)})
+	}
+	return out
 }
 
 // writeOutputs prints the result and writes the files CI asked for.

@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/pool"
 	"github.com/hallmark-dev/hallmark/internal/e2etest"
 	"github.com/hallmark-dev/hallmark/release"
 	"github.com/hallmark-dev/hallmark/signer"
@@ -41,18 +42,26 @@ func TestReleaseOutputShape(t *testing.T) {
 		name      string
 		platforms []builder.PlatformDigest
 		policy    verifier.Policy
+		nodes     []release.PlatformNode
+		down      []pool.Skip
 		key       string
 		want      []string // fragments of the JSON
 		notWant   []string
 	}{
-		{"single-platform keyless", nil, keyless, "", []string{`"identity":`, `"issuer":`}, []string{`"platforms"`, `"key"`}},
-		{"multi-platform keyless", []builder.PlatformDigest{{Platform: "linux/amd64", Digest: p}, {Platform: "linux/arm64", Digest: h}}, keyless, "",
+		{"single-platform keyless", nil, keyless, nil, nil, "", []string{`"identity":`, `"issuer":`}, []string{`"platforms"`, `"key"`, `"nodes"`, `"down"`}},
+		{"multi-platform keyless", []builder.PlatformDigest{{Platform: "linux/amd64", Digest: p}, {Platform: "linux/arm64", Digest: h}}, keyless, nil, nil, "",
 			[]string{`"platforms":[{"platform":"linux/amd64"`}, nil},
-		{"key", nil, verifier.Policy{PublicKey: priv.Public()}, "cosign.key", []string{`"key":"cosign.key"`, `"keySHA256":"sha256:`}, []string{"signer's public key", `"identity"`}},
+		{"key", nil, verifier.Policy{PublicKey: priv.Public()}, nil, nil, "cosign.key", []string{`"key":"cosign.key"`, `"keySHA256":"sha256:`}, []string{"signer's public key", `"identity"`}},
+		// The nodes' errors name flags, not the library's options.
+		{"pool with a node down and one skipped", nil, keyless,
+			[]release.PlatformNode{{Platform: "linux/amd64", Node: "bk-1", Addr: "tcp://bk-1:1234", Digest: h,
+				Skipped: []pool.Skip{{Node: "bk-0", Err: "cannot reach buildkitd at tcp://bk-0:1234: EOF; point {builder.ConnectOptions.Addr} at a running one"}}}},
+			[]pool.Skip{{Node: "bk-2", Err: "cannot reach buildkitd at tcp://bk-2:1234: EOF; point {builder.ConnectOptions.Addr} at a running one"}}, "",
+			[]string{`"nodes":[{"platform":"linux/amd64","node":"bk-1"`, `"down":[{"node":"bk-2"`, "point --addr / BUILDKIT_HOST at"}, []string{"{builder."}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := &release.Result{Build: &builder.Result{Image: img, Digest: h, Tags: []string{"registry.example/g/app:v1"}, Platforms: tc.platforms},
-				Signatures: []*signer.Result{sig}, Policy: tc.policy}
+				Signatures: []*signer.Result{sig}, Policy: tc.policy, Nodes: tc.nodes, Down: tc.down}
 			rel := newReleaseResult(res, tc.key)
 			b, err := json.Marshal(rel)
 			if err != nil {
