@@ -147,6 +147,16 @@ func tlsRefusedHint(t TLS, err error) string {
 	return fmt.Sprintf(" (buildkitd closed the TLS connection: is {builder.TLS.Cert} %s signed by a CA it trusts?)", t.Cert)
 }
 
+// serverCertHint explains a buildkitd certificate hallmark refused (a CA
+// it does not trust, or a certificate for other names); "" for other
+// errors.
+func serverCertHint(t TLS, err error) string {
+	if t.empty() || !strings.Contains(err.Error(), "failed to verify certificate") {
+		return ""
+	}
+	return fmt.Sprintf("buildkitd's certificate must be signed by the CA in {builder.TLS.CACert} %s and name the host dialled, or the name in {builder.TLS.ServerName}", t.CACert)
+}
+
 // Validate checks the address and TLS settings without dialing.
 func (o ConnectOptions) Validate() error {
 	addr, err := ResolveAddress(o)
@@ -188,7 +198,11 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Builder, error) {
 		if hint := tlsRefusedHint(opts.TLS, err); hint != "" {
 			return nil, fmt.Errorf("cannot reach buildkitd at %s: %s%s", addr, cleanError(err), hint)
 		}
-		return nil, &TransportError{Addr: addr, Err: fmt.Errorf("cannot reach buildkitd at %s: %s; %s", addr, cleanError(err), unreachableHint(addr))}
+		hint := serverCertHint(opts.TLS, err)
+		if hint == "" {
+			hint = unreachableHint(addr)
+		}
+		return nil, &TransportError{Addr: addr, Err: fmt.Errorf("cannot reach buildkitd at %s: %s; %s", addr, cleanError(err), hint)}
 	}
 	return &Builder{c: c, addr: addr}, nil
 }

@@ -30,6 +30,31 @@ func TestTLSRefusedHint(t *testing.T) {
 	}
 }
 
+func TestServerCertHint(t *testing.T) {
+	tlsOpts := TLS{CACert: "ca.pem", Cert: "client.pem", Key: "client-key.pem"}
+	// gRPC's words for a certificate the client refused.
+	wrongName := errors.New("failed to call info: Unavailable: connection error: desc = \"transport: authentication handshake failed: " +
+		"tls: failed to verify certificate: x509: certificate is valid for buildkitd-0.buildkitd, not buildkitd-2.buildkitd\"")
+	unknownCA := errors.New("transport: authentication handshake failed: tls: failed to verify certificate: x509: certificate signed by unknown authority")
+	tests := []struct {
+		name string
+		t    TLS
+		err  error
+		want string
+	}{
+		{"certificate for other names", tlsOpts, wrongName, "{builder.TLS.CACert} ca.pem and name the host dialled"},
+		{"unknown CA", tlsOpts, unknownCA, "{builder.TLS.ServerName}"},
+		{"no TLS", TLS{}, wrongName, ""},
+		{"refused connection", tlsOpts, errors.New("connection refused"), ""},
+	}
+	for _, tt := range tests {
+		got := serverCertHint(tt.t, tt.err)
+		if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
+			t.Errorf("%s: hint %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestValidateChecksSecretsAndSSH(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {

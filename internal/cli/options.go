@@ -18,6 +18,7 @@ var optionFlags = map[string]string{
 	"builder.TLS.CACert":                       "--tlscacert",
 	"builder.TLS.Cert":                         "--tlscert",
 	"builder.TLS.Key":                          "--tlskey",
+	"builder.TLS.ServerName":                   "--tlsservername",
 	"builder.Request.Dockerfile":               "-f",
 	"builder.Request.Insecure":                 "--insecure-registry",
 	"builder.Request.Progress":                 "--progress",
