@@ -115,7 +115,7 @@ func (c *signCall) appendLegacy(tag name.Tag, base oci.Signatures, sig oci.Signa
 	if err != nil {
 		return err
 	}
-	if err := remote.WriteLayer(tag.Context(), newFreshBlob(cfg), c.ropts...); err != nil {
+	if err := c.writeBlob(tag.Context(), newFreshBlob(cfg)); err != nil {
 		return fmt.Errorf("uploading signature config: %w", err)
 	}
 	if err := c.unchanged(tag, baseDigest); err != nil {
