@@ -25,13 +25,7 @@ import (
 // within ExportAttempts, and the image is pushed; when every Solve is
 // late it fails after ExportAttempts runs, with buildkitd's message.
 func TestBuildJobRegisteredLate(t *testing.T) {
-	addr, reg := os.Getenv("HALLMARK_TEST_BUILDKIT_UNIX"), os.Getenv("HALLMARK_TEST_REGISTRY_PLAIN")
-	if addr == "" || reg == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("test bed required under CI: HALLMARK_TEST_BUILDKIT_UNIX / HALLMARK_TEST_REGISTRY_PLAIN unset")
-		}
-		t.Skip("test bed not up: eval \"$(hack/testbed.sh up)\"")
-	}
+	addr, reg := bedBuildkit(t)
 	ctxDir := t.TempDir()
 	tests := []struct {
 		name      string

@@ -3,16 +3,12 @@ package signer_test
 import (
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
 	"github.com/hallmark-dev/hallmark/signer"
@@ -85,14 +81,7 @@ func concurrentSigners(t *testing.T, n, run int, mode signer.Mode, bundle, refer
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(p)
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
-	orig := upstream.Image(t, "app")
-	d, err := name.NewDigest(host+"/"+orig.RepositoryStr()+"@"+orig.DigestStr(), name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
+	host, d, orig := imageBehind(t, upstream, p)
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make([]error, n)

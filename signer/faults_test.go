@@ -120,19 +120,13 @@ func TestSignUploadRetriesRunOut(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					srv := httptest.NewServer(p)
-					defer srv.Close()
-					reg := &signertest.Registry{Host: strings.TrimPrefix(srv.URL, "http://"), Referrers: referrers, Options: []remote.Option{
+					_, digest, orig := imageBehind(t, upstream, p)
+					ropts := []remote.Option{
 						remote.WithRetryBackoff(remote.Backoff{Duration: 5 * time.Millisecond, Factor: 2, Steps: uploadTries}),
 						remote.WithRetryStatusCodes(http.StatusServiceUnavailable),
-					}}
-					orig := upstream.Image(t, "app")
-					digest, err := name.NewDigest(reg.Host+"/"+orig.RepositoryStr()+"@"+orig.DigestStr(), name.Insecure)
-					if err != nil {
-						t.Fatal(err)
 					}
 					kp := signertest.Keys(t, "a")
-					s, err := signer.New(t.Context(), signer.Options{RemoteOptions: reg.Options, Mode: f.mode, Bundle: f.bundle,
+					s, err := signer.New(t.Context(), signer.Options{RemoteOptions: ropts, Mode: f.mode, Bundle: f.bundle,
 						Key: kp.Private, Password: kp.Password, SkipTlogUpload: true})
 					if err != nil {
 						t.Fatal(err)
@@ -157,4 +151,20 @@ func TestSignUploadRetriesRunOut(t *testing.T) {
 			}
 		}
 	}
+}
+
+// imageBehind pushes a new image to upstream and serves h (a proxy to
+// upstream) until the test ends; it returns h's host, the image's digest
+// through it, and on upstream itself.
+func imageBehind(t *testing.T, upstream *signertest.Registry, h http.Handler) (host string, d, orig name.Digest) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	host = strings.TrimPrefix(srv.URL, "http://")
+	orig = upstream.Image(t, "app")
+	d, err := name.NewDigest(host+"/"+orig.RepositoryStr()+"@"+orig.DigestStr(), name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host, d, orig
 }
