@@ -59,8 +59,11 @@ func (c *signCall) writeLegacy(ctx context.Context) (*Written, error) {
 		base = nil
 		return trips, c.appendLegacy(tag, b, sig)
 	}
-	err = c.commit(ctx, w, write, func() (bool, string, error) { return c.hasLegacy(tag, sig) })
-	return w, err
+	if err := c.commit(ctx, w, write, func() (bool, string, error) { return c.hasLegacy(tag, sig) }); err != nil {
+		return w, err
+	}
+	c.convergeLegacy(ctx, w, tag, sig)
+	return w, nil
 }
 
 // readLegacy reads the signature manifest (none yet: empty) and its
