@@ -16,7 +16,8 @@ import (
 // sign one digest with the same identity and annotations can each read the
 // signature tag before the other wrote, and both write. Once its signature
 // is confirmed, a signer removes it again when an equivalent signature
-// precedes it in the manifest. Only the later of two is ever removed, by
+// precedes it in the manifest (looked for only when the last read-back
+// found a layer of the same payload before ours: no request otherwise). Only the later of two is ever removed, by
 // its own writer, so the first equivalent one stays; each removal is a
 // conditional write, so it acts on the manifest as read.
 
