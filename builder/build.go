@@ -68,7 +68,9 @@ type Result struct {
 // transient registry error (see transientPushError) after the build
 // succeeded, Build runs the request again — the build is cached, so only
 // the export is redone — up to ExportAttempts times in all, with backoff.
-// A failing build step is never retried.
+// So it does, within the same bound, when buildkitd lost the solve before
+// the build began (see unregisteredJob). A failing build step is never
+// retried.
 func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	opt, err := req.solveOpt()
 	if err != nil {
@@ -90,13 +92,18 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 		if err == nil {
 			return req.result(ctx, resp.ExporterResponse)
 		}
-		if !exported || attempt >= attempts || !transientPushError(err.Error()) || ctx.Err() != nil {
+		pushFailed := exported && transientPushError(err.Error())
+		lost := !exported && unregisteredJob(err.Error())
+		if !pushFailed && !lost || attempt >= attempts || ctx.Err() != nil {
 			return nil, err
 		}
 		wait := exportBackoff << (attempt - 1)
 		if req.Logger != nil {
-			req.Logger.WarnContext(ctx, "pushing the image failed on a transient registry error; exporting again (the build is cached)",
-				"attempt", attempt+1, "of", attempts, "after", wait, "error", err)
+			what := "pushing the image failed on a transient registry error; exporting again (the build is cached)"
+			if lost {
+				what = "buildkitd lost the build before it began (it registered the job too late); building again"
+			}
+			req.Logger.WarnContext(ctx, what, "attempt", attempt+1, "of", attempts, "after", wait, "error", err)
 		}
 		select {
 		case <-time.After(wait):

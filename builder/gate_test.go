@@ -23,13 +23,7 @@ import (
 // release's wait for its signer overlaps the whole build, not just the
 // Dockerfile's parsing).
 func TestBeforeExport(t *testing.T) {
-	addr, reg := os.Getenv("HALLMARK_TEST_BUILDKIT_UNIX"), os.Getenv("HALLMARK_TEST_REGISTRY_PLAIN")
-	if addr == "" || reg == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("test bed required under CI: HALLMARK_TEST_BUILDKIT_UNIX / HALLMARK_TEST_REGISTRY_PLAIN unset")
-		}
-		t.Skip("test bed not up: eval \"$(hack/testbed.sh up)\"")
-	}
+	addr, reg := bedBuildkit(t)
 	busybox, err := os.ReadFile(cmp.Or(os.Getenv("HALLMARK_TEST_BUSYBOX"), "/bin/busybox"))
 	if err != nil {
 		t.Fatalf("a static busybox is needed for RUN steps: %v", err)
@@ -117,4 +111,18 @@ func TestBeforeExport(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bedBuildkit returns the test bed's buildkitd (unix socket) and plain
+// registry; it skips the test without the bed, and fails it under CI.
+func bedBuildkit(t *testing.T) (addr, reg string) {
+	t.Helper()
+	addr, reg = os.Getenv("HALLMARK_TEST_BUILDKIT_UNIX"), os.Getenv("HALLMARK_TEST_REGISTRY_PLAIN")
+	if addr == "" || reg == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("test bed required under CI: HALLMARK_TEST_BUILDKIT_UNIX / HALLMARK_TEST_REGISTRY_PLAIN unset")
+		}
+		t.Skip("test bed not up: eval \"$(hack/testbed.sh up)\"")
+	}
+	return addr, reg
 }

@@ -100,7 +100,8 @@ type Request struct {
 	// and an image that could not be signed is never pushed.
 	BeforeExport func(context.Context) error
 	// ExportAttempts bounds how many times a push that failed on a
-	// transient registry error is tried in all; 0 is DefaultExportAttempts.
+	// transient registry error is tried in all, and a solve buildkitd lost
+	// before the build began; 0 is DefaultExportAttempts.
 	ExportAttempts int
 	// Logger is told about export retries, at warning level; nil logs
 	// nothing.

@@ -29,3 +29,13 @@ var transientPush = regexp.MustCompile(`(?i)blob upload (unknown|invalid)|\bunav
 func transientPushError(msg string) bool {
 	return transientPush.MatchString(msg)
 }
+
+// unregisteredJob matches buildkitd's answer to a gateway call for a build
+// it does not know: "forwarding Ping: no such job <id>". The first such
+// call, Ping, opens every Build; buildkitd waits 3 s (a fixed timeout) for
+// the Solve that registers the build to get that far, and a loaded
+// buildkitd can take longer (moby/buildkit#5171). It is not a retried
+// export reaching a session that ended: each run of the request is a new
+// solve with a new id and session. Nothing was built or pushed then, so
+// the request is run again.
+var unregisteredJob = regexp.MustCompile(`forwarding \w+: no such job\b`).MatchString

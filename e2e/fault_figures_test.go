@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
-	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
@@ -49,44 +47,25 @@ func TestReleaseFaultFigures(t *testing.T) {
 // faultFigures runs runs releases at rate and logs the figures.
 func faultFigures(t *testing.T, b testbed, runs int, rate float64) {
 	const workers = 6
-	regs := []string{b.PlainRegistry(), b.ReferrersRegistry()}
-	proxies := make([]*faultproxy.Proxy, len(regs))
-	addrs := make([]string, len(regs))
-	for i, reg := range regs {
-		proxies[i], addrs[i], _ = testutil.FaultProxy(t, "http://"+reg, faultproxy.Options{Rate: rate, Seed: uint64(time.Now().UnixNano()) + uint64(i), Faults: faultKinds})
-	}
+	frs := newFaultRegistries(t, b, rate, uint64(time.Now().UnixNano()))
 	ctxDir, df := buildContext(t, b)
 	var passed, failed, tagsLeft, badLeft atomic.Int64
-	next := make(chan int, runs)
-	for run := range runs {
-		next <- run
-	}
-	close(next)
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for run := range next {
-				i := run % len(regs)
-				t.Run(fmt.Sprintf("run%02d", run), func(t *testing.T) {
-					repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
-					if releaseThroughFaults(t, b, regs[i], addrs[i], repoPath, ctxDir, df, run) {
-						passed.Add(1)
-						return
-					}
-					failed.Add(1)
-					tags, bad := checkFailedRelease(t, b, regs[i], proxies[i], repoPath, run)
-					tagsLeft.Add(int64(tags))
-					badLeft.Add(int64(bad))
-				})
-			}
-		})
-	}
-	wg.Wait()
+	frs.run(t, runs, workers, func(t *testing.T, run int, fr faultRegistry) {
+		repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
+		if releaseThroughFaults(t, b, fr.reg, fr.addr, repoPath, ctxDir, df, run) {
+			passed.Add(1)
+			return
+		}
+		failed.Add(1)
+		tags, bad := checkFailedRelease(t, b, fr.reg, fr.proxy, repoPath, run)
+		tagsLeft.Add(int64(tags))
+		badLeft.Add(int64(bad))
+	})
 	faults, requests := 0, 0
-	for _, p := range proxies {
-		faults += p.Faults()
-		requests += len(p.Requests())
+	for _, fr := range frs {
+		faults += fr.proxy.Faults()
+		requests += len(fr.proxy.Requests())
 	}
 	t.Logf("FIGURES rate %.0f%%: %d of %d releases passed, %d failed; failed releases left %d tags and %d signatures that do not verify; %d faults in %d registry requests; %v",
 		rate*100, passed.Load(), runs, failed.Load(), tagsLeft.Load(), badLeft.Load(), faults, requests, time.Since(start).Round(time.Second))

@@ -33,47 +33,24 @@ var faultKinds = append(slices.Clone(faultproxy.AllFaults), faultproxy.LostAnswe
 // registry kind, cycling through the storage modes. At least 49 runs must
 // succeed, and every successful run must leave exactly one valid signature
 // per layout, on the digest it built, and no signature of any other digest.
-// Runs mostly wait out backoffs, so faultWorkers of them run at once (about
-// half a core on average).
+// faultWorkers of them run at once.
 func TestReleaseUnderFaults(t *testing.T) {
 	b := bed(t)
 	const runs, faultWorkers = 50, 6
-	regs := []string{b.PlainRegistry(), b.ReferrersRegistry()}
-	proxies := make([]*faultproxy.Proxy, len(regs))
-	addrs := make([]string, len(regs))
-	for i, reg := range regs {
-		p, addr, _ := testutil.FaultProxy(t, "http://"+reg, faultproxy.Options{Rate: faultRate, Seed: uint64(20260505 + i), Faults: faultKinds})
-		proxies[i], addrs[i] = p, addr
-	}
+	frs := newFaultRegistries(t, b, faultRate, 20260505)
 	ctxDir, df := buildContext(t, b)
 	var passed atomic.Int64
-	next := make(chan int, runs)
-	for run := range runs {
-		next <- run
-	}
-	close(next)
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range faultWorkers {
-		wg.Go(func() {
-			for run := range next {
-				i := run % len(regs)
-				// A subtest each (not parallel: the workers are), so
-				// that a check may stop its run with t.Fatal.
-				t.Run(fmt.Sprintf("run%02d", run), func(t *testing.T) {
-					repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
-					if releaseThroughFaults(t, b, regs[i], addrs[i], repoPath, ctxDir, df, run) {
-						passed.Add(1)
-					}
-				})
-			}
-		})
-	}
-	wg.Wait()
+	frs.run(t, runs, faultWorkers, func(t *testing.T, run int, fr faultRegistry) {
+		repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
+		if releaseThroughFaults(t, b, fr.reg, fr.addr, repoPath, ctxDir, df, run) {
+			passed.Add(1)
+		}
+	})
 	faults, byAgent := map[string]int{}, map[string]int{}
 	requests, total := 0, 0
-	for i, p := range proxies {
-		for _, r := range p.Requests() {
+	for _, fr := range frs {
+		for _, r := range fr.proxy.Requests() {
 			requests++
 			if r.Fault != "" {
 				total++
@@ -81,13 +58,58 @@ func TestReleaseUnderFaults(t *testing.T) {
 				byAgent[agent(r.UserAgent)]++
 			}
 		}
-		t.Logf("%s: %d requests, %d faults injected", registryName(b, regs[i]), len(p.Requests()), p.Faults())
+		t.Logf("%s: %d requests, %d faults injected", registryName(b, fr.reg), len(fr.proxy.Requests()), fr.proxy.Faults())
 	}
 	t.Logf("release under %.0f%% registry faults: %d of %d runs passed in %v (%d at a time); %d faults injected in %d registry requests (by kind %v; by client %v)",
 		faultRate*100, passed.Load(), runs, time.Since(start).Round(time.Second), faultWorkers, total, requests, faults, byAgent)
 	if passed.Load() < runs-1 {
 		t.Errorf("%d of %d releases passed under faults, want at least %d", passed.Load(), runs, runs-1)
 	}
+}
+
+// faultRegistry is one of the bed's registries behind a fault proxy.
+type faultRegistry struct {
+	reg   string // the registry itself
+	addr  string // the proxy in front of it
+	proxy *faultproxy.Proxy
+}
+
+// faultRegistries are both of the bed's registries (without, then with the
+// referrers API) behind fault proxies.
+type faultRegistries []faultRegistry
+
+// newFaultRegistries puts a proxy failing rate of the requests with every fault
+// kind (faultKinds) in front of each of the bed's registries, seeded
+// seed, seed+1.
+func newFaultRegistries(t *testing.T, b testbed, rate float64, seed uint64) faultRegistries {
+	t.Helper()
+	var frs faultRegistries
+	for i, reg := range []string{b.PlainRegistry(), b.ReferrersRegistry()} {
+		p, addr, _ := testutil.FaultProxy(t, "http://"+reg, faultproxy.Options{Rate: rate, Seed: seed + uint64(i), Faults: faultKinds})
+		frs = append(frs, faultRegistry{reg: reg, addr: addr, proxy: p})
+	}
+	return frs
+}
+
+// run calls f for runs 0 to runs-1, workers at a time, each in a subtest
+// runNN (not parallel: the workers are; so a check may stop its run with
+// t.Fatal), with the registries taken in turn. Runs mostly wait out
+// backoffs, so a few at once use about half a core.
+func (frs faultRegistries) run(t *testing.T, runs, workers int, f func(t *testing.T, run int, fr faultRegistry)) {
+	next := make(chan int, runs)
+	for run := range runs {
+		next <- run
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for run := range next {
+				t.Run(fmt.Sprintf("run%02d", run), func(t *testing.T) { f(t, run, frs[run%len(frs)]) })
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // faultMode is the storage mode of run number run.

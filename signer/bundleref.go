@@ -52,7 +52,7 @@ func (c *signCall) writeBundle(ctx context.Context) (*Written, error) {
 	if w.Layer, err = blob.Digest(); err != nil {
 		return nil, err
 	}
-	if err := remote.WriteLayer(c.digest.Context(), newFreshBlob(blob), c.ropts...); err != nil {
+	if err := c.writeBlob(c.digest.Context(), newFreshBlob(blob)); err != nil {
 		return nil, fmt.Errorf("uploading the bundle: %w", err)
 	}
 	if err := c.emptyUp.wait(); err != nil {

@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
@@ -69,4 +73,98 @@ func TestSignWithTransientFaults(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestSignUploadRetriesRunOut fails the first blob-upload POSTs of a
+// signing with 503 — more than the transport's retries of one upload
+// (uploadTries here) can absorb, or a 403 — in each signature format on
+// both registries. A transient run of failures must not fail the
+// signing (a blob is content-addressed: uploading it again is safe); a
+// refusal must, after one POST per upload.
+func TestSignUploadRetriesRunOut(t *testing.T) {
+	const uploadTries = 3
+	formats := []struct {
+		name    string
+		bundle  bool
+		mode    signer.Mode
+		uploads int // blobs uploaded before one refused ends the signing
+	}{{"legacy", false, signer.ModeLegacy, 1}, {"oci-1-1", false, signer.ModeOCI11, 2}, {"bundle", true, "", 2}}
+	tests := []struct {
+		name    string
+		fault   faultproxy.Fault
+		fail    int64 // blob-upload POSTs failed, from the first
+		wantErr bool
+	}{
+		// Two uploads at most run at once: 2*uploadTries+1 failures run
+		// at least one out of its transport retries.
+		{"transient failures outlast one upload's retries", faultproxy.Unavailable, 2*uploadTries + 1, false},
+		{"refused: not uploaded again", faultproxy.Refused, 1 << 20, true},
+	}
+	for _, referrers := range []bool{false, true} {
+		for _, f := range formats {
+			for _, tt := range tests {
+				t.Run(signertest.Name(referrers)+"/"+f.name+"/"+tt.name, func(t *testing.T) {
+					t.Parallel()
+					upstream := signertest.NewRegistry(t, referrers)
+					var failed, posts atomic.Int64
+					p, err := faultproxy.New("http://"+upstream.Host, faultproxy.Options{Pick: func(r *http.Request) faultproxy.Fault {
+						if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/blobs/uploads/") {
+							return ""
+						}
+						posts.Add(1)
+						if failed.Add(1) <= tt.fail {
+							return tt.fault
+						}
+						return ""
+					}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, digest, orig := imageBehind(t, upstream, p)
+					ropts := []remote.Option{
+						remote.WithRetryBackoff(remote.Backoff{Duration: 5 * time.Millisecond, Factor: 2, Steps: uploadTries}),
+						remote.WithRetryStatusCodes(http.StatusServiceUnavailable),
+					}
+					kp := signertest.Keys(t, "a")
+					s, err := signer.New(t.Context(), signer.Options{RemoteOptions: ropts, Mode: f.mode, Bundle: f.bundle,
+						Key: kp.Private, Password: kp.Password, SkipTlogUpload: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = s.Sign(t.Context(), signer.Subject{Digest: digest}, map[string]string{"tag": "v1"})
+					switch {
+					case tt.wantErr && err == nil:
+						t.Fatalf("signing succeeded with every blob upload refused")
+					case tt.wantErr && posts.Load() != int64(f.uploads):
+						t.Errorf("%d blob-upload POSTs with uploads refused, want %d (one per upload): %v", posts.Load(), f.uploads, err)
+					case tt.wantErr:
+						return
+					case err != nil:
+						t.Fatalf("sign with the first %d blob-upload POSTs failed (%d POSTs): %v", tt.fail, posts.Load(), err)
+					}
+					l, r := stored(t, upstream, orig)
+					b := len(bundleReferrers(t, upstream, orig))
+					if f.mode == signer.ModeLegacy && l != 1 || f.mode == signer.ModeOCI11 && r != 1 || f.bundle && b != 1 {
+						t.Errorf("stored: legacy %d, referrers %d, bundles %d; want one in %s", l, r, b, f.name)
+					}
+				})
+			}
+		}
+	}
+}
+
+// imageBehind pushes a new image to upstream and serves h (a proxy to
+// upstream) until the test ends; it returns h's host, the image's digest
+// through it, and on upstream itself.
+func imageBehind(t *testing.T, upstream *signertest.Registry, h http.Handler) (host string, d, orig name.Digest) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	host = strings.TrimPrefix(srv.URL, "http://")
+	orig = upstream.Image(t, "app")
+	d, err := name.NewDigest(host+"/"+orig.RepositoryStr()+"@"+orig.DigestStr(), name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host, d, orig
 }

@@ -59,8 +59,13 @@ func (c *signCall) writeLegacy(ctx context.Context) (*Written, error) {
 		base = nil
 		return trips, c.appendLegacy(tag, b, sig)
 	}
-	err = c.commit(ctx, w, write, func() (bool, string, error) { return c.hasLegacy(tag, sig) })
-	return w, err
+	if err := c.commit(ctx, w, write, func() (bool, string, error) { return c.hasLegacy(tag, sig) }); err != nil {
+		return w, err
+	}
+	if c.legacyTwin {
+		c.convergeLegacy(ctx, w, tag, sig)
+	}
+	return w, nil
 }
 
 // readLegacy reads the signature manifest (none yet: empty) and its
@@ -115,7 +120,7 @@ func (c *signCall) appendLegacy(tag name.Tag, base oci.Signatures, sig oci.Signa
 	if err != nil {
 		return err
 	}
-	if err := remote.WriteLayer(tag.Context(), newFreshBlob(cfg), c.ropts...); err != nil {
+	if err := c.writeBlob(tag.Context(), newFreshBlob(cfg)); err != nil {
 		return fmt.Errorf("uploading signature config: %w", err)
 	}
 	if err := c.unchanged(tag, baseDigest); err != nil {
@@ -162,6 +167,8 @@ func hasSignature(sigs []oci.Signature, sig oci.Signature) bool {
 
 // hasLegacy reads the signature manifest and looks for sig's layer, by
 // digest and signature annotation; the state is the manifest's digest.
+// It records in c.legacyTwin whether another layer of the same payload
+// (another signature of the same digest and annotations) is there too.
 func (c *signCall) hasLegacy(tag name.Tag, sig oci.Signature) (bool, string, error) {
 	desc, err := remote.Get(tag, c.ropts...)
 	if layout.IsNotFound(err) {
@@ -182,12 +189,15 @@ func (c *signCall) hasLegacy(tag name.Tag, sig oci.Signature) (bool, string, err
 	if err != nil {
 		return false, "", err
 	}
+	found, same := false, 0
 	for _, l := range m.Layers {
-		if l.Digest == d && l.Annotations[static.SignatureAnnotationKey] == b64 {
-			return true, desc.Digest.String(), nil
+		if l.Digest == d {
+			same++
+			found = found || l.Annotations[static.SignatureAnnotationKey] == b64
 		}
 	}
-	return false, desc.Digest.String(), nil
+	c.legacyTwin = found && same > 1
+	return found, desc.Digest.String(), nil
 }
 
 // firstEquivalent returns the first stored signature equivalent to ours.

@@ -213,7 +213,7 @@ func (c *signCall) uploadReferrer(sig oci.Signature, subject *v1.Descriptor) (na
 	if err != nil {
 		return name.Digest{}, nil, err
 	}
-	if err := remote.WriteLayer(repo, newFreshBlob(static.NewLayer(cfg, types.OCIConfigJSON)), c.ropts...); err != nil {
+	if err := c.writeBlob(repo, newFreshBlob(static.NewLayer(cfg, types.OCIConfigJSON))); err != nil {
 		return name.Digest{}, nil, fmt.Errorf("uploading signature blob: %w", err)
 	}
 	if err := c.payloadUploaded(); err != nil { // the signature layer

@@ -351,6 +351,10 @@ type signCall struct {
 
 	payloadUp, emptyUp *upload // the payload blob, the empty config
 
+	// legacyTwin is whether the signature tag's last read-back found a
+	// signature of the same payload before ours (see convergeLegacy).
+	legacyTwin bool
+
 	// stored is called once the last layout's write is made (see
 	// WhenStored), then set to nil.
 	stored func()

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
@@ -91,14 +89,7 @@ func TestStaleWriteNotResent(t *testing.T) {
 				upstream := signertest.NewRegistry(t, false)
 				u, _ := url.Parse("http://" + upstream.Host)
 				p := &staleWriteProxy{rp: httputil.NewSingleHostReverseProxy(u), lostAnswer: lost}
-				srv := httptest.NewServer(p)
-				defer srv.Close()
-				host := strings.TrimPrefix(srv.URL, "http://")
-				orig := upstream.Image(t, "app")
-				d, err := name.NewDigest(host+"/"+orig.RepositoryStr()+"@"+orig.DigestStr(), name.Insecure)
-				if err != nil {
-					t.Fatal(err)
-				}
+				host, d, orig := imageBehind(t, upstream, p)
 				sa := regSigner(t, host, "signer-a", mode)
 				sb := regSigner(t, host, "signer-b", mode)
 				var errA error
