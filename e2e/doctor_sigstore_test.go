@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"net/http/httptest"
-	"os"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
