@@ -65,7 +65,7 @@ func TestReport(t *testing.T) {
 		names = append(names, c.Name)
 	}
 	want := []string{doctor.CheckBuildkitd, doctor.CheckRegistry, doctor.CheckPush, doctor.CheckReferrers,
-		doctor.CheckSigning, doctor.CheckOIDC, doctor.CheckFulcio, doctor.CheckCTLog, doctor.CheckRekor, doctor.CheckTSA, doctor.CheckInsecure}
+		doctor.CheckSigning, doctor.CheckTrust, doctor.CheckOIDC, doctor.CheckFulcio, doctor.CheckCTLog, doctor.CheckRekor, doctor.CheckTSA, doctor.CheckInsecure}
 	if !slices.Equal(names, want) {
 		t.Fatalf("checks %v, want %v", names, want)
 	}
@@ -76,7 +76,7 @@ func TestReport(t *testing.T) {
 	for _, c := range r.Failed() {
 		failed = append(failed, c.Name)
 	}
-	if !slices.Equal(failed, []string{doctor.CheckBuildkitd, doctor.CheckSigning, doctor.CheckFulcio}) {
+	if !slices.Equal(failed, []string{doctor.CheckBuildkitd, doctor.CheckSigning, doctor.CheckTrust, doctor.CheckFulcio}) {
 		t.Errorf("failed %v", failed)
 	}
 	b, err := json.Marshal(r)

@@ -111,13 +111,17 @@ func noSecret(t *testing.T, r doctor.Report, secrets ...string) {
 	}
 }
 
-// offline are options whose buildkitd, Fulcio and signing checks fail
-// fast without the network, for tests about other checks.
+// offline are options whose buildkitd, Fulcio, signing and trust checks
+// fail fast without the network, for tests about other checks: keyless
+// without a trusted root file, the trusted root comes from a TUF mirror
+// nothing answers at.
 func offline(t *testing.T) doctor.Options {
+	const mirror = "http://127.0.0.1:1"
+	_, tufRoot := testutil.TUFRepo(t, nil)
 	return doctor.Options{
 		Buildkit: builderAt("unix://" + t.TempDir() + "/none.sock"),
-		Signer:   signer.Options{FulcioURL: "http://127.0.0.1:1", SkipTlogUpload: true},
-		Verify:   verifier.Trust{IgnoreTlog: true},
+		Signer:   signer.Options{FulcioURL: "http://127.0.0.1:1", SkipTlogUpload: true, TUFMirror: mirror, TUFRoot: tufRoot},
+		Verify:   verifier.Trust{IgnoreTlog: true, TUFMirror: mirror, TUFRoot: tufRoot},
 		Timeout:  5 * time.Second,
 	}
 }

@@ -6,9 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
-
-	"github.com/hallmark-dev/hallmark/internal/limits"
 	"github.com/hallmark-dev/hallmark/signer"
 )
 
@@ -26,6 +23,10 @@ type Services struct {
 	// TSA is the RFC 3161 timestamp authority's URL, any path; "" for
 	// none.
 	TSA string
+	// Source says where the URLs came from: "signing config FILE", a TUF
+	// repository's signing config ("TUF mirror URL (root vN, targets
+	// vM)"), or "" for URL options and defaults.
+	Source string
 }
 
 // ServicesOf returns the services signer options sign with, as the
@@ -36,7 +37,7 @@ func ServicesOf(ctx context.Context, o signer.Options) (Services, error) {
 	if err != nil {
 		return Services{}, err
 	}
-	s := Services{Fulcio: r.FulcioURL, Rekor: r.RekorURL, RekorVersion: r.RekorVersion, TSA: r.TimestampServerURL}
+	s := Services{Fulcio: r.FulcioURL, Rekor: r.RekorURL, RekorVersion: r.RekorVersion, TSA: r.TimestampServerURL, Source: r.Source}
 	if s.Fulcio == "" {
 		s.Fulcio = signer.DefaultFulcioURL
 	}
@@ -54,11 +55,12 @@ func ServicesOf(ctx context.Context, o signer.Options) (Services, error) {
 
 // sigstoreChecks are the checks of the Sigstore services, in report order.
 var sigstoreChecks = []func(context.Context, Options, *trust) Check{
-	checkOIDC, checkFulcio, checkCTLog, checkRekor, checkTSA, checkInsecure,
+	checkTrust, checkOIDC, checkFulcio, checkCTLog, checkRekor, checkTSA, checkInsecure,
 }
 
-// Sigstore runs the checks of the Sigstore services only (OIDC issuer,
-// Fulcio, CT log, Rekor, TSA, the insecure flags' coherence),
+// Sigstore runs the checks of the Sigstore services only (where the
+// trusted root and signing config come from, OIDC issuer, Fulcio, CT log,
+// Rekor, TSA, the insecure flags' coherence),
 // concurrently: what a release checks before it builds, so that nothing is
 // pushed that cannot then be signed and verified.
 func Sigstore(ctx context.Context, opts Options) Report {
@@ -70,7 +72,7 @@ func Sigstore(ctx context.Context, opts Options) Report {
 		}
 		o.Services = &svc
 	}
-	tr := loadTrust(o)
+	tr := loadTrust(ctx, o)
 	out := make([]Check, len(sigstoreChecks))
 	var wg sync.WaitGroup
 	for i, check := range sigstoreChecks {
@@ -95,44 +97,16 @@ func (o Options) services() Services {
 // unusable signing config): the first check fails with why, the others are
 // not checked.
 func servicesUnknown(err error) Report {
-	names := []string{CheckOIDC, CheckFulcio, CheckCTLog, CheckRekor, CheckTSA, CheckInsecure}
+	names := []string{CheckTrust, CheckOIDC, CheckFulcio, CheckCTLog, CheckRekor, CheckTSA, CheckInsecure}
 	r := Report{Checks: make([]Check, len(names))}
 	for i, n := range names {
 		r.Checks[i] = newCheck(n, StageSign).skip("not checked: the Sigstore services are unknown")
 	}
-	c := newCheck(CheckFulcio, StageSign).fail("selecting the Sigstore services: "+oneLine(err), "check {signer.Options.SigningConfig}")
+	c := newCheck(CheckTrust, StageSign).fail("selecting the Sigstore services: "+oneLine(err),
+		"check {signer.Options.SigningConfig}, or {signer.Options.TUFMirror} and {signer.Options.TUFRoot} and the network")
 	c.Err = err
-	r.Checks[1] = c
+	r.Checks[0] = c
 	return r
-}
-
-// trust is the trusted root the release verifies (and, keyless, signs)
-// with; root is nil when none is given (the public-good root from
-// Sigstore's TUF repository is used then) or when it cannot be read (err).
-type trust struct {
-	path string
-	root *root.TrustedRoot
-	err  error
-}
-
-// loadTrust reads the trusted root verification uses, or else the one
-// signing checks SCTs with.
-func loadTrust(o Options) *trust {
-	t := &trust{path: o.Verify.TrustedRoot}
-	if t.path == "" {
-		t.path = o.Signer.TrustedRoot
-	}
-	if t.path != "" {
-		t.root, t.err = limits.ReadTrustedRoot(t.path)
-	}
-	return t
-}
-
-// fail fails c with the error reading the trusted root, a usage error.
-func (t *trust) fail(c Check) Check {
-	c = c.fail("reading the trusted root "+t.path+": "+oneLine(t.err), "give {verifier.Trust.TrustedRoot} a sigstore trusted_root.json")
-	c.Err = t.err
-	return c
 }
 
 // sameURL compares service URLs as clients do: scheme and host without

@@ -26,13 +26,13 @@ func checkCTLog(ctx context.Context, o Options, tr *trust) Check {
 	case o.Signer.InsecureSkipSCT && o.Verify.IgnoreSCT:
 		return c.skip("SCTs are checked neither when signing nor when verifying ({signer.Options.InsecureSkipSCT}, {verifier.Trust.IgnoreSCT})")
 	case tr.err != nil:
-		return tr.fail(c)
+		return tr.unavailable(c)
 	case tr.root == nil:
-		return c.skip("not checked: no trusted root given; the CT log keys come from Sigstore's TUF repository (public good)")
+		return c.skip("not checked: no trusted root used; the CT log keys come from cosign's defaults")
 	}
 	logs := validLogs(tr.root.CTLogs(), time.Now())
 	if len(logs) == 0 {
-		return c.fail("the trusted root "+tr.path+" lists no CT log key valid now: Fulcio's certificates' SCTs cannot be checked",
+		return c.fail("the trusted root "+tr.name()+" lists no CT log key valid now: Fulcio's certificates' SCTs cannot be checked",
 			"add the CT log's key to the trusted root (cosign trusted-root create --ctfe), or, for a Fulcio without a CT log, sign with {signer.Options.InsecureSkipSCT} and verify with {verifier.Trust.IgnoreSCT}")
 	}
 	var urls, down []string
@@ -102,26 +102,28 @@ func checkRekor(ctx context.Context, o Options, tr *trust) Check {
 	}
 	switch {
 	case tr.err != nil:
-		return tr.fail(c)
+		return c.ok(fmt.Sprintf("Rekor v%d at %s answers (its key not checked: the trusted root is unavailable, see the trust check)", svc.RekorVersion, base))
 	case tr.root == nil:
-		return c.ok(fmt.Sprintf("Rekor v%d at %s answers (its key not checked: no trusted root given)", svc.RekorVersion, base))
+		return c.ok(fmt.Sprintf("Rekor v%d at %s answers (its key not checked: no trusted root used)", svc.RekorVersion, base))
 	}
 	keyHint := "add the log's public key to the trusted root (cosign trusted-root create --rekor url=...,public-key=...), or verify with {verifier.Trust.IgnoreTlog}"
 	if logID != "" {
 		if _, ok := tr.root.RekorLogs()[logID]; !ok {
-			return c.fail(fmt.Sprintf("the key of Rekor at %s (log ID %s) is not in the trusted root %s: verification would reject its entries", base, logID, tr.path), keyHint)
+			return c.fail(fmt.Sprintf("the key of Rekor at %s (log ID %s) is not in the trusted root %s: verification would reject its entries", base, logID, tr.name()), keyHint)
 		}
 		return c.ok(fmt.Sprintf("Rekor v1 at %s answers; its key is in the trusted root", base))
 	}
 	// Rekor v2's write API does not serve its key: the trusted root must
-	// list a log at this URL.
+	// list a log at this URL, and the checkpoint the log serves with its
+	// tiles must be signed by that log's key.
 	for _, l := range validLogs(tr.root.RekorLogs(), time.Now()) {
 		if sameURL(l.BaseURL, base) {
 			c.Facts["logID"] = hex.EncodeToString(l.ID)
-			return c.ok(fmt.Sprintf("Rekor v2 at %s answers; the trusted root holds a key for it", base))
+			return checkCheckpoint(ctx, o, c, base, l, tr)
 		}
 	}
-	return c.fail(fmt.Sprintf("the trusted root %s holds no key valid now for the Rekor at %s: verification would reject its entries", tr.path, base), keyHint)
+	return c.fail(fmt.Sprintf("the trusted root %s holds no key valid now for the Rekor at %s%s: verification would reject its entries",
+		tr.name(), base, checkpointSigners(ctx, o, base, tr.root)), keyHint)
 }
 
 // rekorV2Answers probes Rekor v2's write API: its gRPC gateway answers

@@ -75,7 +75,7 @@ func TestRekorV1(t *testing.T) {
 		status          doctor.Status
 		detail          string
 	}{
-		{"no trusted root", rekor, "", 1, doctor.StatusOK, "its key not checked: no trusted root"},
+		{"no trusted root", rekor, "", 1, doctor.StatusOK, "its key not checked: no trusted root used"},
 		{"key in the trusted root", rekor, trustedRoot(t, []*root.TransparencyLog{known}, nil), 1, doctor.StatusOK, "its key is in the trusted root"},
 		{"key not in the trusted root", rekor, trustedRoot(t, []*root.TransparencyLog{unknown}, nil), 1, doctor.StatusFail, "is not in the trusted root"},
 		{"a Rekor v2 named as v1", v2, "", 1, doctor.StatusFail, "no Rekor v1 API at this URL"},
@@ -89,6 +89,8 @@ func TestRekorV1(t *testing.T) {
 			o.Signer.SkipTlogUpload, o.Signer.RekorURL, o.Signer.RekorVersion = false, tc.url, tc.version
 			o.Signer.TimestampServerURL = "http://127.0.0.1:1/tsa"
 			o.Verify.IgnoreTlog, o.Verify.TrustedRoot = false, tc.root
+			// With a key and no TUF repository named, no trusted root is used.
+			o.Signer.TUFMirror, o.Signer.TUFRoot, o.Verify.TUFMirror, o.Verify.TUFRoot = "", "", "", ""
 			r := doctor.Sigstore(t.Context(), o)
 			wantCheck(t, mustCheck(t, r, doctor.CheckRekor), tc.status, []string{tc.detail})
 		})
@@ -110,7 +112,7 @@ func TestCTLog(t *testing.T) {
 	}{
 		{"no CT log in the trusted root", withoutCT, false, false, doctor.StatusFail, "lists no CT log key"},
 		{"CT log key, log unreachable", withCT, false, false, doctor.StatusWarn, "does not answer"},
-		{"no trusted root", "", false, false, doctor.StatusSkip, "not checked: no trusted root"},
+		{"trusted root unavailable", "", false, false, doctor.StatusSkip, "not checked: the trusted root is unavailable"},
 		{"SCT skipped on both sides", withoutCT, true, true, doctor.StatusSkip, "checked neither"},
 		{"SCT skipped when signing only", withoutCT, true, false, doctor.StatusFail, "lists no CT log key"},
 	} {

@@ -35,13 +35,13 @@ func checkTSA(ctx context.Context, o Options, tr *trust) Check {
 	c.Facts["time"] = ts.Time.UTC().Format("2006-01-02T15:04:05Z")
 	switch {
 	case tr.err != nil:
-		return tr.fail(c)
+		return c.ok("timestamp authority at " + svc.TSA + " issues RFC 3161 timestamps (its certificate not checked: the trusted root is unavailable, see the trust check)")
 	case tr.root == nil:
-		return c.ok("timestamp authority at " + svc.TSA + " issues RFC 3161 timestamps (its certificate not checked: no trusted root given)")
+		return c.ok("timestamp authority at " + svc.TSA + " issues RFC 3161 timestamps (its certificate not checked: no trusted root used)")
 	}
 	tsas := tr.root.TimestampingAuthorities()
 	if len(tsas) == 0 {
-		return c.fail("the trusted root "+tr.path+" lists no timestamp authority: verification cannot use the timestamps of "+svc.TSA,
+		return c.fail("the trusted root "+tr.name()+" lists no timestamp authority: verification cannot use the timestamps of "+svc.TSA,
 			"add the TSA's certificate chain to the trusted root (cosign trusted-root create --timestamp-certificate-chain)")
 	}
 	var errs []string
@@ -52,7 +52,7 @@ func checkTSA(ctx context.Context, o Options, tr *trust) Check {
 			errs = append(errs, err.Error())
 		}
 	}
-	return c.fail(fmt.Sprintf("the timestamps of %s do not verify against the trusted root %s's %d timestamp authorities: %s", svc.TSA, tr.path, len(tsas), strings.Join(errs, "; ")),
+	return c.fail(fmt.Sprintf("the timestamps of %s do not verify against the trusted root %s (%d timestamp authorities): %s", svc.TSA, tr.name(), len(tsas), strings.Join(errs, "; ")),
 		"the trusted root must hold this TSA's certificate chain (cosign trusted-root create --timestamp-certificate-chain)")
 }
 

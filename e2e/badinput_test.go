@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,9 +51,9 @@ func TestBadInput(t *testing.T) {
 	failingRun := write("Dockerfile.fails", "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"false\"]\n")
 	_, otherCert, otherKey := testutil.ClientCertificate(t, dir, "impostor") // a CA buildkitd does not trust
 	noSub := b.Token(t, "project_path=group/app&omit=sub")
-	sign, trust := b.Sigstore()
+	sign, trust := defaultPathSign(t, b, "bundle") // the default path: nothing insecure behind the bad input
 	identity := []string{"--certificate-identity", b.Issuer() + "/group/app//.gitlab-ci.yml@refs/heads/main", "--certificate-oidc-issuer", b.Issuer()}
-	keyed := []string{"--insecure-registry", reg, "--key", priv, "--tlog-upload=false"}
+	keyed := slices.Clip(append([]string{"--insecure-registry", reg, "--key", priv}, sign...)) // appended to by many cases
 	build := []string{"build", "--progress", "quiet", "--insecure-registry", reg}
 	tag := uniqueRepo(t, reg) + ":bad"
 	tls := b.TLSFlags()
@@ -67,8 +68,8 @@ func TestBadInput(t *testing.T) {
 		}
 		return out
 	}
-	release := []string{"release", "--progress", "quiet", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
-		"--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"}
+	release := slices.Clip(append([]string{"release", "--progress", "quiet", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
+		"--key", priv}, sign...))
 	pw := []string{"COSIGN_PASSWORD=" + password}
 
 	tests := []badInput{
@@ -94,8 +95,8 @@ func TestBadInput(t *testing.T) {
 		{"sign a reference without a registry", pw, append(append([]string{"sign"}, keyed...), "group/app@"+digest), exitUsage, []string{"name the registry"}},
 		{"sign a short digest", pw, append(append([]string{"sign"}, keyed...), repo+"@sha256:abc"), exitUsage, []string{"invalid image digest", "sha256:abc"}},
 		{"sign a digest the registry does not have", pw, append(append([]string{"sign"}, keyed...), repo+"@sha256:"+strings.Repeat("0", 64)), exitSign, []string{"no image", "sha256:" + strings.Repeat("0", 64)}},
-		{"verify a tag that does not exist", nil, []string{"verify", "--insecure-registry", reg, "--key", pub, "--insecure-ignore-tlog", repo + ":nope"}, exitVerify, []string{repo + ":nope"}},
-		{"verify an image without signatures", nil, []string{"verify", "--insecure-registry", reg, "--key", pub, "--insecure-ignore-tlog", ref}, exitVerify, []string{"no signatures"}},
+		{"verify a tag that does not exist", nil, append(append([]string{"verify", "--insecure-registry", reg, "--key", pub}, trust...), repo+":nope"), exitVerify, []string{repo + ":nope"}},
+		{"verify an image without signatures", nil, append(append([]string{"verify", "--insecure-registry", reg, "--key", pub}, trust...), ref), exitVerify, []string{"no signatures"}},
 		// Files.
 		{"sign with a missing key file", pw, []string{"sign", "--insecure-registry", reg, "--key", filepath.Join(dir, "nope.key"), ref}, exitUsage, []string{"nope.key"}},
 		{"sign with a key file that is not a key", pw, []string{"sign", "--insecure-registry", reg, "--key", garbage, ref}, exitUsage, []string{"garbage.pem"}},
@@ -105,9 +106,9 @@ func TestBadInput(t *testing.T) {
 		{"sign with a service CA that is not PEM", nil, append(append([]string{"sign", "--insecure-registry", reg, "--sigstore-ca-cert", garbage, "--identity-token", noSub}, sign...), ref), exitUsage, []string{"garbage.pem"}},
 		{"verify with a missing key file", nil, []string{"verify", "--insecure-registry", reg, "--key", filepath.Join(dir, "nope.pub"), ref}, exitUsage, []string{"nope.pub"}},
 		{"verify with an unknown KMS", nil, []string{"verify", "--insecure-registry", reg, "--key", "nokms://key/1", ref}, exitUsage, []string{"nokms://key/1"}},
-		{"verify with a missing trusted root", nil, append([]string{"verify", "--insecure-registry", reg, "--trusted-root", filepath.Join(dir, "nope.json"), "--insecure-ignore-tlog", "--insecure-ignore-sct"}, append(identity, ref)...), exitUsage, []string{"trusted root", "nope.json"}},
-		{"verify with a trusted root that is not JSON", nil, append([]string{"verify", "--insecure-registry", reg, "--trusted-root", garbageJSON, "--insecure-ignore-tlog", "--insecure-ignore-sct"}, append(identity, ref)...), exitUsage, []string{"trusted root"}},
-		{"verify with CA roots that are not PEM", nil, append([]string{"verify", "--insecure-registry", reg, "--ca-roots", garbage, "--insecure-ignore-tlog", "--insecure-ignore-sct"}, append(identity, ref)...), exitUsage, []string{"garbage.pem"}},
+		{"verify with a missing trusted root", nil, append([]string{"verify", "--insecure-registry", reg, "--trusted-root", filepath.Join(dir, "nope.json")}, append(identity, ref)...), exitUsage, []string{"trusted root", "nope.json"}},
+		{"verify with a trusted root that is not JSON", nil, append([]string{"verify", "--insecure-registry", reg, "--trusted-root", garbageJSON}, append(identity, ref)...), exitUsage, []string{"trusted root"}},
+		{"verify with CA roots that are not PEM", nil, append([]string{"verify", "--insecure-registry", reg, "--ca-roots", garbage}, append(identity, ref)...), exitUsage, []string{"garbage.pem"}},
 		{"verify with a TSA chain that is not PEM", nil, append(append([]string{"verify", "--insecure-registry", reg, "--timestamp-certificate-chain", garbage}, trust...), append(identity, ref)...), exitUsage, []string{"timestamp", "garbage.pem"}},
 		{"build secret file missing", nil, append(build, "--addr", b.BuildkitUnix(), "-f", df, "--secret", "id=s,src="+filepath.Join(dir, "nope.secret"), "--tag", tag, ctxDir), exitUsage, []string{"secret", "nope.secret"}},
 		{"build metadata file in a missing directory", nil, append(build, "--addr", b.BuildkitUnix(), "-f", df, "--metadata-file", filepath.Join(dir, "no", "dir", "md.json"), "--tag", tag, ctxDir), exitFailure, []string{"md.json"}},

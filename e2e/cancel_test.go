@@ -80,7 +80,6 @@ func TestCancelDuringBuild(t *testing.T) {
 // only complete ones that verify.
 func TestCancelDuringSign(t *testing.T) {
 	b := bed(t)
-	sign, _ := b.Sigstore()
 	tests := []struct {
 		name   string
 		sig    os.Signal
@@ -125,9 +124,11 @@ func TestCancelDuringSign(t *testing.T) {
 			ctxDir, df := buildContext(t, b)
 			env, _ := keylessGitLabEnv(t, b, reg, nil)
 			repoPath := strings.TrimPrefix(env["CI_REGISTRY_IMAGE"], reg+"/")
-			args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", imageReg, "--context", ctxDir, "-f", df,
-				"--progress", "quiet", "--image", imageReg + "/" + repoPath,
-				"--insecure-ignore-tlog", "--insecure-ignore-sct"}, append(storageArgs(tt.mode), sign...)...)
+			// The default path: bundles in Rekor v2, simple signatures
+			// TSA-only (defaultPathSign); the SCT is checked.
+			sign, trust := defaultPathSign(t, b, tt.mode)
+			args := append(append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", imageReg, "--context", ctxDir, "-f", df,
+				"--progress", "quiet", "--image", imageReg + "/" + repoPath}, append(storageArgs(tt.mode), sign...)...), trust...)
 			h := startHallmark(t, envList(env), append(args, "--fulcio-url", fulcio)...)
 			waitFor(t, time.Minute, "the held request", func() bool { return held(p, tt.hold) || h.exited() })
 			if h.exited() {
@@ -174,7 +175,8 @@ func TestCancelDuringSign(t *testing.T) {
 			res, err := verifier.Verify(t.Context(), d, verifier.Options{
 				RemoteOptions: plainOptions(t.Context()),
 				Policy:        verifier.Policy{Identity: env["CI_PROJECT_URL"] + "//.gitlab-ci.yml@refs/heads/main", Issuer: b.Issuer()},
-				Trust:         verifier.Trust{TrustedRoot: b.Getenv("HALLMARK_TEST_TRUSTED_ROOT"), IgnoreTlog: true, IgnoreSCT: true},
+				// A simple signature: TSA only, no log entry (defaultPathSign).
+				Trust: verifier.Trust{TrustedRoot: b.SigstoreTrustedRoot(), IgnoreTlog: true},
 			})
 			if err != nil {
 				t.Fatalf("the signature written before the signal does not verify: %v", err)

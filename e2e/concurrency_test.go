@@ -37,12 +37,16 @@ func TestConcurrentSignCLI(t *testing.T) {
 		// test the machine's scheduler more than the signer.
 		t.Run(mode, func(t *testing.T) {
 			repo, digest := pushedImage(t, reg)
+			// The default path: a bundle in Rekor v2 with a TSA timestamp;
+			// simple signatures TSA-only (defaultPathSign).
+			sign, _ := defaultPathSign(t, b, mode)
+			trust := verifier.Trust{TrustedRoot: flagValue(t, sign, "--trusted-root"), IgnoreTlog: mode != "bundle"}
 			start := time.Now()
 			var wg sync.WaitGroup
 			results := make([]result, n)
 			procs := make([]*running, n)
 			for i := range n {
-				args := append([]string{"sign", "--insecure-registry", reg, "--key", priv, "--tlog-upload=false"}, storageArgs(mode)...)
+				args := append(append([]string{"sign", "--insecure-registry", reg, "--key", priv}, sign...), storageArgs(mode)...)
 				procs[i] = startHallmark(t, []string{"COSIGN_PASSWORD=" + password}, append(args, "--no-ci-annotations", "--tag", "v1",
 					"-a", fmt.Sprintf("writer=%d", i), repo+"@"+digest)...)
 			}
@@ -56,7 +60,7 @@ func TestConcurrentSignCLI(t *testing.T) {
 					t.Errorf("hallmark sign %d failed:\n%s", i, r)
 				}
 			}
-			kept := writersKept(t, repo+"@"+digest, pub, n)
+			kept := writersKept(t, repo+"@"+digest, pub, n, trust)
 			t.Logf("hallmark: %d concurrent signs (%s layout, no referrers API) in %v kept %d of %d signatures", n, mode, took.Round(time.Millisecond), len(kept), n)
 			if len(kept) != n {
 				t.Errorf("hallmark kept the signatures of writers %v only, want all %d", kept, n)
@@ -71,7 +75,7 @@ func TestConcurrentSignCLI(t *testing.T) {
 			start = time.Now()
 			exits := cosignConcurrentSign(t, b, n, mode, priv, password, cosignRepo+"@"+cosignDigest)
 			took = time.Since(start)
-			kept = writersKept(t, cosignRepo+"@"+cosignDigest, pub, n)
+			kept = writersKept(t, cosignRepo+"@"+cosignDigest, pub, n, verifier.Trust{IgnoreTlog: true}) // cosign signs without a log here
 			t.Logf("cosign CLI: %d concurrent signs (%s layout, no referrers API) in %v, exit codes %v, kept %d of %d signatures", n, mode, took.Round(time.Millisecond), exits, len(kept), n)
 		})
 	}
@@ -109,8 +113,9 @@ func cosignConcurrentSign(t *testing.T, b testbed, n int, mode, key, password, r
 }
 
 // writersKept reads every signature of ref (all layouts) that verifies with
-// the public key and returns the writer annotations found, sorted.
-func writersKept(t *testing.T, ref, pub string, n int) []int {
+// the public key with trust and returns the writer annotations found,
+// sorted.
+func writersKept(t *testing.T, ref, pub string, n int, trust verifier.Trust) []int {
 	t.Helper()
 	d, err := name.NewDigest(ref, name.Insecure)
 	if err != nil {
@@ -119,7 +124,7 @@ func writersKept(t *testing.T, ref, pub string, n int) []int {
 	res, err := verifier.Verify(t.Context(), d, verifier.Options{
 		RemoteOptions: plainOptions(t.Context()),
 		Policy:        verifier.Policy{Key: pub},
-		Trust:         verifier.Trust{IgnoreTlog: true},
+		Trust:         trust,
 	})
 	if err != nil {
 		t.Logf("reading the signatures of %s: %v", ref, err)

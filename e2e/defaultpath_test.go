@@ -24,15 +24,22 @@ import (
 // default path in storage mode: a bundle is logged in the bed's Rekor v2
 // with a TSA timestamp; a simple signature gets the TSA timestamp and no
 // log entry (see above). trust verifies with every check on that the
-// format allows: SCT, tlog (bundles), timestamp.
+// format allows: SCT, tlog (bundles), timestamp. Bundles go to the bed's
+// Rekor v2 served with its tiles at one URL, as public-good's logs are
+// (rekorWithTiles), so that release's checks verify its checkpoint; the
+// trusted root is the instance's, listing the Rekor at that URL.
 func defaultPathSign(t *testing.T, b testbed, mode string) (sign, trust []string) {
 	t.Helper()
 	b.RequireTransparency()
-	sign = []string{"--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL"), "--trusted-root", b.SigstoreTrustedRoot(),
-		"--fulcio-url", b.Getenv("HALLMARK_TEST_FULCIO_URL")}
-	trust = []string{"--trusted-root", b.SigstoreTrustedRoot()}
+	trustedRoot, rekorURL := b.SigstoreTrustedRoot(), ""
 	if mode == "bundle" {
-		sign = append(sign, "--rekor-url", b.RekorURL(), "--rekor-version", "2")
+		rekorURL, trustedRoot = rekorWithTiles(t, b)
+	}
+	sign = []string{"--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL"), "--trusted-root", trustedRoot,
+		"--fulcio-url", b.Getenv("HALLMARK_TEST_FULCIO_URL")}
+	trust = []string{"--trusted-root", trustedRoot}
+	if mode == "bundle" {
+		sign = append(sign, "--rekor-url", rekorURL, "--rekor-version", "2")
 		return sign, trust
 	}
 	// Simple signing: no Rekor v1 on the bed, and Rekor v2 entries cannot

@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -13,12 +14,17 @@ import (
 // TestDoctorSigstore: doctor against the bed's whole Sigstore instance,
 // each problem a user of a private instance meets named by its check: a
 // token whose issuer differs from the configured one by a trailing slash,
-// an unreachable Rekor, a Rekor or CT log missing from the trusted root,
-// Rekor v2 without a TSA, an upload verification then ignores. A TSA served
-// at another path than sigstore's (a generic RFC 3161 service) passes.
+// an unreachable Rekor, a Rekor or CT log missing from the trusted root, a
+// trusted root listing another key for the Rekor (its checkpoint's
+// signature does not verify), Rekor v2 without a TSA, an upload
+// verification then ignores. A TSA served at another path than sigstore's
+// (a generic RFC 3161 service) passes; a Rekor v2 serving no checkpoint
+// (the bed's own, without its tiles) is a warning.
 func TestDoctorSigstore(t *testing.T) {
 	b := bed(t)
-	sign, trust := defaultPathSign(t, b, "bundle")
+	sign, trust := defaultPathSign(t, b, "bundle") // the bed's Rekor served with its tiles
+	rekorURL, trustedRoot := flagValue(t, sign, "--rekor-url"), flagValue(t, trust, "--trusted-root")
+	otherKey := withOtherRekorKey(t, trustedRoot)
 	tsa, err := url.Parse(b.Getenv("HALLMARK_TEST_TSA_URL"))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +58,12 @@ func TestDoctorSigstore(t *testing.T) {
 			[]string{"not an RFC 3161 timestamp endpoint"}, exitSign},
 		{"issuer with a trailing slash", slashToken, nil, "fulcio", "fail", []string{"differ by a trailing slash"}, exitSign},
 		{"unreachable Rekor", token, []string{"--rekor-url", closed}, "rekor", "fail", []string{closed, "connection refused"}, exitSign},
-		{"Rekor key not in the trusted root", token, []string{"--trusted-root", oldRoot}, "rekor", "fail", []string{"holds no key", "for the Rekor at"}, exitSign},
+		{"Rekor key not in the trusted root", token, []string{"--trusted-root", oldRoot}, "rekor", "fail",
+			[]string{"holds no key", "for the Rekor at " + rekorURL, "its checkpoint is signed by 127.0.0.1+", "a key the trusted root does not hold"}, exitSign},
+		{"trusted root listing another Rekor key", token, []string{"--trusted-root", otherKey}, "rekor", "fail",
+			[]string{"the checkpoint of Rekor v2 at " + rekorURL + " is not signed by the trusted root", "log ID", "a key the trusted root does not hold"}, exitSign},
+		{"Rekor v2 serving no checkpoint", token, []string{"--rekor-url", b.RekorURL(), "--trusted-root", b.SigstoreTrustedRoot()}, "rekor", "warn",
+			[]string{"serves no checkpoint at " + b.RekorURL() + "/checkpoint"}, 0},
 		{"no CT log in the trusted root", token, []string{"--trusted-root", noCT}, "ctlog", "fail", []string{"lists no CT log key"}, exitSign},
 		{"Rekor v2 without a TSA", token, []string{"--timestamp-server-url", ""}, "tsa", "fail", []string{"needs a timestamp authority"}, exitSign},
 		{"upload, then ignored", token, []string{"--insecure-ignore-tlog"}, "insecure-flags", "fail", []string{"verification ignores it"}, exitUsage},
@@ -66,10 +77,16 @@ func TestDoctorSigstore(t *testing.T) {
 			d := parseDoctor(t, r)
 			if tc.check == "" {
 				mustSucceed(t, r)
-				for _, name := range []string{"oidc", "fulcio", "ctlog", "rekor", "tsa", "insecure-flags"} {
+				for _, name := range []string{"trust", "oidc", "fulcio", "ctlog", "rekor", "tsa", "insecure-flags"} {
 					if status, detail, _ := d.check(t, name); status != "ok" {
 						t.Errorf("%s: %s %s", name, status, detail)
 					}
+				}
+				if _, detail, facts := d.check(t, "trust"); facts["trustedRoot"] != "file "+trustedRoot {
+					t.Errorf("trust: %q %v, want the trusted root from file %s", detail, facts, trustedRoot)
+				}
+				if _, detail, _ := d.check(t, "rekor"); !strings.Contains(detail, "its checkpoint (origin 127.0.0.1,") {
+					t.Errorf("rekor: %q, want its checkpoint checked", detail)
 				}
 				return
 			}
@@ -137,22 +154,93 @@ func TestDoctorTableEverywhere(t *testing.T) {
 
 // TestDoctorSigningConfig: with --signing-config, doctor checks the
 // services the signer will select from it (cosign v3's selection), here the
-// bed's Fulcio, Rekor v2 and TSA.
+// bed's Fulcio, Rekor v2 and TSA; the trust check names the file.
 func TestDoctorSigningConfig(t *testing.T) {
 	b := bed(t)
 	b.RequireTransparency()
-	sign, _ := b.PublicGood() // --signing-config, --trusted-root
+	// The instance's --signing-config and --trusted-root, its Rekor served
+	// with its tiles (rekorWithTiles).
+	rekorURL, trustedRoot := rekorWithTiles(t, b)
+	sign := []string{"--signing-config", rewriteJSON(t, b.SigningConfig(), strings.NewReplacer(b.RekorURL(), rekorURL), nil), "--trusted-root", trustedRoot}
 	r := hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + b.Token(t, "project_path=group/app")},
 		append([]string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--sigstore-ca-cert", b.Getenv("HALLMARK_TEST_TLS_CA")}, sign...)...)
 	mustSucceed(t, r)
 	d := parseDoctor(t, r)
-	for name, url := range map[string]string{"fulcio": b.Getenv("HALLMARK_TEST_FULCIO_URL"), "rekor": b.RekorURL(), "tsa": b.Getenv("HALLMARK_TEST_TSA_URL")} {
+	for name, url := range map[string]string{"fulcio": b.Getenv("HALLMARK_TEST_FULCIO_URL"), "rekor": rekorURL, "tsa": b.Getenv("HALLMARK_TEST_TSA_URL")} {
 		status, detail, facts := d.check(t, name)
 		if status != "ok" || facts["url"] != url {
 			t.Errorf("%s: %s %q (url %q), want ok at %s", name, status, detail, facts["url"], url)
 		}
 	}
+	if _, _, facts := d.check(t, "trust"); facts["signingConfig"] != "signing config "+sign[1] {
+		t.Errorf("trust: signing config from %q, want the file %s", facts["signingConfig"], sign[1])
+	}
 	if _, _, facts := d.check(t, "rekor"); facts["version"] != "2" {
 		t.Errorf("rekor version %q, want 2 from the signing config", facts["version"])
+	}
+}
+
+// flagValue returns the value of the last flag in args.
+func flagValue(t *testing.T, args []string, flag string) string {
+	t.Helper()
+	for i := len(args) - 2; i >= 0; i-- {
+		if args[i] == flag {
+			return args[i+1]
+		}
+	}
+	t.Fatalf("%q has no %s", args, flag)
+	return ""
+}
+
+// TestDoctorTUF: with no trust or service flag but a TUF repository
+// (--tuf-mirror, --tuf-root), doctor resolves the trusted root and the
+// signing config from it as sign and verify do, says so with the
+// repository's metadata versions, and checks the services they name: the
+// bed's Rekor v2 checkpoint verifies against the TUF trusted root's key;
+// a repository whose trusted root lists another Rekor key fails the rekor
+// check, with the exit code of any signing failure.
+func TestDoctorTUF(t *testing.T) {
+	b := bed(t)
+	rekorURL, trustedRoot := rekorWithTiles(t, b)
+	signingConfig := rewriteJSON(t, b.SigningConfig(), strings.NewReplacer(b.RekorURL(), rekorURL), nil)
+	token := b.Token(t, "project_path=group/app")
+	for _, tc := range []struct {
+		name   string
+		root   string
+		status string
+		detail string
+		code   int
+	}{
+		{"the instance's trusted root", trustedRoot, "ok", "is signed by the trusted root's key for it", 0},
+		{"another Rekor key", withOtherRekorKey(t, trustedRoot), "fail", "is not signed by the trusted root from TUF mirror", exitSign},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			targets := map[string][]byte{}
+			for name, path := range map[string]string{"trusted_root.json": tc.root, "signing_config.v0.2.json": signingConfig} {
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				targets[name] = data
+			}
+			mirror, root := testutil.TUFRepo(t, targets)
+			fromTUF := "TUF mirror " + mirror + " (root v1, targets v1)"
+			r := hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + token, "HOME=" + t.TempDir()}, "doctor", "--output", "json",
+				"--addr", b.BuildkitUnix(), "--sigstore-ca-cert", b.Getenv("HALLMARK_TEST_TLS_CA"), "--tuf-mirror", mirror, "--tuf-root", root)
+			d := parseDoctor(t, r)
+			status, detail, facts := d.check(t, "trust")
+			if status != "ok" || facts["trustedRoot"] != fromTUF || facts["signingConfig"] != fromTUF {
+				t.Errorf("trust: %s %q %v, want both from %s", status, detail, facts, fromTUF)
+			}
+			status, detail, facts = d.check(t, "rekor")
+			if status != tc.status || !strings.Contains(detail, tc.detail) || facts["url"] != rekorURL {
+				t.Errorf("rekor: %s %q %v, want %s %q at %s", status, detail, facts, tc.status, tc.detail, rekorURL)
+			}
+			if tc.code == 0 {
+				mustSucceed(t, r)
+				return
+			}
+			assertOneLineError(t, r, tc.code, "rekor", rekorURL, "is not signed by the trusted root")
+		})
 	}
 }

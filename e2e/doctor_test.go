@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,7 +179,8 @@ func TestDoctorProblems(t *testing.T) {
 	repo := uniqueRepo(t, reg)
 	fulcio := fulcioURL(t)
 	expired := testToken(-5 * time.Minute)
-	common := []string{"doctor", "--image", repo, "--insecure-registry", reg, "--fulcio-url", fulcio, "--tlog-upload=false", "--insecure-ignore-tlog"}
+	sign, _ := defaultPathSign(t, b, "bundle")
+	common := slices.Clip(append(append([]string{"doctor", "--image", repo, "--insecure-registry", reg}, sign...), "--fulcio-url", fulcio)) // appended to in parallel
 	for _, tc := range []struct {
 		name      string
 		env, args []string

@@ -11,14 +11,17 @@ import (
 )
 
 // keyedRelease returns release arguments signing with a fresh key
-// (decrypted while the build runs, before the push) and the environment
+// (decrypted while the build runs, before the push) on the default path
+// (a bundle in the bed's Rekor v2 with a TSA timestamp, verified against
+// the instance's trusted root: defaultPathSign), and the environment
 // holding its password.
 func keyedRelease(t *testing.T, addr, reg, ctxDir, repo string, extra ...string) ([]string, []string) {
 	t.Helper()
 	const password = "pw-kill-0b7e"
 	priv, _ := keyPair(t, password)
-	args := append([]string{"release", "--addr", addr, "--insecure-registry", reg, "--context", ctxDir, "--progress", "plain",
-		"--image", repo, "--tag", "v1", "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"}, extra...)
+	sign, _ := defaultPathSign(t, bed(t), "bundle")
+	args := append(append([]string{"release", "--addr", addr, "--insecure-registry", reg, "--context", ctxDir, "--progress", "plain",
+		"--image", repo, "--tag", "v1", "--key", priv}, sign...), extra...)
 	return args, []string{"COSIGN_PASSWORD=" + password}
 }
 
@@ -125,7 +128,7 @@ func held(p *faultproxy.Proxy, m match) bool {
 // without a certificate nothing is pushed; the TSA is asked after the push.
 func TestSigningServiceDown(t *testing.T) {
 	b := bed(t)
-	sign, _ := b.Sigstore()
+	sign, _ := defaultPathSign(t, b, "bundle")
 	tests := []struct {
 		name, flag, service string
 		upstream, path      string // for a service that dies mid-request
@@ -154,7 +157,7 @@ func TestSigningServiceDown(t *testing.T) {
 			ctxDir, df := buildContext(t, b)
 			env, tok := keylessGitLabEnv(t, b, reg, nil)
 			args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
-				"--progress", "quiet", "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
+				"--progress", "quiet"}, sign...)
 			h := startHallmark(t, envList(env), append(args, tt.flag, url)...)
 			if p != nil {
 				waitFor(t, time.Minute, "the held request", func() bool { return held(p, hold) || h.exited() })

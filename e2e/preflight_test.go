@@ -9,7 +9,8 @@ import (
 )
 
 // TestReleaseChecksBeforePush: what release can check before it builds, it
-// checks then — an unreachable transparency log or TSA, a --dotenv or
+// checks then — an unreachable transparency log or TSA, a trusted root
+// whose key for the log does not sign its checkpoint, a --dotenv or
 // --metadata-file it could not write — and fails with one line naming the
 // problem, with nothing pushed: no tag in the registry, no repository.
 func TestReleaseChecksBeforePush(t *testing.T) {
@@ -18,6 +19,7 @@ func TestReleaseChecksBeforePush(t *testing.T) {
 	priv, _ := keyPair(t, password)
 	sign, trust := defaultPathSign(t, b, "bundle")
 	closed := "http://" + testutil.ClosedAddr(t)
+	rekorURL, otherKey := flagValue(t, sign, "--rekor-url"), withOtherRekorKey(t, flagValue(t, trust, "--trusted-root"))
 	missingDir := filepath.Join(t.TempDir(), "no-such-dir")
 	for _, tc := range []struct {
 		name      string
@@ -27,6 +29,8 @@ func TestReleaseChecksBeforePush(t *testing.T) {
 	}{
 		{"unreachable Rekor", []string{"--rekor-url", closed}, exitSign,
 			[]string{"nothing pushed", "rekor", closed, "connection refused"}},
+		{"Rekor checkpoint not signed by the trusted root's key", []string{"--trusted-root", otherKey}, exitSign,
+			[]string{"nothing pushed", "rekor", "the checkpoint of Rekor v2 at " + rekorURL + " is not signed by the trusted root", "log ID"}},
 		{"unreachable TSA", []string{"--timestamp-server-url", closed + "/api/v1/timestamp"}, exitSign,
 			[]string{"nothing pushed", "tsa", closed, "connection refused"}},
 		{"dotenv in a missing directory", []string{"--dotenv", filepath.Join(missingDir, "release.env")}, exitUsage,

@@ -65,8 +65,9 @@ func TestReleaseRegistryTLSVerification(t *testing.T) {
 			t.Parallel()
 			ctxDir, df := buildContext(t, b)
 			repo := uniqueRepo(t, host)
-			args := append([]string{"release", "--addr", b.BuildkitUnix(), "--context", ctxDir, "-f", df, "--progress", "quiet",
-				"--image", repo, "--tag", "v1", "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"}, tt.flags...)
+			sign, _ := defaultPathSign(t, b, "bundle")
+			args := append(append([]string{"release", "--addr", b.BuildkitUnix(), "--context", ctxDir, "-f", df, "--progress", "quiet",
+				"--image", repo, "--tag", "v1", "--key", priv}, sign...), tt.flags...)
 			r := hallmark(t, []string{"COSIGN_PASSWORD=pw-tls"}, args...)
 			if tt.wantCode != 0 {
 				assertOneLineError(t, r, tt.wantCode, tt.fragments...)

@@ -70,8 +70,9 @@ func TestReleaseTagsOnlySigned(t *testing.T) {
 			ctxDir, df := buildContext(t, b)
 			reg := b.PlainRegistry()
 			repo := uniqueRepo(t, reg)
-			args := []string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
-				"--progress", "quiet", "--image", repo, "--tag", "v1", "--tag", "latest", "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"}
+			sign, trust := defaultPathSign(t, b, "bundle")
+			args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--context", ctxDir, "-f", df,
+				"--progress", "quiet", "--image", repo, "--tag", "v1", "--tag", "latest", "--key", priv}, sign...)
 			if tt.platform != "" {
 				args = append(args, "--platform", tt.platform, "--recursive")
 			}
@@ -85,7 +86,7 @@ func TestReleaseTagsOnlySigned(t *testing.T) {
 				if got := tagDigest(t, tag); got != rel.Digest {
 					t.Errorf("%s names %q, want the signed %s", tag, got, rel.Digest)
 				}
-				v := hallmark(t, nil, "verify", "--insecure-registry", reg, "--key", pub, "--insecure-ignore-tlog", tag)
+				v := hallmark(t, nil, append(append([]string{"verify", "--insecure-registry", reg, "--key", pub}, trust...), tag)...)
 				mustSucceed(t, v)
 			}
 			if tt.platform != "" && len(rel.Platforms) != 2 {
@@ -120,8 +121,9 @@ func TestReleaseSignatureRefusedLeavesNoTag(t *testing.T) {
 			p, addr, _ := testutil.FaultProxy(t, "http://"+reg, faultproxy.Options{Pick: refuse})
 			ctxDir, df := buildContext(t, b)
 			repoPath := strings.TrimPrefix(uniqueRepo(t, "x"), "x/")
-			args := append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", addr, "--context", ctxDir, "-f", df,
-				"--progress", "quiet", "--image", addr + "/" + repoPath, "--tag", "v1", "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"},
+			sign, trust := defaultPathSign(t, b, tt.mode) // simple signatures: TSA only (defaultpath_test.go)
+			args := append(append(append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", addr, "--context", ctxDir, "-f", df,
+				"--progress", "quiet", "--image", addr + "/" + repoPath, "--tag", "v1", "--key", priv}, sign...), trust...),
 				storageArgs(tt.mode)...)
 			if tt.platform != "" {
 				args = append(args, "--platform", tt.platform, "--recursive")

@@ -125,8 +125,9 @@ func TestReleaseGitHubOutputs(t *testing.T) {
 	env := []string{"GITHUB_ACTIONS=true", "GITHUB_REPOSITORY=octo/app", "GITHUB_SHA=fedcba9876543210fedcba9876543210fedcba98",
 		"GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=77", "GITHUB_ACTOR=octocat", "GITHUB_REF=refs/heads/main",
 		"GITHUB_OUTPUT=" + output, "GITHUB_STEP_SUMMARY=" + summary, "COSIGN_PASSWORD=pw"}
-	r := hallmark(t, env, "release", "--addr", b.BuildkitUnix(), "--insecure-registry", b.ReferrersRegistry(),
-		"--context", ctxDir, "-f", df, "--image", repo, "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog")
+	sign, _ := defaultPathSign(t, b, "bundle")
+	r := hallmark(t, env, append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", b.ReferrersRegistry(),
+		"--context", ctxDir, "-f", df, "--image", repo, "--key", priv}, sign...)...)
 	mustSucceed(t, r)
 	rel := parseRelease(t, r)
 	if rel.Tags[0] != repo+":fedcba98" {
@@ -164,9 +165,10 @@ func TestReleaseRecursive(t *testing.T) {
 	priv, pub := keyPair(t, "pw")
 	ctxDir, df := buildContext(t, b)
 	repo := uniqueRepo(t, b.PlainRegistry())
-	r := hallmark(t, []string{"COSIGN_PASSWORD=pw"}, "release", "--addr", b.BuildkitUnix(), "--insecure-registry", b.PlainRegistry(),
+	sign, trust := defaultPathSign(t, b, "bundle")
+	r := hallmark(t, []string{"COSIGN_PASSWORD=pw"}, append([]string{"release", "--addr", b.BuildkitUnix(), "--insecure-registry", b.PlainRegistry(),
 		"--context", ctxDir, "-f", df, "--image", repo, "--tag", "multi", "--platform", "linux/amd64,linux/386", "--recursive",
-		"--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog")
+		"--key", priv}, sign...)...)
 	mustSucceed(t, r)
 	rel := parseRelease(t, r)
 	if len(rel.Platforms) != 2 || len(rel.Signatures) != 3 {
@@ -179,8 +181,8 @@ func TestReleaseRecursive(t *testing.T) {
 		}
 	}
 	for _, p := range rel.Platforms {
-		v := hallmark(t, nil, "verify", "--insecure-registry", b.PlainRegistry(), "--key", pub, "--insecure-ignore-tlog",
-			repo+"@"+p.Digest)
+		v := hallmark(t, nil, append(append([]string{"verify", "--insecure-registry", b.PlainRegistry(), "--key", pub}, trust...),
+			repo+"@"+p.Digest)...)
 		mustSucceed(t, v)
 	}
 }
@@ -192,7 +194,8 @@ func TestReleaseBadInput(t *testing.T) {
 	ctxDir, df := buildContext(t, b)
 	reg := b.PlainRegistry()
 	repo := uniqueRepo(t, reg)
-	common := []string{"release", "--progress", "quiet", "--insecure-registry", reg, "-f", df, "--tlog-upload=false", "--insecure-ignore-tlog"}
+	sign, _ := defaultPathSign(t, b, "bundle")
+	common := slices.Clip(append([]string{"release", "--progress", "quiet", "--insecure-registry", reg, "-f", df}, sign...)) // appended to in parallel
 	tests := []struct {
 		name      string
 		env       []string

@@ -114,7 +114,8 @@ func (r rootlessUser) run(t *testing.T, bin, runtimeDir string, extra []string, 
 func TestRootlessRelease(t *testing.T) {
 	b := bed(t)
 	ru := b.rootless(t)
-	sign, trust := b.Sigstore()
+	sign, trust := defaultPathSign(t, b, "bundle")
+	readableByOthers(t, filepath.Dir(flagValue(t, trust, "--trusted-root"))) // the trusted root copy, read by the rootless user
 	reg := b.PlainRegistry()
 	bin := userBinary(t)
 	ctxDir, df := buildContext(t, b)
@@ -124,7 +125,7 @@ func TestRootlessRelease(t *testing.T) {
 
 	start := time.Now()
 	args := append([]string{"release", "--insecure-registry", reg, "--context", ctxDir, "-f", df, "--progress", "plain",
-		"--build-arg", "GREETING=" + greeting, "--insecure-ignore-tlog", "--insecure-ignore-sct"}, sign...)
+		"--build-arg", "GREETING=" + greeting}, sign...)
 	r := ru.run(t, bin, ru.runtimeDir, envList(env), args...)
 	mustSucceed(t, r)
 	t.Logf("hallmark release as %s against %s: %s", ru.u.Username, ru.socket, time.Since(start).Round(time.Millisecond))

@@ -32,7 +32,7 @@ const (
 func TestSecretsNeverLeak(t *testing.T) {
 	b := bed(t)
 	t.Parallel()
-	sign, trust := b.Sigstore()
+	sign, trust := defaultPathSign(t, b, "bundle") // keyed and keyless: Rekor v2, TSA, SCT, no insecure flag
 	p, err := faultproxy.New("http://"+b.ReferrersRegistry(), faultproxy.Options{Rate: 0.05, Seed: 6, Faults: faultKinds})
 	if err != nil {
 		t.Fatal(err)
@@ -122,31 +122,29 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{name: "build with the job token only", env: job("CI_REGISTRY_PASSWORD="), args: append(append([]string{"build"}, build...), "--tag", image(job())+":jt", ctxDir)},
 		{name: "sign keyless", env: job(), args: append(append([]string{"sign", "--insecure-registry", reg}, sign...), ref)},
 		{name: "sign keyless, token file", env: job("SIGSTORE_ID_TOKEN="), args: append(append([]string{"sign", "--insecure-registry", reg, "--identity-token-file", tokenFile}, sign...), ref)},
-		{name: "sign keyed", env: job(), args: []string{"sign", "--insecure-registry", reg, "--key", priv, "--tlog-upload=false", ref}},
+		{name: "sign keyed", env: job(), args: append(append([]string{"sign", "--insecure-registry", reg, "--key", priv}, sign...), ref)},
 		{name: "verify keyless", env: job(), args: append(append([]string{"verify", "--insecure-registry", reg}, keylessVerify...), ref)},
-		{name: "verify keyed", env: job(), args: []string{"verify", "--insecure-registry", reg, "--key", pub, "--insecure-ignore-tlog", ref}},
-		{name: "release keyless", env: job(), args: append(append(append([]string{"release", "--context", ctxDir, "--dotenv", dotenv, "--metadata-file", meta}, build...), sign...),
-			"--insecure-ignore-tlog", "--insecure-ignore-sct"), files: []string{dotenv, meta}},
+		{name: "verify keyed", env: job(), args: append(append([]string{"verify", "--insecure-registry", reg, "--key", pub}, trust...), ref)},
+		{name: "release keyless", env: job(), args: append(append([]string{"release", "--context", ctxDir, "--dotenv", dotenv, "--metadata-file", meta}, build...), sign...), files: []string{dotenv, meta}},
 		{name: "release keyed", env: job(), args: append(append([]string{"release", "--context", ctxDir, "--dotenv", dotenv + ".keyed"}, build...),
-			"--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"), files: []string{dotenv + ".keyed"}},
+			append([]string{"--key", priv}, sign...)...), files: []string{dotenv + ".keyed"}},
 		{name: "annotations", env: job(), args: []string{"annotations"}},
-		{name: "doctor keyless", env: job(), args: []string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--insecure-registry", reg,
-			"--fulcio-url", b.Getenv("HALLMARK_TEST_FULCIO_URL"), "--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL"), "--tlog-upload=false", "--insecure-ignore-tlog"}},
-		{name: "doctor keyed", env: job(), args: []string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"}},
+		{name: "doctor keyless", env: job(), args: append([]string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--insecure-registry", reg}, sign...)},
+		{name: "doctor keyed", env: job(), args: append([]string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--key", priv}, sign...)},
 		// Failing paths.
 		{name: "build, wrong registry password", fails: true, env: job("CI_REGISTRY_PASSWORD=" + secretWrongPassword), args: append(append([]string{"build"}, build...), "--tag", image(job())+":x", ctxDir)},
 		{name: "release, wrong job token", fails: true, env: job("CI_REGISTRY_PASSWORD=", "CI_JOB_TOKEN="+secretWrongJobToken), args: append(append([]string{"release", "--context", ctxDir}, build...),
-			"--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog")},
-		{name: "sign, wrong key password", fails: true, env: job("COSIGN_PASSWORD=" + secretWrongKeyPassword), args: []string{"sign", "--insecure-registry", reg, "--key", priv, "--tlog-upload=false", ref}},
+			append([]string{"--key", priv}, sign...)...)},
+		{name: "sign, wrong key password", fails: true, env: job("COSIGN_PASSWORD=" + secretWrongKeyPassword), args: append(append([]string{"sign", "--insecure-registry", reg, "--key", priv}, sign...), ref)},
 		{name: "sign, expired token", fails: true, env: job("SIGSTORE_ID_TOKEN=" + expired), args: append(append([]string{"sign", "--insecure-registry", reg}, sign...), ref)},
 		{name: "sign, malformed token flag", fails: true, env: job(), args: append(append([]string{"sign", "--insecure-registry", reg, "--identity-token", secretMalformedToken}, sign...), ref)},
 		{name: "release, Fulcio down", fails: true, env: job(), args: append(append(append([]string{"release", "--context", ctxDir}, build...), sign...),
-			"--fulcio-url", "http://"+testutil.ClosedAddr(t), "--insecure-ignore-tlog", "--insecure-ignore-sct")},
+			"--fulcio-url", "http://"+testutil.ClosedAddr(t))},
 		{name: "verify, another identity", fails: true, env: job(), args: append(append([]string{"verify", "--insecure-registry", reg}, trust...),
 			"--certificate-identity", "https://gitlab.example.com/x//.gitlab-ci.yml@refs/heads/main", "--certificate-oidc-issuer", b.Issuer(), ref)},
 		{name: "doctor, expired token and wrong key password", fails: true, env: job("SIGSTORE_ID_TOKEN="+expired, "COSIGN_PASSWORD="+secretWrongKeyPassword),
-			args: []string{"doctor", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"}},
-		{name: "verify, registry failing every request", fails: true, env: job(), args: []string{"verify", "--insecure-registry", reg, "--key", pub, "--insecure-ignore-tlog", ref}},
+			args: append([]string{"doctor", "--addr", b.BuildkitUnix(), "--insecure-registry", reg, "--key", priv}, sign...)},
+		{name: "verify, registry failing every request", fails: true, env: job(), args: append(append([]string{"verify", "--insecure-registry", reg, "--key", pub}, trust...), ref)},
 	}
 	checked := 0
 	for _, r := range runs {

@@ -37,6 +37,11 @@ type Services struct {
 	// TimestampServerURL is the timestamp authority; "" when the config
 	// lists none.
 	TimestampServerURL string
+	// Source says where ResolvedServices took them from: "signing config
+	// FILE", the TUF repository's signing config ("TUF mirror URL (root
+	// vN, targets vM)"), or "" when the URL options (and the defaults)
+	// name them.
+	Source string
 }
 
 // SelectServices picks from sc the services valid at now: the Fulcio
@@ -89,22 +94,25 @@ func (o *Options) defaultServices() bool {
 // applySigningConfig sets the service URLs from Options.SigningConfig
 // (validate refused explicit ones with it: ErrSigningConfigMixed), or,
 // with no service named, from the TUF repository's signing config. Without an upload the
-// Rekor is not needed and not selected.
-func (o *Options) applySigningConfig(ctx context.Context, now time.Time) error {
+// Rekor is not needed and not selected. It returns where the services came
+// from (Services.Source).
+func (o *Options) applySigningConfig(ctx context.Context, now time.Time) (string, error) {
 	var sc *root.SigningConfig
 	var err error
 	from := o.SigningConfig
+	source := "signing config " + o.SigningConfig
 	switch {
 	case o.defaultServices():
-		if sc, err = sigstoretuf.SigningConfig(ctx, o.tuf()); err != nil {
-			return fmt.Errorf("the default Sigstore services (or name them: {signer.Options.SigningConfig}): %w", err)
+		var src sigstoretuf.Source
+		if sc, src, err = sigstoretuf.SigningConfigFrom(ctx, o.tuf()); err != nil {
+			return "", fmt.Errorf("the default Sigstore services (or name them: {signer.Options.SigningConfig}): %w", err)
 		}
-		from = "from TUF"
+		from, source = "from TUF", src.String()
 	case o.SigningConfig == "":
-		return nil
+		return "", nil
 	default: // validate refused explicit services with it
 		if sc, err = limits.ReadSigningConfig(o.SigningConfig); err != nil {
-			return badInput(fmt.Errorf("reading signing config %s: %w", o.SigningConfig, err))
+			return "", badInput(fmt.Errorf("reading signing config %s: %w", o.SigningConfig, err))
 		}
 	}
 	versions := sign.RekorAPIVersions
@@ -117,15 +125,15 @@ func (o *Options) applySigningConfig(ctx context.Context, now time.Time) error {
 	svc, err := SelectServices(sc, versions, now)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: signing config %s: %w", ErrConfig, from, err)
+		return "", fmt.Errorf("%w: signing config %s: %w", ErrConfig, from, err)
 	case svc.FulcioURL == "" && o.keyless():
-		return fmt.Errorf("%w: signing config %s lists no Fulcio for keyless signing", ErrConfig, from)
+		return "", fmt.Errorf("%w: signing config %s lists no Fulcio for keyless signing", ErrConfig, from)
 	case svc.RekorURL == "" && !o.SkipTlogUpload:
-		return fmt.Errorf("%w: signing config %s lists no Rekor: sign without an upload ({signer.Options.SkipTlogUpload})", ErrConfig, from)
+		return "", fmt.Errorf("%w: signing config %s lists no Rekor: sign without an upload ({signer.Options.SkipTlogUpload})", ErrConfig, from)
 	}
 	o.FulcioURL, o.RekorURL, o.RekorVersion = svc.FulcioURL, svc.RekorURL, svc.RekorVersion
 	o.TimestampServerURL = svc.TimestampServerURL
-	return nil
+	return source, nil
 }
 
 // ResolvedServices returns the services o signs with, as New selects them:
@@ -133,27 +141,30 @@ func (o *Options) applySigningConfig(ctx context.Context, now time.Time) error {
 // defaults for those still unset. Checks of those services (hallmark
 // doctor) use it.
 func (o Options) ResolvedServices(ctx context.Context, now time.Time) (Services, error) {
-	if err := o.selectServices(ctx, now); err != nil {
+	source, err := o.selectServices(ctx, now)
+	if err != nil {
 		return Services{}, err
 	}
-	return Services{FulcioURL: o.FulcioURL, RekorURL: o.RekorURL, RekorVersion: o.RekorVersion, TimestampServerURL: o.TimestampServerURL}, nil
+	return Services{FulcioURL: o.FulcioURL, RekorURL: o.RekorURL, RekorVersion: o.RekorVersion, TimestampServerURL: o.TimestampServerURL, Source: source}, nil
 }
 
 // resolveServices sets the service URLs: from a signing config (file or
 // TUF), then the defaults for those still unset, and checks the Rekor
 // settings they make.
 func (o *Options) resolveServices(ctx context.Context, now time.Time) error {
-	if err := o.selectServices(ctx, now); err != nil {
+	if _, err := o.selectServices(ctx, now); err != nil {
 		return err
 	}
 	return o.validateRekor()
 }
 
 // selectServices sets the service URLs from a signing config (file or
-// TUF), then the defaults for those still unset, unchecked.
-func (o *Options) selectServices(ctx context.Context, now time.Time) error {
-	if err := o.applySigningConfig(ctx, now); err != nil {
-		return err
+// TUF), then the defaults for those still unset, unchecked; it returns
+// where the signing config came from ("" for none).
+func (o *Options) selectServices(ctx context.Context, now time.Time) (string, error) {
+	source, err := o.applySigningConfig(ctx, now)
+	if err != nil {
+		return "", err
 	}
 	if o.RekorVersion == 0 {
 		o.RekorVersion = 1
@@ -164,7 +175,7 @@ func (o *Options) selectServices(ctx context.Context, now time.Time) error {
 	if o.RekorURL == "" {
 		o.RekorURL = DefaultRekorURL
 	}
-	return nil
+	return source, nil
 }
 
 // trustedRoot loads Options.TrustedRoot, or gets the TUF repository's.

@@ -50,9 +50,11 @@ func doctorCommand(e *env) command {
 			Description: "Checks, concurrently and each with a short timeout: buildkitd (reachable, version, address), the image's\n" +
 				"registry (reachable, push access and where the credentials come from, the OCI 1.1 referrers API), the key or\n" +
 				"OIDC token a release would sign with (audience, expiry, the identity it will produce), and the Sigstore services\n" +
-				"end to end: the OIDC issuer's discovery document (exact URL), Fulcio's configuration (lists the issuer), the CT\n" +
-				"log key in --trusted-root, Rekor (answers, its key in --trusted-root), the TSA (issues an RFC 3161 timestamp that\n" +
-				"verifies against --trusted-root; required with Rekor v2), and whether the --insecure-* flags agree with\n" +
+				"end to end: where the trusted root and the signing config come from (files, or the TUF repository of\n" +
+				"--tuf-mirror with its metadata versions, resolved as sign and verify resolve them), the OIDC issuer's discovery\n" +
+				"document (exact URL), Fulcio's configuration (lists the issuer), the CT log key in the trusted root, Rekor (answers,\n" +
+				"its key in the trusted root; a Rekor v2's checkpoint signed by that key), the TSA (issues an RFC 3161 timestamp that\n" +
+				"verifies against the trusted root; required with Rekor v2), and whether the --insecure-* flags agree with\n" +
 				"--tlog-upload. release runs the Sigstore checks before it builds. Prints a table on stderr, the same in a\n" +
 				"terminal and in CI logs (--output json: the report as JSON on stdout too). Never prints a secret.\n" +
 				"Exit codes: 0 all checks pass (warnings allowed), 2 usage (a bad flag, token, key or password, as in release),\n" +
@@ -117,7 +119,7 @@ func (cmd *doctorCmd) options(c *cli.Context, e *env) (doctor.Options, error) {
 		Buildkit: cmd.connect.options(),
 		Registry: reg, Image: image,
 		Signer: so, TokenErr: tokenErr,
-		Verify:     cmd.trust.trust(cmd.signing.trustedRoot.path, cmd.signing.tlog.verifyRekorURL()),
+		Verify:     cmd.signing.tuf.withTUF(cmd.trust.trust(cmd.signing.trustedRoot.path, cmd.signing.tlog.verifyRekorURL())),
 		HTTPClient: hc, Timeout: cmd.doctor.timeout,
 	}
 	if e.ci.Provider != ci.Generic {

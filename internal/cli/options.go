@@ -45,6 +45,8 @@ var optionFlags = map[string]string{
 	"signer.Options.TimestampServerURL":        "--timestamp-server-url",
 	"signer.Options.SigningConfig":             "--signing-config",
 	"signer.Options.TrustedRoot":               "--trusted-root",
+	"signer.Options.TUFMirror":                 "--tuf-mirror",
+	"signer.Options.TUFRoot":                   "--tuf-root",
 	"verifier.Policy.Key":                      "--key",
 	"verifier.Policy.Identity":                 "--certificate-identity",
 	"verifier.Policy.Issuer":                   "--certificate-oidc-issuer",

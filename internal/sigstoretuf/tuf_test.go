@@ -46,8 +46,16 @@ func TestFetch(t *testing.T) {
 	if cas := gotSC.FulcioCertificateAuthorityURLs(); len(cas) != 1 || cas[0].URL != "https://fulcio.example" {
 		t.Fatalf("signing config from TUF: %v", cas)
 	}
-	if _, err := sigstoretuf.TrustedRoot(t.Context(), o); err != nil {
+	_, src, err := sigstoretuf.TrustedRootFrom(t.Context(), o)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// testutil.TUFRepo writes version 1 of root and targets.
+	if want := (sigstoretuf.Source{Mirror: mirror, RootVersion: 1, TargetsVersion: 1}); src != want {
+		t.Fatalf("source %+v, want %+v", src, want)
+	}
+	if got, want := src.String(), "TUF mirror "+mirror+" (root v1, targets v1)"; got != want {
+		t.Fatalf("source %q, want %q", got, want)
 	}
 
 	// A root.json the repository is not signed with is refused; a
