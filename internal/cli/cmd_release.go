@@ -67,6 +67,7 @@ type releaseCmd struct {
 
 func releaseCommand(e *env) command {
 	var cmd releaseCmd
+	cmd.build.release = true
 	groups := []flagGroup{&cmd.release, &cmd.image, &cmd.connect, &cmd.build, &cmd.cache, &cmd.output}
 	groups = append(groups, cmd.signing.flagGroups()...)
 	return command{
@@ -142,6 +143,14 @@ func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) 
 	signOpts, err := signerOptions(ctx, e, reg, cmd.signing.groups()...)
 	if err != nil {
 		return release.Options{}, err
+	}
+	// Signed provenance is a bundle attestation: on by default with
+	// bundles, off by default without.
+	switch {
+	case !c.IsSet("provenance"):
+		cmd.build.provenance = signOpts.Bundle
+	case cmd.build.provenance && !signOpts.Bundle:
+		return release.Options{}, usageErr("--provenance signs the provenance as a bundle attestation: drop --new-bundle-format=false, or --provenance")
 	}
 	first, err := reg.ParseTag(tags[0])
 	if err != nil {
