@@ -237,6 +237,10 @@ func TestReleaseBadInput(t *testing.T) {
 		{"unreachable buildkitd", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", "unix:///nonexistent/buildkitd.sock", "--context", ctxDir, "--key", priv, "--image", repo, "--tag", "v1"}, exitBuild, []string{"cannot reach buildkitd"}},
 		{"missing context", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.BuildkitUnix(), "--context", filepath.Join(ctxDir, "nope"), "--key", priv, "--image", repo, "--tag", "v1"}, exitUsage, []string{"build context"}},
 		{"wrong key password", []string{"COSIGN_PASSWORD=wrong"}, []string{"--addr", b.BuildkitUnix(), "--context", ctxDir, "--key", priv, "--image", repo, "--tag", "v1"}, exitUsage, []string{"password"}},
+		{"provenance with simple signing", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.BuildkitUnix(), "--context", ctxDir, "--key", priv, "--image", repo, "--tag", "v1",
+			"--new-bundle-format=false", "--provenance"}, exitUsage, []string{"--provenance", "bundle attestation", "--new-bundle-format=false"}},
+		{"provenance from the environment with simple signing", []string{"COSIGN_PASSWORD=pw", "HALLMARK_PROVENANCE=true"}, []string{"--addr", b.BuildkitUnix(), "--context", ctxDir,
+			"--key", priv, "--image", repo, "--tag", "v1", "--new-bundle-format=false"}, exitUsage, []string{"--provenance", "bundle attestation"}},
 	}
 	t.Run("cases", func(t *testing.T) {
 		for _, tt := range tests {
