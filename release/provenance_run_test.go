@@ -151,4 +151,3 @@ func countProvenanceAttestations(t *testing.T, reg *signertest.Registry, d name.
 	}
 	return n
 }
-
