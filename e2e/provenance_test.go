@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/hallmark-dev/hallmark/internal/e2etest"
 )
 
@@ -243,5 +245,46 @@ func policyCheck(t *testing.T, b testbed, identity, ref string, env map[string]s
 				t.Errorf("cosign verify-attestation --policy %s with revision %s: ok=%v, want %v\n%s", file, revision, ok, want, r)
 			}
 		}
+	}
+}
+
+// TestReleaseProvenanceOff: --provenance=false, or HALLMARK_PROVENANCE=false,
+// turns release's default off: a single-platform image is pushed, signed
+// and tagged as one image manifest, with no provenance.
+func TestReleaseProvenanceOff(t *testing.T) {
+	b := bed(t)
+	priv, _ := keyPair(t, "pw")
+	reg := b.PlainRegistry()
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"flag", nil, []string{"--provenance=false"}},
+		{"environment", []string{"HALLMARK_PROVENANCE=false"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctxDir, df := buildContext(t, b)
+			r := hallmark(t, append([]string{"COSIGN_PASSWORD=pw"}, tc.env...), append([]string{"release", "--addr", b.BuildkitUnix(),
+				"--insecure-registry", reg, "--context", ctxDir, "-f", df, "--image", uniqueRepo(t, reg), "--tag", "v1", "--progress", "quiet",
+				"--key", priv, "--tlog-upload=false", "--insecure-ignore-tlog"}, tc.args...)...)
+			mustSucceed(t, r)
+			rel := parseRelease(t, r)
+			if len(rel.Provenance) != 0 || len(rel.Platforms) != 0 || !slices.Equal(rel.signedDigests(), []string{rel.Digest}) {
+				t.Fatalf("provenance %v, platforms %v, signed %v: want one image manifest signed", rel.Provenance, rel.Platforms, rel.signedDigests())
+			}
+			ref, err := name.NewTag(rel.Tags[0], name.Insecure)
+			if err != nil {
+				t.Fatal(err)
+			}
+			desc, err := remote.Head(ref, plainOptions(t.Context())...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if desc.MediaType.IsIndex() || desc.Digest.String() != rel.Digest {
+				t.Errorf("tag %s names %s (%s), want the image manifest %s", rel.Tags[0], desc.Digest, desc.MediaType, rel.Digest)
+			}
+		})
 	}
 }
