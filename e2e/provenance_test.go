@@ -34,7 +34,8 @@ type provenanceRelease struct {
 }
 
 // TestReleaseProvenance runs a keyless GitLab job on both registries,
-// with release's default (no flag) and with an explicit --provenance:
+// with release's default (no flag), with an explicit --provenance and with
+// --no-ci-annotations:
 // BuildKit records the job as builder and its commit, the release signs
 // the index it pushed and tagged, each platform manifest and attestation
 // manifest, and attests each platform's provenance; cosign v3.1.3's verify
@@ -51,6 +52,8 @@ func TestReleaseProvenance(t *testing.T) {
 	}{
 		{"default", nil, []string{b.PlainRegistry(), b.ReferrersRegistry()}},
 		{"explicit", []string{"--provenance"}, []string{b.PlainRegistry()}},
+		// The provenance's job context does not come from the annotations.
+		{"no-ci-annotations", []string{"--no-ci-annotations"}, []string{b.ReferrersRegistry()}},
 	} {
 		for _, reg := range tc.regs {
 			t.Run(tc.name+"/"+strings.ReplaceAll(reg, ":", "_"), func(t *testing.T) {
