@@ -200,7 +200,7 @@ func (r Request) Validate() error {
 			}
 		}
 	}
-	if _, err := annotationAttrs(r.Annotations, len(r.Platforms) > 1); err != nil {
+	if _, err := annotationAttrs(r.Annotations, r.pushesIndex()); err != nil {
 		return err
 	}
 	// Secrets and ssh sources name files and sockets: check them now, so a
@@ -274,7 +274,7 @@ func (r Request) exportAttrs() map[string]string {
 	if r.SkipTLSVerify {
 		attrs["registry.insecure"] = "true"
 	}
-	ann, _ := annotationAttrs(r.Annotations, len(r.Platforms) > 1)
+	ann, _ := annotationAttrs(r.Annotations, r.pushesIndex())
 	for k, v := range ann {
 		attrs[k] = v
 	}
@@ -339,6 +339,13 @@ func (r Request) attachables() ([]session.Attachable, error) {
 	return attach, nil
 }
 
+// pushesIndex reports whether the build pushes an image index: for
+// several platforms, or with provenance (BuildKit adds its attestation
+// manifests to an index).
+func (r Request) pushesIndex() bool {
+	return len(r.Platforms) > 1 || r.Provenance != nil
+}
+
 // keyValues parses KEY=VALUE pairs; the key must not be empty.
 func keyValues(kvs []string) (map[string]string, error) {
 	m := make(map[string]string, len(kvs))
@@ -353,21 +360,21 @@ func keyValues(kvs []string) (map[string]string, error) {
 }
 
 // annotationAttrs maps annotations to image exporter attributes. Without a
-// level prefix an annotation goes on the manifest(s) and, for a
-// multi-platform build, on the index too.
-func annotationAttrs(anns []string, multiPlatform bool) (map[string]string, error) {
+// level prefix an annotation goes on the manifest(s) and, when an index is
+// pushed (several platforms, or provenance), on the index too.
+func annotationAttrs(anns []string, index bool) (map[string]string, error) {
 	attrs := map[string]string{}
 	for _, a := range anns {
 		levels := []string{"manifest"}
-		if multiPlatform {
+		if index {
 			levels = append(levels, "index")
 		}
 		if lvl, rest, ok := strings.Cut(a, ":"); ok && slices.Contains([]string{"manifest", "index"}, lvl) {
 			levels, a = []string{lvl}, rest
 		}
-		if levels[0] == "index" && !multiPlatform {
-			return nil, fmt.Errorf("invalid {builder.Request.Annotations} %q: a single-platform image has no index; "+
-				"index: annotations need several {builder.Request.Platforms} (use manifest: or no prefix)", "index:"+a)
+		if levels[0] == "index" && !index {
+			return nil, fmt.Errorf("invalid {builder.Request.Annotations} %q: a single-platform image without provenance has no index; "+
+				"index: annotations need several {builder.Request.Platforms} or {builder.Request.Provenance} (use manifest: or no prefix)", "index:"+a)
 		}
 		kv, err := keyValues([]string{a})
 		if err != nil {

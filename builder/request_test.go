@@ -162,17 +162,37 @@ func TestSolveOptRejectsBadSecretAndCache(t *testing.T) {
 	}
 }
 
-// TestIndexAnnotationSinglePlatform: a single-platform image has no index,
-// and buildkitd refuses index annotations only after building it; the
-// request is refused before.
+// TestIndexAnnotationSinglePlatform: a single-platform image without
+// provenance has no index, and buildkitd refuses index annotations only
+// after building it; the request is refused before. With provenance
+// BuildKit pushes an index (its attestation manifests in it): unprefixed
+// annotations go on it too.
 func TestIndexAnnotationSinglePlatform(t *testing.T) {
 	for _, tc := range []struct {
-		platforms []string
-		wantErr   bool
-	}{{nil, true}, {[]string{"linux/amd64"}, true}, {[]string{"linux/amd64", "linux/386"}, false}} {
-		_, err := annotationAttrs([]string{"index:i=j"}, len(tc.platforms) > 1)
+		platforms  []string
+		provenance bool
+		wantErr    bool
+	}{
+		{nil, false, true},
+		{[]string{"linux/amd64"}, false, true},
+		{[]string{"linux/amd64", "linux/386"}, false, false},
+		{nil, true, false},
+		{[]string{"linux/amd64"}, true, false},
+	} {
+		r := Request{Platforms: tc.platforms}
+		if tc.provenance {
+			r.Provenance = &Provenance{}
+		}
+		_, err := annotationAttrs([]string{"index:i=j"}, r.pushesIndex())
 		if (err != nil) != tc.wantErr {
-			t.Errorf("platforms %v: error %v, want error %v", tc.platforms, err, tc.wantErr)
+			t.Errorf("platforms %v, provenance %v: error %v, want error %v", tc.platforms, tc.provenance, err, tc.wantErr)
+		}
+		attrs, err := annotationAttrs([]string{"k=v"}, r.pushesIndex())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, onIndex := attrs["annotation-index.k"]; onIndex != !tc.wantErr || attrs["annotation.k"] != "v" {
+			t.Errorf("platforms %v, provenance %v: an unprefixed annotation goes to %v", tc.platforms, tc.provenance, attrs)
 		}
 	}
 }

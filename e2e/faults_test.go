@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
 	"github.com/hallmark-dev/hallmark/internal/testutil"
+	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
@@ -158,19 +160,89 @@ func releaseThroughFaults(t *testing.T, b testbed, reg, addr, repoPath, ctxDir, 
 		t.Errorf("run %d: release stdout is not its JSON: %v\n%s", run, err, r)
 		return false
 	}
-	if len(rel.Signatures) != 1 || rel.Signatures[0].Digest != rel.Digest {
-		t.Errorf("run %d: signatures %+v, want one on %s", run, rel.Signatures, rel.Digest)
+	// Bundles: the provenance too (release's default), with the platform
+	// and attestation manifests signed.
+	signed := rel.signedDigests()
+	if want := rel.wantSigned(false); !slices.Equal(signed, want) || (mode == "bundle") != (len(rel.Provenance) == 1) {
+		t.Errorf("run %d (%s): signed %v with %d provenances, want %v", run, mode, signed, len(rel.Provenance), want)
 	}
-	checkOneSignature(t, b, reg, reg+"/"+repoPath, rel.Digest, mode, identity, map[string]string{"run": fmt.Sprint(run)})
+	checkOneSignature(t, b, reg, reg+"/"+repoPath, signed, mode, identity, map[string]string{"run": fmt.Sprint(run)})
+	for _, p := range rel.Provenance {
+		d, err := name.NewDigest(reg+"/"+repoPath+"@"+p.Manifest, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := provenanceAttestations(t, d); n != 1 {
+			t.Errorf("run %d: %s has %d provenance attestations, want 1", run, d, n)
+		}
+	}
 	return true
 }
 
+// signatureReferrerCount counts the referrers the referrers API lists for
+// d that are signatures as hallmark writes them: bundles annotated as
+// signatures (not the provenance's) and simple-signing referrers, not
+// BuildKit's attestation manifest (a referrer of its image on a registry
+// with the referrers API).
+func signatureReferrerCount(t *testing.T, d name.Digest) int {
+	t.Helper()
+	refs, err := layout.ListReferrers(d, append(plainOptions(t.Context()), remote.WithReferrersTagFallback(false)), true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range refs {
+		d := r.Descriptor
+		if layout.IsBundleReferrer(d) && d.Annotations[layout.AnnotationBundlePredicateType] == layout.PredicateTypeSign ||
+			d.ArtifactType == layout.SimpleSigningArtifactType {
+			n++
+		}
+	}
+	return n
+}
+
+// provenanceAttestations counts the SLSA v1 provenance attestation bundles
+// listed as referrers of d (the referrers API or the fallback index).
+func provenanceAttestations(t *testing.T, d name.Digest) int {
+	t.Helper()
+	refs, err := layout.ListReferrers(d, append(plainOptions(t.Context()), remote.WithReferrersTagFallback(false)), true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range refs {
+		if r.Descriptor.Annotations[layout.AnnotationBundlePredicateType] == layout.PredicateTypeSLSAProvenance1 {
+			n++
+		}
+	}
+	return n
+}
+
 // checkOneSignature reads the repository back from the registry itself
-// (not through the proxy) and fails unless the digest has exactly one valid
-// signature in each layout of mode — a simple-signing mode, "bundle", or
-// "all" (--both-formats with the simple-signing mode both) — and nothing
-// else is signed.
-func checkOneSignature(t *testing.T, b testbed, reg, repo, digest, mode, identity string, ann map[string]string) {
+// (not through the proxy) and fails unless each digest has exactly one
+// valid signature in each layout of mode — a simple-signing mode,
+// "bundle", or "all" (--both-formats with the simple-signing mode both) —
+// and nothing else is signed.
+func checkOneSignature(t *testing.T, b testbed, reg, repo string, digests []string, mode, identity string, ann map[string]string) {
+	t.Helper()
+	for _, digest := range digests {
+		checkDigestSignature(t, b, reg, repo, digest, mode, identity, ann)
+	}
+	allowed := map[string]bool{}
+	for _, digest := range digests {
+		hex := strings.TrimPrefix(digest, "sha256:")
+		allowed["sha256-"+hex+".sig"], allowed["sha256-"+hex] = true, true
+	}
+	for _, tag := range signatureTags(t, repo) {
+		if !allowed[tag] {
+			t.Errorf("%s holds %s: a signature of another digest", repo, tag)
+		}
+	}
+}
+
+// checkDigestSignature fails unless digest has exactly one valid signature
+// in each layout of mode (checkOneSignature).
+func checkDigestSignature(t *testing.T, b testbed, reg, repo, digest, mode, identity string, ann map[string]string) {
 	t.Helper()
 	d, err := name.NewDigest(repo+"@"+digest, name.Insecure)
 	if err != nil {
@@ -205,13 +277,7 @@ func checkOneSignature(t *testing.T, b testbed, reg, repo, digest, mode, identit
 	if got := res.Layouts(); !maps.Equal(got, want) {
 		t.Errorf("%s (%s mode): signatures per layout %v, want %v", d, mode, got, want)
 	}
-	hex := strings.TrimPrefix(digest, "sha256:")
-	for _, tag := range signatureTags(t, repo) {
-		if tag != "sha256-"+hex+".sig" && tag != "sha256-"+hex {
-			t.Errorf("%s holds %s: a signature of another digest", repo, tag)
-		}
-	}
-	if n, w := referrerCount(t, d.String()), want[verifier.LayoutReferrers]+want[verifier.LayoutBundleReferrers]; reg == b.ReferrersRegistry() && n != w {
+	if n, w := signatureReferrerCount(t, d), want[verifier.LayoutReferrers]+want[verifier.LayoutBundleReferrers]; reg == b.ReferrersRegistry() && n != w {
 		t.Errorf("%s: the referrers API lists %d referrers, want %d", d, n, w)
 	}
 }
@@ -262,7 +328,7 @@ func TestSignAgainAddsNothing(t *testing.T) {
 				}
 				before := len(signatureTags(t, repo))
 				if how == "keyless" {
-					checkOneSignature(t, b, reg, repo, digest, "all", identity, map[string]string{"tag": "v1"})
+					checkOneSignature(t, b, reg, repo, []string{digest}, "all", identity, map[string]string{"tag": "v1"})
 				}
 				other := signOnce("-a", "other=1")
 				if !strings.Contains(other.Stderr, "hallmark: signed ") {

@@ -22,7 +22,33 @@ type releaseJSON struct {
 		Formats      []string
 		Annotations  map[string]string
 	}
-	Verified struct{ Identity, Issuer, Key, KeySHA256 string }
+	Verified   struct{ Identity, Issuer, Key, KeySHA256 string }
+	Provenance []struct{ Platform, Manifest, AttestationManifest, Attestation string }
+}
+
+// signedDigests are the digests a release signed, in order.
+func (rel releaseJSON) signedDigests() []string {
+	var out []string
+	for _, s := range rel.Signatures {
+		out = append(out, s.Digest)
+	}
+	return out
+}
+
+// wantSigned are the digests a release signs: the pushed one, then with
+// provenance (or --recursive) each platform manifest, then with provenance
+// each attestation manifest.
+func (rel releaseJSON) wantSigned(recursive bool) []string {
+	out := []string{rel.Digest}
+	if recursive || len(rel.Provenance) > 0 {
+		for _, p := range rel.Platforms {
+			out = append(out, p.Digest)
+		}
+	}
+	for _, p := range rel.Provenance {
+		out = append(out, p.AttestationManifest)
+	}
+	return out
 }
 
 func parseRelease(t *testing.T, r result) releaseJSON {
@@ -69,12 +95,18 @@ func TestReleaseKeyedGitLab(t *testing.T) {
 				if mode == "bundle" {
 					wantMode, wantFormats = "", []string{"bundle"}
 				}
-				if len(rel.Signatures) != 1 || rel.Signatures[0].Digest != rel.Digest || rel.Signatures[0].Mode != wantMode ||
-					!slices.Equal(rel.Signatures[0].Formats, wantFormats) {
-					t.Fatalf("signatures %+v, want one on %s in mode %q, formats %v", rel.Signatures, rel.Digest, wantMode, wantFormats)
+				// Bundles carry the provenance by default: the index, the
+				// platform manifest and the attestation manifest are signed.
+				if want := rel.wantSigned(false); !slices.Equal(rel.signedDigests(), want) || (mode == "bundle") != (len(rel.Provenance) == 1) {
+					t.Fatalf("signed %v with %d provenances, want %v", rel.signedDigests(), len(rel.Provenance), want)
 				}
-				if want := gitlabAnnotations(env, env["CI_COMMIT_SHORT_SHA"]); !maps.Equal(rel.Signatures[0].Annotations, want) {
-					t.Errorf("annotations\n got %v\nwant %v", rel.Signatures[0].Annotations, want)
+				for _, s := range rel.Signatures {
+					if s.Mode != wantMode || !slices.Equal(s.Formats, wantFormats) {
+						t.Errorf("signature of %s in mode %q, formats %v, want %q, %v", s.Digest, s.Mode, s.Formats, wantMode, wantFormats)
+					}
+					if want := gitlabAnnotations(env, env["CI_COMMIT_SHORT_SHA"]); !maps.Equal(s.Annotations, want) {
+						t.Errorf("annotations of %s\n got %v\nwant %v", s.Digest, s.Annotations, want)
+					}
 				}
 				if rel.Verified.Key != priv || !strings.HasPrefix(rel.Verified.KeySHA256, "sha256:") {
 					t.Errorf("verified %+v, want the signer's key", rel.Verified)
@@ -89,7 +121,7 @@ func TestReleaseKeyedGitLab(t *testing.T) {
 				}
 				var md releaseJSON
 				readJSON(t, meta, &md)
-				if md.Digest != rel.Digest || len(md.Signatures) != 1 {
+				if md.Digest != rel.Digest || len(md.Signatures) != len(rel.Signatures) {
 					t.Errorf("metadata file %+v disagrees with stdout", md)
 				}
 				for _, s := range []string{"section_start:", "hallmark_build", "hallmark_sign", "hallmark_verify", "section_end:"} {
@@ -171,14 +203,13 @@ func TestReleaseRecursive(t *testing.T) {
 		"--key", priv}, sign...)...)
 	mustSucceed(t, r)
 	rel := parseRelease(t, r)
-	if len(rel.Platforms) != 2 || len(rel.Signatures) != 3 {
-		t.Fatalf("platforms %v signatures %d, want 2 platforms and 3 signatures", rel.Platforms, len(rel.Signatures))
+	// Signed in parallel, reported in order: the index, then each
+	// platform, then each attestation manifest (provenance by default).
+	if len(rel.Platforms) != 2 || len(rel.Provenance) != 2 || !slices.Equal(rel.signedDigests(), rel.wantSigned(true)) {
+		t.Fatalf("platforms %v, %d provenances, signed %v, want 2 platforms and %v", rel.Platforms, len(rel.Provenance), rel.signedDigests(), rel.wantSigned(true))
 	}
-	// Signed in parallel, reported in order: the index, then each platform.
-	for i, want := range []string{rel.Digest, rel.Platforms[0].Digest, rel.Platforms[1].Digest} {
-		if rel.Signatures[i].Digest != want {
-			t.Errorf("signature %d is for %s, want %s", i, rel.Signatures[i].Digest, want)
-		}
+	if rel.Signatures[1].Digest != rel.Platforms[0].Digest || rel.Signatures[2].Digest != rel.Platforms[1].Digest {
+		t.Errorf("signatures %v: the platforms are not signed after the index, in order", rel.signedDigests())
 	}
 	for _, p := range rel.Platforms {
 		v := hallmark(t, nil, append(append([]string{"verify", "--insecure-registry", b.PlainRegistry(), "--key", pub}, trust...),
@@ -209,6 +240,10 @@ func TestReleaseBadInput(t *testing.T) {
 		{"unreachable buildkitd", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", "unix:///nonexistent/buildkitd.sock", "--context", ctxDir, "--key", priv, "--image", repo, "--tag", "v1"}, exitBuild, []string{"cannot reach buildkitd"}},
 		{"missing context", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.BuildkitUnix(), "--context", filepath.Join(ctxDir, "nope"), "--key", priv, "--image", repo, "--tag", "v1"}, exitUsage, []string{"build context"}},
 		{"wrong key password", []string{"COSIGN_PASSWORD=wrong"}, []string{"--addr", b.BuildkitUnix(), "--context", ctxDir, "--key", priv, "--image", repo, "--tag", "v1"}, exitUsage, []string{"password"}},
+		{"provenance with simple signing", []string{"COSIGN_PASSWORD=pw"}, []string{"--addr", b.BuildkitUnix(), "--context", ctxDir, "--key", priv, "--image", repo, "--tag", "v1",
+			"--new-bundle-format=false", "--provenance"}, exitUsage, []string{"--provenance", "bundle attestation", "--new-bundle-format=false"}},
+		{"provenance from the environment with simple signing", []string{"COSIGN_PASSWORD=pw", "HALLMARK_PROVENANCE=true"}, []string{"--addr", b.BuildkitUnix(), "--context", ctxDir,
+			"--key", priv, "--image", repo, "--tag", "v1", "--new-bundle-format=false"}, exitUsage, []string{"--provenance", "bundle attestation"}},
 	}
 	t.Run("cases", func(t *testing.T) {
 		for _, tt := range tests {

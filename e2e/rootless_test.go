@@ -138,8 +138,15 @@ func TestRootlessRelease(t *testing.T) {
 	if rel.Image != repo+"@"+rel.Digest || !slices.Equal(rel.Tags, []string{repo + ":" + env["CI_COMMIT_SHORT_SHA"]}) {
 		t.Errorf("image %s tags %v, want %s@DIGEST and [%s:%s]", rel.Image, rel.Tags, repo, repo, env["CI_COMMIT_SHORT_SHA"])
 	}
-	if len(rel.Signatures) != 1 || rel.Signatures[0].Digest != rel.Digest || !slices.Equal(rel.Signatures[0].Formats, []string{"bundle"}) {
-		t.Fatalf("signatures %+v, want one bundle signature on %s", rel.Signatures, rel.Digest)
+	// The provenance by default: the index, the platform manifest and
+	// the attestation manifest are signed.
+	if len(rel.Provenance) != 1 || !slices.Equal(rel.signedDigests(), rel.wantSigned(false)) {
+		t.Fatalf("signed %v with %d provenances, want %v", rel.signedDigests(), len(rel.Provenance), rel.wantSigned(false))
+	}
+	for _, s := range rel.Signatures {
+		if !slices.Equal(s.Formats, []string{"bundle"}) {
+			t.Errorf("signature of %s in formats %v, want a bundle", s.Digest, s.Formats)
+		}
 	}
 	identity := env["CI_PROJECT_URL"] + "//.gitlab-ci.yml@refs/heads/main"
 	if rel.Verified.Identity != identity || rel.Verified.Issuer != b.Issuer() {

@@ -36,11 +36,13 @@ func TestSelfRelease(t *testing.T) {
 	if rel.Image != repo+"@"+rel.Digest || !slices.Equal(rel.Tags, []string{repo + ":" + tag}) {
 		t.Errorf("image %s tags %v, want %s@DIGEST and [%s:%s]", rel.Image, rel.Tags, repo, repo, tag)
 	}
-	if len(rel.Signatures) != 1 || rel.Signatures[0].Digest != rel.Digest {
-		t.Fatalf("signatures %+v, want one on %s", rel.Signatures, rel.Digest)
+	if len(rel.Provenance) != 1 || !slices.Equal(rel.signedDigests(), rel.wantSigned(false)) {
+		t.Fatalf("signed %v with %d provenances, want %v", rel.signedDigests(), len(rel.Provenance), rel.wantSigned(false))
 	}
-	if want := gitlabAnnotations(env, tag); !maps.Equal(rel.Signatures[0].Annotations, want) {
-		t.Errorf("annotations\n got %v\nwant %v", rel.Signatures[0].Annotations, want)
+	for _, s := range rel.Signatures {
+		if want := gitlabAnnotations(env, tag); !maps.Equal(s.Annotations, want) {
+			t.Errorf("annotations of %s\n got %v\nwant %v", s.Digest, s.Annotations, want)
+		}
 	}
 	identity := env["CI_PROJECT_URL"] + "//.gitlab-ci.yml@refs/heads/main"
 	if rel.Verified.Identity != identity || rel.Verified.Issuer != b.Issuer() {

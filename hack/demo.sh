@@ -5,8 +5,9 @@
 # mints a GitLab-shaped ID token, then runs
 #   hallmark release   build + push Dockerfile.test, sign the digest keyless as a Sigstore bundle
 #                      (cosign v3's format) with the 11 GitLab provenance annotations, logged in
-#                      Rekor, and verify it with every check on; with --provenance, BuildKit's SLSA v1
+#                      Rekor, and verify it with every check on; by default BuildKit's SLSA v1
 #                      provenance of the build is checked against the job and signed as an attestation
+#                      (the tag and IMAGE_REF name the index of the image and its attestation manifest)
 #   hallmark verify    the tutorial's check, printing the verification JSON (| jq .), then the
 #                      provenance (--provenance: source, revision, builder, trigger, materials)
 #   cosign verify      the same check by cosign v3.1.3, the tutorial's line
@@ -40,7 +41,7 @@ trust=(--trusted-root "$HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT")
 
 echo "demo: hallmark release" >&2
 bin/hallmark release --insecure-registry "$CI_REGISTRY" --addr "$HALLMARK_TEST_BUILDKIT_UNIX" \
-	--context testdata/build -f Dockerfile.test "${sigstore[@]}" --provenance --dotenv bin/release.env
+	--context testdata/build -f Dockerfile.test "${sigstore[@]}" --dotenv bin/release.env
 # shellcheck source=/dev/null
 . bin/release.env
 

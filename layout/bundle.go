@@ -103,15 +103,21 @@ func ReferrerDescriptor(manifest []byte) (v1.Descriptor, error) {
 }
 
 // MayBeSignatureBundle reports whether a referrers listing's descriptor
-// may be a Sigstore bundle signature (PredicateTypeSign), as far as the
+// may be a Sigstore bundle signature (PredicateTypeSign): MayBeBundleOf.
+func MayBeSignatureBundle(d v1.Descriptor) bool {
+	return MayBeBundleOf(d, PredicateTypeSign)
+}
+
+// MayBeBundleOf reports whether a referrers listing's descriptor may be a
+// Sigstore bundle whose statement has predicateType, as far as the
 // descriptor tells: a bundle referrer or one that may be
 // (IsBundleReferrer, MayBeBundleReferrer) whose predicate type
-// annotation, when present, is PredicateTypeSign. Its manifest and
-// statement decide.
-func MayBeSignatureBundle(d v1.Descriptor) bool {
+// annotation, when present, is predicateType. Its manifest and statement
+// decide.
+func MayBeBundleOf(d v1.Descriptor, predicateType string) bool {
 	if !IsBundleReferrer(d) && !MayBeBundleReferrer(d) {
 		return false
 	}
 	pt, ok := d.Annotations[AnnotationBundlePredicateType]
-	return !ok || pt == PredicateTypeSign
+	return !ok || pt == predicateType
 }

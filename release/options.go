@@ -29,12 +29,14 @@ type Options struct {
 	// Build.Request.Provenance asks BuildKit for provenance: Run then
 	// checks each platform's (the consistency gate: platforms, subject,
 	// builder id, VCS source and revision, against the request and the
-	// signing certificate) before it signs anything, signs BuildKit's
-	// attestation manifests with the image, and attests each platform's
-	// provenance (Provenance.Attestation). It needs Signer.Bundle.
+	// signing certificate, where both know the value) before it signs
+	// anything, signs each platform manifest and BuildKit's attestation
+	// manifests with the image (an index), and attests each platform's
+	// provenance (Provenance.Attestation; one already stored is reused).
+	// It needs Signer.Bundle.
 	//
 	// Recursive also signs and verifies each platform manifest of a
-	// multi-platform index.
+	// multi-platform index (with provenance they are signed anyway).
 	Recursive bool
 	// Policy is the verification policy as given; Run completes it (see
 	// CompletePolicy).

@@ -30,6 +30,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if obs == nil {
 		obs = noObserver{}
 	}
+	if o.Build.Request.Provenance != nil && !o.Signer.Bundle {
+		return nil, StageError(StageUsage, errors.New("signed provenance is a bundle attestation: it needs {signer.Options.Bundle}"))
+	}
 	if len(o.Pool) > 0 {
 		return runPool(ctx, o, obs)
 	}
@@ -40,10 +43,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err := checkServices(ctx, o, obs); err != nil {
 			return nil, err
 		}
-	}
-
-	if o.Build.Request.Provenance != nil && !o.Signer.Bundle {
-		return nil, StageError(StageUsage, errors.New("signed provenance is a bundle attestation: it needs {signer.Options.Bundle}"))
 	}
 
 	pending := StartSigner(ctx, o.Signer)
@@ -89,7 +88,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 func signAndVerify(ctx context.Context, o Options, obs Observer, setup *signingSetup, built *builder.Result, recursive bool) (*Result, error) {
 	res := &Result{Build: built, Policy: setup.policy, Identity: setup.signer.Identity()}
 
-	subjects := Subjects(built, recursive)
+	// With provenance each platform manifest is signed too: it is what
+	// the provenance is about (and, for one platform, the image a release
+	// without provenance signs), and the pushed digest is an index.
+	subjects := Subjects(built, recursive || o.Build.Request.Provenance != nil)
 	if o.Build.Request.Provenance != nil {
 		// The consistency gate: nothing is signed unless every platform's
 		// provenance is about what was pushed, by this job.

@@ -16,8 +16,13 @@ import (
 	"github.com/hallmark-dev/hallmark/layout"
 )
 
-// maxBundleSize bounds a stored bundle read to compare it with ours.
-const maxBundleSize = 1 << 20
+// maxBundleSize bounds a stored signature bundle read to compare it with
+// ours; maxAttestationBundleSize an attestation's (BuildKit's provenance
+// in max mode may take megabytes).
+const (
+	maxBundleSize            = 1 << 20
+	maxAttestationBundleSize = 32 << 20
+)
 
 // writeBundle stores the bundle signature as cosign v3 does: an OCI 1.1
 // referrer manifest of the image (layout.BundleManifest) whose one layer
@@ -85,7 +90,7 @@ func (c *signCall) findBundle(listing v1.ImageIndex) (name.Digest, []byte, error
 			continue
 		}
 		ref := c.digest.Context().Digest(desc.Digest.String())
-		b, err := c.readBundle(ref)
+		b, err := c.readBundle(ref, maxBundleSize)
 		if err != nil {
 			return name.Digest{}, nil, err
 		}
@@ -96,9 +101,10 @@ func (c *signCall) findBundle(listing v1.ImageIndex) (name.Digest, []byte, error
 	return name.Digest{}, nil, nil
 }
 
-// readBundle reads the bundle of the referrer manifest ref; nil when ref
-// is not a bundle referrer of the image after all.
-func (c *signCall) readBundle(ref name.Digest) ([]byte, error) {
+// readBundle reads the bundle of the referrer manifest ref, up to limit
+// bytes; nil when ref is not a bundle referrer of the image after all, or
+// its bundle is larger.
+func (c *signCall) readBundle(ref name.Digest, limit int64) ([]byte, error) {
 	img, err := remote.Image(ref, c.ropts...)
 	if err != nil {
 		return nil, fmt.Errorf("reading referrer %s: %w", ref, err)
@@ -108,7 +114,7 @@ func (c *signCall) readBundle(ref name.Digest) ([]byte, error) {
 		return nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 	}
 	if len(m.Layers) != 1 || m.Layers[0].MediaType != types.MediaType(layout.BundleMediaType) ||
-		m.Layers[0].Size > maxBundleSize || m.Subject == nil || m.Subject.Digest.String() != c.digest.DigestStr() {
+		m.Layers[0].Size > limit || m.Subject == nil || m.Subject.Digest.String() != c.digest.DigestStr() {
 		return nil, nil
 	}
 	l, err := img.LayerByDigest(m.Layers[0].Digest)
@@ -120,7 +126,7 @@ func (c *signCall) readBundle(ref name.Digest) ([]byte, error) {
 		return nil, fmt.Errorf("reading the bundle of %s: %w", ref, err)
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, maxBundleSize))
+	b, err := io.ReadAll(io.LimitReader(rc, limit))
 	if err != nil {
 		return nil, fmt.Errorf("reading the bundle of %s: %w", ref, err)
 	}

@@ -11,19 +11,20 @@ import (
 // annotations, e.g. a digest given several times to `hallmark sign` — run
 // once: a call finding one in flight waits for it and reports its
 // signatures as already stored, instead of racing it to a second, equal
-// signature.
+// signature. Identical Attest calls (the same subject and statement) are
+// coalesced the same way.
 
-// flight is one Sign call in progress, which identical calls wait for.
-type flight struct {
+// flight is one call in progress, which identical calls wait for.
+type flight[T any] struct {
 	done chan struct{}
-	res  *Result
+	res  T
 	err  error
 }
 
-// flights tracks the Sign calls in progress by key.
-type flights struct {
+// flights tracks the calls in progress by key.
+type flights[T any] struct {
 	mu sync.Mutex
-	m  map[string]*flight
+	m  map[string]*flight[T]
 }
 
 // signKey identifies a Sign call's signature: the digest and annotations.
@@ -34,22 +35,22 @@ func signKey(sub Subject, annotations map[string]string) string {
 
 // join returns the flight in progress for key (leader false), or starts
 // one (leader true) that the caller must land.
-func (f *flights) join(key string) (fl *flight, leader bool) {
+func (f *flights[T]) join(key string) (fl *flight[T], leader bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if fl, ok := f.m[key]; ok {
 		return fl, false
 	}
 	if f.m == nil {
-		f.m = map[string]*flight{}
+		f.m = map[string]*flight[T]{}
 	}
-	fl = &flight{done: make(chan struct{})}
+	fl = &flight[T]{done: make(chan struct{})}
 	f.m[key] = fl
 	return fl, true
 }
 
 // land records the leader's outcome and releases the waiters.
-func (f *flights) land(key string, fl *flight, res *Result, err error) {
+func (f *flights[T]) land(key string, fl *flight[T], res T, err error) {
 	f.mu.Lock()
 	delete(f.m, key)
 	f.mu.Unlock()
@@ -57,22 +58,27 @@ func (f *flights) land(key string, fl *flight, res *Result, err error) {
 	close(fl.done)
 }
 
-// wait waits for fl and returns its result as this call's: every
-// signature already stored (Existing). A failed flight is not shared: the
-// caller signs itself (again is false then).
-func (fl *flight) wait(ctx context.Context) (res *Result, again bool, err error) {
+// wait waits for fl and returns its result. A failed flight is not
+// shared: the caller runs the call itself (again is true then).
+func (fl *flight[T]) wait(ctx context.Context) (res T, again bool, err error) {
 	select {
 	case <-ctx.Done():
-		return nil, false, ctx.Err()
+		return res, false, ctx.Err()
 	case <-fl.done:
 	}
 	if fl.err != nil {
-		return nil, true, nil
+		return res, true, nil
 	}
-	r := *fl.res
+	return fl.res, false, nil
+}
+
+// asExisting returns a copy of a Sign result another call landed: every
+// signature already stored (Existing).
+func asExisting(res *Result) *Result {
+	r := *res
 	r.Layouts = slices.Clone(r.Layouts)
 	for i := range r.Layouts {
 		r.Layouts[i].Existing, r.Layouts[i].Attempts = true, 0
 	}
-	return &r, false, nil
+	return &r
 }

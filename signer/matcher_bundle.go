@@ -21,6 +21,30 @@ import (
 // with at least the timestamp and transparency-log evidence this signer
 // would attach, whose signature verifies.
 func (m *matcher) equivalentBundle(raw []byte) bool {
+	return m.equivalentEnvelope(raw, func(payload []byte) bool {
+		pt, st, err := layout.ParseStatement(payload)
+		return err == nil && pt == layout.PredicateTypeSign && st.Digest.String() == m.digest && maps.Equal(st.Annotations, m.annotations)
+	})
+}
+
+// equivalentAttestation reports whether a stored bundle (JSON) makes a new
+// attestation unnecessary: as equivalentBundle, with a DSSE envelope of an
+// in-toto statement about the same digest with the same predicate type
+// and the same predicate, byte for byte (but for surrounding white space,
+// which a statement does not keep).
+func (m *matcher) equivalentAttestation(raw []byte, predicateType string, predicate []byte) bool {
+	return m.equivalentEnvelope(raw, func(payload []byte) bool {
+		st, err := layout.ParseAttestation(payload)
+		return err == nil && st.PredicateType == predicateType && st.Digest.String() == m.digest && bytes.Equal(st.Predicate, bytes.TrimSpace(predicate))
+	})
+}
+
+// equivalentEnvelope reports whether raw is a valid bundle v0.3 with a
+// DSSE envelope of one in-toto statement that statementOK accepts, made
+// by this signer's key or identity, with the evidence this signer would
+// attach, whose signature verifies: only what verifies counts as already
+// there.
+func (m *matcher) equivalentEnvelope(raw []byte, statementOK func(payload []byte) bool) bool {
 	var pb protobundle.Bundle
 	if err := protojson.Unmarshal(raw, &pb); err != nil {
 		return false
@@ -35,8 +59,7 @@ func (m *matcher) equivalentBundle(raw []byte) bool {
 	if env == nil || env.GetPayloadType() != layout.InTotoPayloadType || len(env.GetSignatures()) != 1 {
 		return false
 	}
-	pt, st, err := layout.ParseStatement(env.GetPayload())
-	if err != nil || pt != layout.PredicateTypeSign || st.Digest.String() != m.digest || !maps.Equal(st.Annotations, m.annotations) {
+	if !statementOK(env.GetPayload()) {
 		return false
 	}
 	cert, ok := bundleCert(&pb)

@@ -50,8 +50,10 @@ type Signer struct {
 	// noReferrersAPI are the registry hosts found without the referrers
 	// API: listings read their fallback index without asking the API.
 	noReferrersAPI sync.Map
-	// inFlight are the Sign calls in progress, which identical ones join.
-	inFlight flights
+	// inFlight are the Sign calls in progress, which identical ones join;
+	// attesting the Attest calls.
+	inFlight  flights[*Result]
+	attesting flights[*Attestation]
 }
 
 // New checks opts and prepares the signing key: it loads and decrypts the
@@ -248,10 +250,13 @@ func (s *Signer) Sign(ctx context.Context, sub Subject, annotations map[string]s
 		}
 		res, again, err := fl.wait(ctx)
 		if !again {
-			if err == nil && so.stored != nil {
+			if err != nil {
+				return nil, err
+			}
+			if so.stored != nil {
 				so.stored()
 			}
-			return res, err
+			return asExisting(res), nil
 		}
 	}
 }

@@ -1,5 +1,5 @@
 # cosign verify-attestation --type slsaprovenance1 --policy policy.rego:
-# the provenance hallmark release --provenance signs must name the job as
+# the provenance hallmark release signs (by default) must name the job as
 # builder and its repository and commit. Fill in the values with envsubst
 # (GitLab: BUILDER_ID=$CI_JOB_URL SOURCE=$CI_PROJECT_URL REVISION=$CI_COMMIT_SHA).
 package signature

@@ -67,6 +67,7 @@ type releaseCmd struct {
 
 func releaseCommand(e *env) command {
 	var cmd releaseCmd
+	cmd.build.release = true
 	groups := []flagGroup{&cmd.release, &cmd.image, &cmd.connect, &cmd.build, &cmd.cache, &cmd.output}
 	groups = append(groups, cmd.signing.flagGroups()...)
 	return command{
@@ -143,6 +144,20 @@ func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) 
 	if err != nil {
 		return release.Options{}, err
 	}
+	nodes, err := cmd.connect.pool()
+	if err != nil {
+		return release.Options{}, err
+	}
+	// Signed provenance is a bundle attestation: on by default with
+	// bundles, off by default without. A pool release (several nodes)
+	// does not merge BuildKit's attestation manifests yet: provenance
+	// stays off there unless asked for.
+	switch {
+	case !c.IsSet("provenance"):
+		cmd.build.provenance = signOpts.Bundle && len(nodes) == 0
+	case cmd.build.provenance && !signOpts.Bundle:
+		return release.Options{}, usageErr("--provenance signs the provenance as a bundle attestation: drop --new-bundle-format=false, or --provenance")
+	}
 	first, err := reg.ParseTag(tags[0])
 	if err != nil {
 		return release.Options{}, usageErr("%w", err)
@@ -156,10 +171,6 @@ func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) 
 		return release.Options{}, err
 	}
 	policy.Annotations = ann
-	nodes, err := cmd.connect.pool()
-	if err != nil {
-		return release.Options{}, err
-	}
 	o := release.Options{
 		Pool:          nodes,
 		RegistryCache: cmd.cache.registryCache(e.ci, cmd.build),

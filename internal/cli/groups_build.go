@@ -55,6 +55,9 @@ type buildGroup struct {
 	buildArgs, labels, annotations   []string
 	secrets, ssh, cacheFrom, cacheTo []string
 	noCache, provenance              bool
+	// release: the group is release's, whose --provenance is on by
+	// default (releaseCmd.options).
+	release bool
 }
 
 func (*buildGroup) title() string { return "build" }
@@ -73,9 +76,27 @@ func (g *buildGroup) flags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-cache", Usage: "do not use the build cache", EnvVars: []string{"HALLMARK_NO_CACHE"}, Destination: &g.noCache},
 		newListFlag(&cli.StringSliceFlag{Name: "cache-from", Usage: "import build cache: `type=registry,ref=REPO:TAG|type=local,src=DIR` (repeatable); the variable holds one per line", EnvVars: []string{"HALLMARK_CACHE_FROM"}}, false, &g.cacheFrom),
 		newListFlag(&cli.StringSliceFlag{Name: "cache-to", Usage: "export build cache: `type=registry,ref=REPO:TAG|type=local,dest=DIR` (repeatable); the variable holds one per line", EnvVars: []string{"HALLMARK_CACHE_TO"}}, false, &g.cacheTo),
-		&cli.BoolFlag{Name: "provenance", Usage: "ask BuildKit for SLSA v1 provenance (mode=max) with the CI job as builder id and its repository and commit as VCS source and revision; release checks it against the certificate and signs it per platform (bundle format)", EnvVars: []string{"HALLMARK_PROVENANCE"}, Destination: &g.provenance},
+		&cli.BoolFlag{Name: "provenance", Usage: g.provenanceUsage(), DefaultText: g.provenanceDefault(), EnvVars: []string{"HALLMARK_PROVENANCE"}, Destination: &g.provenance},
 		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress output on stderr: `auto|tty|plain|rawjson|quiet`", EnvVars: []string{"HALLMARK_PROGRESS"}, Destination: &g.progress},
 	}
+}
+
+// provenanceUsage is --provenance's usage, the same for build and
+// release (docs/flags.md has one row per flag).
+func (g *buildGroup) provenanceUsage() string {
+	return "BuildKit's SLSA v1 provenance (mode=max) with the CI job as builder id and its repository and commit as VCS source and revision; " +
+		"the pushed digest is then an index of the image and its attestation manifests. " +
+		"release: on by default (off with --new-bundle-format=false, or on a pool of buildkitd nodes), checked against the job and the certificate, each platform manifest " +
+		"signed and its provenance attested (bundle format); --provenance=false pushes a single-platform image as one manifest. " +
+		"build: off by default, pushed unsigned"
+}
+
+// provenanceDefault is --provenance's default as help shows it.
+func (g *buildGroup) provenanceDefault() string {
+	if g.release {
+		return "true, false with --new-bundle-format=false or a pool"
+	}
+	return ""
 }
 
 // request is the build of contextDir, with progress on progressOut; the

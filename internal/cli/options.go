@@ -28,6 +28,7 @@ var optionFlags = map[string]string{
 	"builder.Request.Secrets":                  "--secret",
 	"builder.Request.SSH":                      "--ssh",
 	"builder.Request.Annotations":              "--annotation",
+	"builder.Request.Provenance":               "--provenance",
 	"registry.Config.Insecure":                 "--insecure-registry",
 	"registry.Config.SkipTLSVerify":            "--registry-skip-tls-verify",
 	"builder.Request.SkipTLSVerify":            "--registry-skip-tls-verify",

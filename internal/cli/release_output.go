@@ -21,8 +21,9 @@ type releaseResult struct {
 	Image  string   `json:"image"`
 	Digest string   `json:"digest"`
 	Tags   []string `json:"tags"`
-	// Platforms are the platform manifests of a multi-platform index;
-	// left out for a single-platform image.
+	// Platforms are the platform manifests of the pushed index (several
+	// platforms, or provenance: BuildKit's attestation manifests are in
+	// the index); left out when one image manifest was pushed.
 	Platforms []builder.PlatformDigest `json:"platforms,omitempty"`
 	// Nodes say which buildkitd built which platform, on a pool.
 	Nodes []release.PlatformNode `json:"nodes,omitempty"`
@@ -30,7 +31,8 @@ type releaseResult struct {
 	Down       []pool.Skip        `json:"down,omitempty"`
 	Signatures []releaseSignature `json:"signatures"`
 	Verified   releaseVerified    `json:"verified"`
-	// Provenance is each platform's signed provenance (--provenance).
+	// Provenance is each platform's signed provenance (release's default
+	// with bundles; --provenance=false leaves it out).
 	Provenance []releaseProvenance `json:"provenance,omitempty"`
 }
 
@@ -143,8 +145,9 @@ func (cmd *releaseCmd) writeOutputs(e *env, rel *releaseResult) error {
 
 // dotenv is GitLab's artifacts:reports:dotenv format. IMAGE_DIGEST is
 // REPO@sha256:... as in GitLab's signing tutorial (`cosign sign
-// "$IMAGE_DIGEST"`), IMAGE_REF the same (older name), IMAGE_DIGEST_BARE
-// the bare sha256:..., IMAGE_URI the first tag.
+// "$IMAGE_DIGEST"`): the digest pushed and tagged, the index with
+// provenance; IMAGE_REF the same (older name), IMAGE_DIGEST_BARE the
+// bare sha256:..., IMAGE_URI the first tag.
 func dotenv(rel *releaseResult) string {
 	return fmt.Sprintf("IMAGE_DIGEST=%s\nIMAGE_DIGEST_BARE=%s\nIMAGE_URI=%s\nIMAGE_REF=%s\n", rel.Image, rel.Digest, rel.Tags[0], rel.Image)
 }

@@ -28,7 +28,8 @@ func verifyProvenance(c *cli.Context, e *env, reg *registry.Registry, v *verifie
 			return fmt.Errorf("provenance of %s: %w", m.platform, err)
 		}
 		fmt.Fprintf(e.stderr, "hallmark: provenance of %s (%s): source %s, revision %s, builder %s, trigger %s, %d materials [%s]\n",
-			m.platform, m.digest.DigestStr(), p.VCSSource, p.VCSRevision, p.BuilderID, firstNonEmpty(p.BuildTrigger, "-"),
+			m.platform, m.digest.DigestStr(), firstNonEmpty(p.VCSSource, "-"), firstNonEmpty(p.VCSRevision, "-"),
+			firstNonEmpty(p.BuilderID, "-"), firstNonEmpty(p.BuildTrigger, "-"),
 			len(p.Materials), strings.Join(p.Materials, " "))
 	}
 	return nil
