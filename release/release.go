@@ -30,6 +30,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if obs == nil {
 		obs = noObserver{}
 	}
+	if o.Build.Request.Provenance != nil && !o.Signer.Bundle {
+		return nil, StageError(StageUsage, errors.New("signed provenance is a bundle attestation: it needs {signer.Options.Bundle}"))
+	}
 	if len(o.Pool) > 0 {
 		return runPool(ctx, o, obs)
 	}
@@ -40,10 +43,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err := checkServices(ctx, o, obs); err != nil {
 			return nil, err
 		}
-	}
-
-	if o.Build.Request.Provenance != nil && !o.Signer.Bundle {
-		return nil, StageError(StageUsage, errors.New("signed provenance is a bundle attestation: it needs {signer.Options.Bundle}"))
 	}
 
 	pending := StartSigner(ctx, o.Signer)
