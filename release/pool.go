@@ -33,7 +33,10 @@ type PlatformNode struct {
 // platforms' manifests, and the attestation manifests BuildKit made, are
 // merged into one index, pushed by digest; the index and each platform's
 // manifest are signed and verified as a one-node Recursive release signs
-// them; only then is the index tagged (tagStage, as Run tags).
+// them — with Build.Request.Provenance, after the same consistency gate,
+// with each attestation manifest signed and each platform's provenance
+// attested (signAndVerify) — and only then is the index tagged (tagStage,
+// as Run tags).
 func runPool(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	req, err := o.Build.request(ctx)
 	if err != nil {
