@@ -2,6 +2,7 @@ package release
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -14,7 +15,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/pool"
 	"github.com/hallmark-dev/hallmark/layout"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
 
@@ -225,5 +228,20 @@ func TestNodeOf(t *testing.T) {
 	}
 	if got := (&Result{}).NodeOf("linux/amd64"); got != "" {
 		t.Errorf("a one-node release's NodeOf = %q, want none", got)
+	}
+}
+
+// TestPoolProvenanceNeedsBundle: a pool release with provenance and
+// simple signing only is refused as a one-node release is, before any
+// node is contacted.
+func TestPoolProvenanceNeedsBundle(t *testing.T) {
+	o := Options{
+		Pool: []pool.Node{{Connect: builder.ConnectOptions{Addr: "tcp://192.0.2.1:1234"}}, {Connect: builder.ConnectOptions{Addr: "tcp://192.0.2.2:1234"}}},
+		Build: BuildOptions{Request: builder.Request{ContextDir: t.TempDir(), Provenance: &builder.Provenance{}, Platforms: []string{"linux/amd64"}}, Tags: []string{"reg.example/app:v1"},
+			Registry: registry.New(registry.Config{})},
+	}
+	_, err := Run(t.Context(), o)
+	if StageOf(err) != StageUsage || err == nil || !strings.Contains(err.Error(), "a bundle attestation") {
+		t.Fatalf("want a usage error naming the bundle format, got %v", err)
 	}
 }
