@@ -26,6 +26,10 @@ type poolRelease struct {
 		Skipped                      []struct{ Node, Error string }
 	}
 	Down []struct{ Node, Error string }
+	// Provenance is each platform's signed provenance (--provenance).
+	Provenance []struct {
+		Platform, Manifest, AttestationManifest, Attestation, Node string
+	}
 }
 
 func parsePoolRelease(t *testing.T, r result) poolRelease {
@@ -141,8 +145,9 @@ func TestPoolRelease(t *testing.T) {
 			t.Errorf("index platforms %v, want %v", indexed, poolPlatforms)
 		}
 
-		// The index and every platform signed, and verified by hallmark
-		// and by the cosign CLIs.
+		// The index and every platform signed (with provenance, BuildKit's
+		// attestation manifests follow), and verified by hallmark and by
+		// the cosign CLIs.
 		subjects := []string{rel.Digest}
 		for _, p := range rel.Platforms {
 			subjects = append(subjects, p.Digest)
@@ -151,8 +156,9 @@ func TestPoolRelease(t *testing.T) {
 		for _, s := range rel.Signatures {
 			signed = append(signed, s.Digest)
 		}
-		if !slices.Equal(signed, subjects) {
-			t.Fatalf("signed %v, want the index and each platform %v", signed, subjects)
+		attestations := len(rel.Provenance)
+		if len(signed) != len(subjects)+attestations || !slices.Equal(signed[:len(signed)-attestations], subjects) {
+			t.Fatalf("signed %v, want the index and each platform %v (and %d attestation manifests)", signed, subjects, attestations)
 		}
 		repo := env["CI_REGISTRY_IMAGE"]
 		for _, d := range subjects {
@@ -234,8 +240,8 @@ func TestPoolNodeDown(t *testing.T) {
 			} else if len(rel.Down) != 1 || rel.Down[0].Node != addr {
 				t.Errorf("down %+v, want %s", rel.Down, addr)
 			}
-			if len(rel.Signatures) != 2 || rel.Verified.Key == "" {
-				t.Errorf("signatures %+v verified %+v: want the index and its platform, verified", rel.Signatures, rel.Verified)
+			if len(rel.Signatures) != 2+len(rel.Provenance) || rel.Verified.Key == "" {
+				t.Errorf("signatures %+v verified %+v: want the index and its platform (and its attestation manifest with provenance), verified", rel.Signatures, rel.Verified)
 			}
 			t.Logf("%s: %s", tt.name, lastLine(r.Stderr))
 		})

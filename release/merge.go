@@ -17,10 +17,6 @@ import (
 	"github.com/hallmark-dev/hallmark/builder"
 )
 
-// attestationType is the annotation BuildKit puts on the descriptor of an
-// attestation manifest in an index.
-const attestationType = "vnd.docker.reference.type"
-
 // mergeIndex merges what the nodes pushed into one OCI index, pushed by
 // digest (remote.Put: the manifests it lists are in the repository
 // already) and not tagged. A node that pushed an index (a platform with
@@ -61,14 +57,31 @@ func mergeIndex(ctx context.Context, req builder.Request, builds []nodeBuild) (*
 	for _, t := range req.Tags {
 		res.Tags = append(res.Tags, t.String())
 	}
+	res.Platforms = mergedPlatforms(adds)
+	return res, nil
+}
+
+// mergedPlatforms are the platform manifests of the merged index, each
+// with BuildKit's attestation manifest about it (its
+// vnd.docker.reference.digest annotation names the manifest), as
+// builder.Result reports a one-node multi-platform build.
+func mergedPlatforms(adds []mutate.IndexAddendum) []builder.PlatformDigest {
+	var out []builder.PlatformDigest
+	attestations := map[string]*v1.Descriptor{}
 	for _, a := range adds {
 		d := a.Add.(described).d
-		if d.Platform != nil && d.Annotations[attestationType] == "" {
-			res.Platforms = append(res.Platforms, builder.PlatformDigest{Platform: d.Platform.String(), Digest: d.Digest,
+		switch {
+		case d.Annotations[builder.AnnotationReferenceType] == builder.ReferenceTypeAttestation:
+			attestations[d.Annotations[builder.AnnotationReferenceDigest]] = &d
+		case d.Platform != nil && d.Annotations[builder.AnnotationReferenceType] == "":
+			out = append(out, builder.PlatformDigest{Platform: d.Platform.String(), Digest: d.Digest,
 				MediaType: string(d.MediaType), Size: d.Size})
 		}
 	}
-	return res, nil
+	for i := range out {
+		out[i].Attestation = attestations[out[i].Digest.String()]
+	}
+	return out
 }
 
 // pushedDescriptors are the descriptors a node's push of platform adds to

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/containerd/platforms"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/hallmark-dev/hallmark/builder"
@@ -32,7 +33,10 @@ type PlatformNode struct {
 // platforms' manifests, and the attestation manifests BuildKit made, are
 // merged into one index, pushed by digest; the index and each platform's
 // manifest are signed and verified as a one-node Recursive release signs
-// them; only then is the index tagged (tagStage, as Run tags).
+// them — with Build.Request.Provenance, after the same consistency gate,
+// with each attestation manifest signed and each platform's provenance
+// attested (signAndVerify) — and only then is the index tagged (tagStage,
+// as Run tags).
 func runPool(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	req, err := o.Build.request(ctx)
 	if err != nil {
@@ -171,4 +175,27 @@ func firstCause(errs []error) error {
 		}
 	}
 	return parallel.FirstError(errs)
+}
+
+// NodeOf is the name of the node of a pool release that built platform
+// (os/arch[/variant], compared normalized: linux/arm64/v8 is
+// linux/arm64), "" for a one-node release or a platform it did not build.
+func (r *Result) NodeOf(platform string) string {
+	want := normalPlatform(platform)
+	for _, n := range r.Nodes {
+		if want != "" && normalPlatform(n.Platform) == want {
+			return n.Node
+		}
+	}
+	return ""
+}
+
+// normalPlatform is platform normalized (os/arch[/variant]), "" when it
+// does not parse.
+func normalPlatform(platform string) string {
+	p, err := platforms.Parse(platform)
+	if err != nil {
+		return ""
+	}
+	return platforms.Format(platforms.Normalize(p))
 }

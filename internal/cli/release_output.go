@@ -38,12 +38,13 @@ type releaseResult struct {
 
 // releaseProvenance is one platform's provenance: BuildKit's attestation
 // manifest (signed like the image) and the cosign attestation of the
-// platform manifest.
+// platform manifest; on a pool, the node whose BuildKit recorded it.
 type releaseProvenance struct {
 	Platform            string `json:"platform"`
 	Manifest            string `json:"manifest"`
 	AttestationManifest string `json:"attestationManifest"`
 	Attestation         string `json:"attestation"`
+	Node                string `json:"node,omitempty"`
 }
 
 type releaseSignature struct {
@@ -90,6 +91,7 @@ func newReleaseResult(res *release.Result, key string) *releaseResult {
 		if p.Attestation != nil {
 			rp.Attestation = p.Attestation.Ref
 		}
+		rp.Node = res.NodeOf(p.Platform)
 		rel.Provenance = append(rel.Provenance, rp)
 	}
 	rel.Verified = releaseVerified{Identity: res.Policy.Identity, Issuer: res.Policy.Issuer}
