@@ -33,6 +33,12 @@ type Options struct {
 	// attestation manifests with the image, and attests each platform's
 	// provenance (Provenance.Attestation). It needs Signer.Bundle.
 	//
+	// Build.Request.SBOMGenerator asks BuildKit for an SPDX SBOM of each
+	// platform: Run checks each is about the pushed platform manifest,
+	// signs BuildKit's attestation manifests with the image and attests
+	// each SBOM (SBOM.Attestation, predicate type layout.PredicateTypeSPDX,
+	// the document byte for byte). It needs Signer.Bundle.
+	//
 	// Recursive also signs and verifies each platform manifest of a
 	// multi-platform index.
 	Recursive bool
@@ -91,6 +97,10 @@ type Result struct {
 	// Build.Request.Provenance; the signatures of BuildKit's attestation
 	// manifests follow the image's in Signatures.
 	Provenance []Provenance
+	// SBOMs are each platform's signed SPDX SBOMs, with
+	// Build.Request.SBOMGenerator; the signatures of BuildKit's
+	// attestation manifests follow the image's in Signatures.
+	SBOMs []SBOM
 }
 
 type noObserver struct{}
