@@ -57,6 +57,7 @@ type releaseCmd struct {
 	image       imageGroup
 	connect     connectGroup
 	build       buildGroup
+	sbom        sbomGroup
 	output      outputGroup
 	signing     signing
 	annotations annotationsGroup
@@ -67,7 +68,7 @@ type releaseCmd struct {
 
 func releaseCommand(e *env) command {
 	var cmd releaseCmd
-	groups := []flagGroup{&cmd.release, &cmd.image, &cmd.connect, &cmd.build, &cmd.cache, &cmd.output}
+	groups := []flagGroup{&cmd.release, &cmd.image, &cmd.connect, &cmd.build, &cmd.sbom, &cmd.cache, &cmd.output}
 	groups = append(groups, cmd.signing.flagGroups()...)
 	return command{
 		Command: &cli.Command{
@@ -160,12 +161,16 @@ func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) 
 	if err != nil {
 		return release.Options{}, err
 	}
+	req := cmd.build.request(cmd.release.contextDir, e)
+	if err := cmd.sbom.apply(&req); err != nil {
+		return release.Options{}, err
+	}
 	o := release.Options{
 		Pool:          nodes,
 		RegistryCache: cmd.cache.registryCache(e.ci, cmd.build),
 		Build: release.BuildOptions{
 			Connect:  cmd.connect.options(),
-			Request:  cmd.build.request(cmd.release.contextDir, e),
+			Request:  req,
 			Tags:     tags,
 			Registry: reg,
 		},

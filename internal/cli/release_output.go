@@ -32,6 +32,8 @@ type releaseResult struct {
 	Verified   releaseVerified    `json:"verified"`
 	// Provenance is each platform's signed provenance (--provenance).
 	Provenance []releaseProvenance `json:"provenance,omitempty"`
+	// SBOM is each platform's signed SPDX SBOM (--sbom).
+	SBOM []releaseSBOM `json:"sbom,omitempty"`
 }
 
 // releaseProvenance is one platform's provenance: BuildKit's attestation
@@ -76,6 +78,7 @@ func newReleaseResult(res *release.Result, key string) *releaseResult {
 		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: s.Digest.DigestStr(), Formats: formats(s),
 			Mode: string(s.Mode), Annotations: s.Annotations})
 	}
+	rel.SBOM = newReleaseSBOMs(res.SBOMs)
 	for _, p := range res.Provenance {
 		rp := releaseProvenance{Platform: p.Platform, Manifest: p.Manifest.DigestStr(), AttestationManifest: p.AttestationManifest.Digest.DigestStr()}
 		if p.Attestation != nil {
