@@ -44,6 +44,10 @@ func TestFrontendAttrs(t *testing.T) {
 			map[string]string{"filename": "Dockerfile", "attest:provenance": `mode=max,"builder-id=https://ci.example/run?a=1,2"`}},
 		{"provenance without context", Request{ContextDir: "ctx", Provenance: &Provenance{}},
 			map[string]string{"filename": "Dockerfile", "attest:provenance": "mode=max"}},
+		{"sbom", Request{ContextDir: "ctx", SBOMGenerator: "registry.example/scanner:1@sha256:0123"},
+			map[string]string{"filename": "Dockerfile", "attest:sbom": "generator=registry.example/scanner:1@sha256:0123"}},
+		{"sbom and provenance", Request{ContextDir: "ctx", SBOMGenerator: "scanner", Provenance: &Provenance{}},
+			map[string]string{"filename": "Dockerfile", "attest:sbom": "generator=scanner", "attest:provenance": "mode=max"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -84,6 +84,9 @@ COSIGN_TOOL=(cosign github.com/sigstore/cosign/v2 github.com/sigstore/cosign/v2/
 COSIGN3_TOOL=(cosign3 github.com/sigstore/cosign/v3 github.com/sigstore/cosign/v3/cmd/cosign)
 CTLOG_TOOL=(ctlog github.com/transparency-dev/tesseract github.com/transparency-dev/tesseract/cmd/tesseract/posix)
 REKOR_TOOL=(rekor github.com/sigstore/rekor-tiles/v2 github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix)
+# BuildKit's SBOM generator: hack/tools/sbom-scanner's own program (syft as a library), static.
+SBOM_SCANNER_TOOL=(sbom-scanner github.com/anchore/syft github.com/hallmark-dev/hallmark/hack/tools/sbom-scanner)
+SBOM_SCANNER_REPO=hallmark/buildkit-syft-scanner
 
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() {
@@ -134,17 +137,19 @@ key() {
 }
 
 # tool_dir NAME MODULE: the cache dir of a tools module's binaries, keyed by the pinned version
-# and the contents of go.mod and go.sum (a version or dependency bump rebuilds). Sets TOOL_DIR.
+# and the contents of go.mod, go.sum and the module's own sources other than tools.go (a version,
+# dependency or source change rebuilds). Sets TOOL_DIR.
 declare -A TOOL_DIRS=()
 tool_dir() {
-	local name=$1 module=$2 dir=$REPO/hack/tools/$1 version='' w1 w2 w3
+	local name=$1 module=$2 dir=$REPO/hack/tools/$1 version='' w1 w2 w3 f sources=()
 	if [[ -z ${TOOL_DIRS[$name]:-} ]]; then
 		while read -r w1 w2 w3 _; do
 			[[ $w1 == "$module" ]] && version=$w2 && break
 			[[ $w1 == require && $w2 == "$module" ]] && version=$w3 && break
 		done <"$dir/go.mod"
 		[[ -n $version ]] || die "hack/tools/$name/go.mod does not require $module"
-		TOOL_DIRS[$name]=$CACHE/tools/$name-$version-$(key "$dir/go.mod" "$dir/go.sum")
+		for f in "$dir"/*.go; do [[ ${f##*/} == tools.go ]] || sources+=("$f"); done
+		TOOL_DIRS[$name]=$CACHE/tools/$name-$version-$(key "$dir/go.mod" "$dir/go.sum" ${sources[@]+"${sources[@]}"})
 	fi
 	TOOL_DIR=${TOOL_DIRS[$name]}
 }
@@ -206,6 +211,27 @@ install_sign() {
 	build_tool "${COSIGN3_TOOL[@]}"
 	OIDC_BIN=$(build_program oidc)
 	TRUSTEDROOT_BIN=$(build_program trustedroot)
+}
+
+# ensure_sbom_scanner: BuildKit's SBOM generator image in registry-plain (kept on disk across
+# restarts), REPO:VERSION-KEY of the binary, pushed when the registry does not hold it; its
+# reference (REPO:TAG@DIGEST) in $STATE/sbom-scanner.ref. The binary is static (CGO_ENABLED=0):
+# the image holds nothing else (hack/entrypointimage).
+ensure_sbom_scanner() {
+	local ref pinned='' bin
+	CGO_ENABLED=0 build_tool "${SBOM_SCANNER_TOOL[@]}"
+	ref=127.0.0.1:$PORT_REGISTRY_PLAIN/$SBOM_SCANNER_REPO:${TOOL_DIR##*/sbom-scanner-}
+	[[ -s $STATE/sbom-scanner.ref ]] && pinned=$(<"$STATE/sbom-scanner.ref")
+	if [[ $pinned == "$ref@sha256:"* ]] && curl -fsS -o /dev/null --max-time 5 -I \
+		-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://127.0.0.1:$PORT_REGISTRY_PLAIN/v2/$SBOM_SCANNER_REPO/manifests/${pinned##*@}"; then
+		return 0
+	fi
+	bin=$(build_program entrypointimage)
+	log "pushing the SBOM generator image $ref"
+	"$bin" -binary "$TOOL_DIR/sbom-scanner" -ref "$ref" >"$STATE/sbom-scanner.ref.tmp" ||
+		die "pushing the SBOM generator image $ref failed"
+	mv "$STATE/sbom-scanner.ref.tmp" "$STATE/sbom-scanner.ref"
 }
 
 # --- certificates ----------------------------------------------------------------------------
@@ -722,6 +748,8 @@ env_lines() {
 			"HALLMARK_TEST_BUSYBOX=$BUSYBOX"; do
 			printf 'export %s\n' "$line"
 		done
+		[[ ! -s $STATE/sbom-scanner.ref ]] ||
+			printf 'export HALLMARK_TEST_SBOM_SCANNER=%s\n' "$(<"$STATE/sbom-scanner.ref")"
 	fi
 	if alive buildkitd-rootless; then
 		for line in \
@@ -806,6 +834,7 @@ cmd_up() {
 		services+=("${SIGN_SERVICES[@]}")
 	fi
 	for a in "${services[@]}"; do ensure "$a"; done
+	((!want_build)) || ensure_sbom_scanner
 	if ((want_sign)); then
 		ensure_trusted_root
 		ensure_sigstore_files
@@ -839,7 +868,8 @@ cmd_status() {
 	done
 }
 
-file_sums "$REPO"/hack/tools/*/go.{mod,sum} "$REPO"/hack/{registry,oidc,trustedroot}/*.go "$REPO"/go.{mod,sum}
+file_sums "$REPO"/hack/tools/*/go.{mod,sum} "$REPO"/hack/{registry,oidc,trustedroot,entrypointimage}/*.go \
+	"$REPO"/hack/tools/sbom-scanner/*.go "$REPO"/go.{mod,sum}
 # BUILDKIT_BIN is needed by ready_buildkitd in status and env without a build.
 tool_dir "${BUILDKIT_TOOL[@]:0:2}"
 BUILDKIT_BIN=$TOOL_DIR

@@ -35,6 +35,12 @@ type Options struct {
 	// provenance (Provenance.Attestation; one already stored is reused).
 	// It needs Signer.Bundle.
 	//
+	// Build.Request.SBOMGenerator asks BuildKit for an SPDX SBOM of each
+	// platform: Run checks each is about the pushed platform manifest,
+	// signs BuildKit's attestation manifests with the image and attests
+	// each SBOM (SBOM.Attestation, predicate type layout.PredicateTypeSPDX,
+	// the document byte for byte). It needs Signer.Bundle.
+	//
 	// Recursive also signs and verifies each platform manifest of a
 	// multi-platform index (with provenance they are signed anyway).
 	Recursive bool
@@ -93,6 +99,10 @@ type Result struct {
 	// Build.Request.Provenance; the signatures of BuildKit's attestation
 	// manifests follow the image's in Signatures.
 	Provenance []Provenance
+	// SBOMs are each platform's signed SPDX SBOMs, with
+	// Build.Request.SBOMGenerator; the signatures of BuildKit's
+	// attestation manifests follow the image's in Signatures.
+	SBOMs []SBOM
 }
 
 type noObserver struct{}

@@ -33,6 +33,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Build.Request.Provenance != nil && !o.Signer.Bundle {
 		return nil, StageError(StageUsage, errors.New("signed provenance is a bundle attestation: it needs {signer.Options.Bundle}"))
 	}
+	if o.Build.Request.SBOMGenerator != "" && !o.Signer.Bundle {
+		return nil, StageError(StageUsage, errors.New("a signed SBOM is a bundle attestation: it needs {signer.Options.Bundle}"))
+	}
 	if len(o.Pool) > 0 {
 		return runPool(ctx, o, obs)
 	}
@@ -104,12 +107,25 @@ func signAndVerify(ctx context.Context, o Options, obs Observer, setup *signingS
 			subjects = append(subjects, p.AttestationManifest)
 		}
 	}
+	if o.Build.Request.SBOMGenerator != "" {
+		sboms, err := readSBOMs(ctx, o.Build.Registry.RemoteOptions(ctx), built)
+		if err != nil {
+			return nil, StageError(StageSign, err)
+		}
+		res.SBOMs = sboms
+		subjects = withAttestationManifests(subjects, sboms)
+	}
 	end := obs.Stage(StageSign, "sign "+built.Image.String())
 	var verified []verification
 	var err error
 	res.Signatures, verified, err = signAll(ctx, setup, subjects, o.Annotations)
 	if err == nil && len(res.Provenance) > 0 {
 		if err = attestProvenances(ctx, setup.signer, built, res.Provenance); err != nil {
+			err = StageError(StageSign, err)
+		}
+	}
+	if err == nil && len(res.SBOMs) > 0 {
+		if err = attestSBOMs(ctx, setup.signer, built, res.SBOMs); err != nil {
 			err = StageError(StageSign, err)
 		}
 	}

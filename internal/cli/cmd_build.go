@@ -16,6 +16,7 @@ import (
 type buildCmd struct {
 	connect  connectGroup
 	build    buildGroup
+	sbom     sbomGroup
 	output   outputGroup
 	registry registryGroup
 }
@@ -33,7 +34,7 @@ func buildCommand(e *env) command {
 				"Progress goes to stderr; stdout carries only the pinned reference.",
 			Action: func(c *cli.Context) error { return cmd.run(c, e) },
 		},
-		groups: []flagGroup{&cmd.connect, &cmd.build, &cmd.output, &cmd.registry},
+		groups: []flagGroup{&cmd.connect, &cmd.build, &cmd.sbom, &cmd.output, &cmd.registry},
 	}
 }
 
@@ -48,9 +49,13 @@ func (cmd *buildCmd) run(c *cli.Context, e *env) error {
 	if contextDir == "" {
 		contextDir = "."
 	}
+	req := cmd.build.request(contextDir, e)
+	if err := cmd.sbom.apply(&req); err != nil {
+		return err
+	}
 	res, err := release.Build(c.Context, release.BuildOptions{
 		Connect:  cmd.connect.options(),
-		Request:  cmd.build.request(contextDir, e),
+		Request:  req,
 		Tags:     cmd.build.tags,
 		Registry: cmd.registry.registry(e),
 	})

@@ -57,6 +57,7 @@ type releaseCmd struct {
 	image       imageGroup
 	connect     connectGroup
 	build       buildGroup
+	sbom        sbomGroup
 	output      outputGroup
 	signing     signing
 	annotations annotationsGroup
@@ -68,7 +69,7 @@ type releaseCmd struct {
 func releaseCommand(e *env) command {
 	var cmd releaseCmd
 	cmd.build.release = true
-	groups := []flagGroup{&cmd.release, &cmd.image, &cmd.connect, &cmd.build, &cmd.cache, &cmd.output}
+	groups := []flagGroup{&cmd.release, &cmd.image, &cmd.connect, &cmd.build, &cmd.sbom, &cmd.cache, &cmd.output}
 	groups = append(groups, cmd.signing.flagGroups()...)
 	return command{
 		Command: &cli.Command{
@@ -149,12 +150,10 @@ func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) 
 		return release.Options{}, err
 	}
 	// Signed provenance is a bundle attestation: on by default with
-	// bundles, off by default without. A pool release (several nodes)
-	// does not merge BuildKit's attestation manifests yet: provenance
-	// stays off there unless asked for.
+	// bundles (one node or a pool), off by default without.
 	switch {
 	case !c.IsSet("provenance"):
-		cmd.build.provenance = signOpts.Bundle && len(nodes) == 0
+		cmd.build.provenance = signOpts.Bundle
 	case cmd.build.provenance && !signOpts.Bundle:
 		return release.Options{}, usageErr("--provenance signs the provenance as a bundle attestation: drop --new-bundle-format=false, or --provenance")
 	}
@@ -171,12 +170,16 @@ func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) 
 		return release.Options{}, err
 	}
 	policy.Annotations = ann
+	req := cmd.build.request(cmd.release.contextDir, e)
+	if err := cmd.sbom.apply(&req); err != nil {
+		return release.Options{}, err
+	}
 	o := release.Options{
 		Pool:          nodes,
 		RegistryCache: cmd.cache.registryCache(e.ci, cmd.build),
 		Build: release.BuildOptions{
 			Connect:  cmd.connect.options(),
-			Request:  cmd.build.request(cmd.release.contextDir, e),
+			Request:  req,
 			Tags:     tags,
 			Registry: reg,
 		},

@@ -34,6 +34,8 @@ type releaseResult struct {
 	// Provenance is each platform's signed provenance (release's default
 	// with bundles; --provenance=false leaves it out).
 	Provenance []releaseProvenance `json:"provenance,omitempty"`
+	// SBOM is each platform's signed SPDX SBOM (--sbom).
+	SBOM []releaseSBOM `json:"sbom,omitempty"`
 }
 
 // releaseProvenance is one platform's provenance: BuildKit's attestation
@@ -86,6 +88,7 @@ func newReleaseResult(res *release.Result, key string) *releaseResult {
 		rel.Signatures = append(rel.Signatures, releaseSignature{Digest: s.Digest.DigestStr(), Formats: formats(s),
 			Mode: string(s.Mode), Annotations: s.Annotations})
 	}
+	rel.SBOM = newReleaseSBOMs(res.SBOMs)
 	for _, p := range res.Provenance {
 		rp := releaseProvenance{Platform: p.Platform, Manifest: p.Manifest.DigestStr(), AttestationManifest: p.AttestationManifest.Digest.DigestStr()}
 		if p.Attestation != nil {
