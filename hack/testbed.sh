@@ -6,6 +6,8 @@
 #   hack/testbed.sh down                    stop what this script started (by recorded PID)
 #   hack/testbed.sh env                     print the test environment of the running services
 #   hack/testbed.sh status                  one line per service
+#   hack/testbed.sh tool NAME               build a tool the bed does not start (buildx, for
+#                                           hack/bench's pool case) unless cached; print its path
 #
 # Groups: build (buildkitd, buildkitd-rootless, buildkitd-pool, registry-plain, registry-referrers), sign (oidc,
 # fulcio, ctlog, tsa, rekor, the trusted roots and signing config, cosign v2.6.5 and v3.1.3 CLIs),
@@ -84,6 +86,8 @@ COSIGN_TOOL=(cosign github.com/sigstore/cosign/v2 github.com/sigstore/cosign/v2/
 COSIGN3_TOOL=(cosign3 github.com/sigstore/cosign/v3 github.com/sigstore/cosign/v3/cmd/cosign)
 CTLOG_TOOL=(ctlog github.com/transparency-dev/tesseract github.com/transparency-dev/tesseract/cmd/tesseract/posix)
 REKOR_TOOL=(rekor github.com/sigstore/rekor-tiles/v2 github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix)
+# Tools no service needs, built on demand by `tool NAME`.
+BUILDX_TOOL=(buildx github.com/docker/buildx github.com/docker/buildx/cmd/buildx)
 
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() {
@@ -821,6 +825,16 @@ cmd_down() {
 	rm -f "$STATE/env"
 }
 
+# cmd_tool NAME: build the tool into the cache when missing (under the lock: one build at a time)
+# and print the binary's path.
+cmd_tool() {
+	[[ ${1:-} == buildx ]] || die "unknown tool ${1:-} (want buildx)"
+	mkdir -p "$STATE"
+	lock
+	build_tool "${BUILDX_TOOL[@]}"
+	printf '%s/buildx\n' "$TOOL_DIR"
+}
+
 cmd_status() {
 	local name state pid
 	for name in "${ALL_SERVICES[@]}"; do
@@ -849,6 +863,7 @@ up) shift && cmd_up "$@" ;;
 down) cmd_down ;;
 env) cmd_env ;;
 status) cmd_status ;;
+tool) shift && cmd_tool "$@" ;;
 *)
 	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
 	exit 2
