@@ -6,6 +6,8 @@
 #   hack/testbed.sh down                    stop what this script started (by recorded PID)
 #   hack/testbed.sh env                     print the test environment of the running services
 #   hack/testbed.sh status                  one line per service
+#   hack/testbed.sh tool NAME               build a tool the bed does not start (buildx, for
+#                                           hack/bench's pool case) unless cached; print its path
 #
 # Groups: build (buildkitd, buildkitd-rootless, buildkitd-pool, registry-plain, registry-referrers), sign (oidc,
 # fulcio, ctlog, tsa, rekor, the trusted roots and signing config, cosign v2.6.5 and v3.1.3 CLIs),
@@ -87,6 +89,8 @@ REKOR_TOOL=(rekor github.com/sigstore/rekor-tiles/v2 github.com/sigstore/rekor-t
 # BuildKit's SBOM generator: hack/tools/sbom-scanner's own program (syft as a library), static.
 SBOM_SCANNER_TOOL=(sbom-scanner github.com/anchore/syft github.com/hallmark-dev/hallmark/hack/tools/sbom-scanner)
 SBOM_SCANNER_REPO=hallmark/buildkit-syft-scanner
+# Tools no service needs, built on demand by `tool NAME`.
+BUILDX_TOOL=(buildx github.com/docker/buildx github.com/docker/buildx/cmd/buildx)
 
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() {
@@ -850,6 +854,16 @@ cmd_down() {
 	rm -f "$STATE/env"
 }
 
+# cmd_tool NAME: build the tool into the cache when missing (under the lock: one build at a time)
+# and print the binary's path.
+cmd_tool() {
+	[[ ${1:-} == buildx ]] || die "unknown tool ${1:-} (want buildx)"
+	mkdir -p "$STATE"
+	lock
+	build_tool "${BUILDX_TOOL[@]}"
+	printf '%s/buildx\n' "$TOOL_DIR"
+}
+
 cmd_status() {
 	local name state pid
 	for name in "${ALL_SERVICES[@]}"; do
@@ -879,6 +893,7 @@ up) shift && cmd_up "$@" ;;
 down) cmd_down ;;
 env) cmd_env ;;
 status) cmd_status ;;
+tool) shift && cmd_tool "$@" ;;
 *)
 	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
 	exit 2

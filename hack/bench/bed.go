@@ -21,6 +21,8 @@ type bed struct {
 	buildkit                   string // unix:// address
 	plain, referrers           string // registries
 	buildctl, cosign, busybox  string
+	buildkitd                  string // the bed's binary, for the nodes the pool and cache cases start
+	buildx                     string // buildx v0.36.1, for the pool case (set by bench)
 	cosign3                    string // cosign v3.1.3, for the bundle cases
 	mint, issuer               string
 	fulcio, tsa, trustedRoot   string
@@ -45,7 +47,7 @@ func loadBed(hallmark, digest, dir string) (*bed, error) {
 		env string
 	}{
 		{&b.buildkit, "HALLMARK_TEST_BUILDKIT_UNIX"}, {&b.plain, "HALLMARK_TEST_REGISTRY_PLAIN"},
-		{&b.referrers, "HALLMARK_TEST_REGISTRY_REFERRERS"}, {&b.buildctl, "HALLMARK_TEST_BUILDCTL"},
+		{&b.referrers, "HALLMARK_TEST_REGISTRY_REFERRERS"}, {&b.buildctl, "HALLMARK_TEST_BUILDCTL"}, {&b.buildkitd, "HALLMARK_TEST_BUILDKITD"},
 		{&b.cosign, "HALLMARK_TEST_COSIGN"}, {&b.busybox, "HALLMARK_TEST_BUSYBOX"},
 		{&b.mint, "HALLMARK_TEST_OIDC_MINT"}, {&b.issuer, "HALLMARK_TEST_OIDC_ISSUER"},
 		{&b.fulcio, "HALLMARK_TEST_FULCIO_URL"}, {&b.tsa, "HALLMARK_TEST_TSA_URL"},
@@ -145,11 +147,13 @@ func (b *bed) buildContext(root string) (string, error) {
 		return "", err
 	}
 	files := map[string]string{
-		filepath.Join(root, "testdata", "build", "hello.txt"):       "hello.txt",
-		filepath.Join(root, "testdata", "build", "ignored.txt"):     "ignored.txt",
-		filepath.Join(root, "testdata", "build", ".dockerignore"):   ".dockerignore",
-		filepath.Join(root, "Dockerfile.test"):                      "Dockerfile.test",
-		filepath.Join(root, "testdata", "bench", "Dockerfile.copy"): "Dockerfile.copy",
+		filepath.Join(root, "testdata", "build", "hello.txt"):        "hello.txt",
+		filepath.Join(root, "testdata", "build", "ignored.txt"):      "ignored.txt",
+		filepath.Join(root, "testdata", "build", ".dockerignore"):    ".dockerignore",
+		filepath.Join(root, "Dockerfile.test"):                       "Dockerfile.test",
+		filepath.Join(root, "testdata", "bench", "Dockerfile.copy"):  "Dockerfile.copy",
+		filepath.Join(root, "testdata", "bench", "Dockerfile.pool"):  "Dockerfile.pool",
+		filepath.Join(root, "testdata", "bench", "Dockerfile.cache"): "Dockerfile.cache",
 		b.busybox: "busybox",
 	}
 	for from, to := range files {

@@ -2,7 +2,7 @@
 // the test bed (hack/testbed.sh), and writes docs/benchmarks.md. Run it
 // through hack/bench.sh, which brings the bed up and builds the binaries:
 //
-//	hack/bench.sh [-n 9] [-cases release,sign,scale] [-v]
+//	hack/bench.sh [-n 9] [-cases release,sign,scale,pool,cache] [-v]
 //
 // It compares, alternating the sides over -n runs: `hallmark release`
 // with the CLI job (buildctl build --push, a digest look-up, cosign sign,
@@ -11,7 +11,12 @@
 // v3.1.3) without and with the transparency log (Rekor v2); `hallmark
 // sign` + `hallmark verify` with cosign's on an existing digest, in the
 // same formats; and how hallmark's time grows with the number of
-// signatures (an 8-platform recursive release, 20 digests in one sign).
+// signatures (an 8-platform recursive release, 20 digests in one sign);
+// and, not run by default, a release over a pool of buildkitd (4 nodes
+// against 1, and against buildx v0.36.1 + cosign, pool.go) and the next
+// pipeline on a fresh buildkitd with hallmark's default registry cache
+// (cache.go), on buildkitd the bench starts for itself (nodes.go).
+// A run rewrites the sections of the groups it ran and keeps the others.
 // Registry requests are counted per stage by internal/faultproxy in front
 // of the registry, and the transparency log's requests by another in front
 // of Rekor; peak memory is each process's max RSS from wait4.
@@ -19,11 +24,14 @@ package main
 
 import (
 	"context"
+	"debug/buildinfo"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -45,6 +53,7 @@ type config struct {
 	out, command     string
 	hallmark, digest string
 	rusage           string
+	buildx           string
 	cases            string
 	registry         string
 	verbose          bool
@@ -64,7 +73,8 @@ func bench(ctx context.Context) error {
 	flag.StringVar(&cfg.hallmark, "hallmark", "", "hallmark binary to measure (required)")
 	flag.StringVar(&cfg.digest, "digest", "", "digest look-up helper binary, built from hack/bench/digest (required)")
 	flag.StringVar(&cfg.rusage, "rusage", "", "process usage helper binary, built from hack/bench/rusage (required)")
-	flag.StringVar(&cfg.cases, "cases", "release,sign,scale", "comma-separated groups to run: release, sign, scale")
+	flag.StringVar(&cfg.buildx, "buildx", "", "buildx v0.36.1 binary for the pool group (default: built or found by hack/testbed.sh tool buildx)")
+	flag.StringVar(&cfg.cases, "cases", "release,sign,scale", "comma-separated groups to run: release, sign, scale, pool, cache")
 	flag.StringVar(&cfg.registry, "registry", "plain", "registry behind the proxy: plain (distribution 2.8) or referrers (ggcr)")
 	flag.BoolVar(&cfg.verbose, "v", false, "print every process and registry request on stderr")
 	flag.BoolVar(&cfg.fast, "quick", false, "only the first case of the release and sign groups (for debugging)")
@@ -119,44 +129,119 @@ func bench(ctx context.Context) error {
 		return err
 	}
 
-	rep := &report{m: describe(ctx, b), command: cfg.command, n: cfg.n, started: time.Now()}
+	groups := strings.Split(cfg.cases, ",")
+	for _, g := range groups {
+		if !slices.Contains([]string{"release", "sign", "scale", "pool", "cache"}, g) {
+			return fmt.Errorf("-cases: unknown group %q (want release, sign, scale, pool, cache)", g)
+		}
+	}
+	if slices.Contains(groups, "pool") {
+		if b.buildx, err = findBuildx(ctx, cfg.buildx); err != nil {
+			return err
+		}
+	}
+	rep := &report{m: describe(ctx, b), command: cfg.command, n: cfg.n, started: time.Now(), runs: map[string]groupRun{}}
 	if cfg.registry == "referrers" {
 		rep.m.tools[len(rep.m.tools)-1] = "registry: go-containerregistry's (referrers API)"
 	}
-	groups := strings.Split(cfg.cases, ",")
-	if slices.Contains(groups, "release") {
-		cases := slices.DeleteFunc(releaseMatrix(), func(c releaseCase) bool { return !strings.Contains(c.String(), cfg.match) })
-		if cfg.fast {
-			cases = cases[:1]
-		}
-		if rep.release, err = s.releaseCases(ctx, cases); err != nil {
-			return err
-		}
+	if err := rep.runGroups(ctx, s, cfg, groups); err != nil {
+		return err
 	}
-	if slices.Contains(groups, "sign") {
-		cases := []signCase{{false, "legacy"}, {true, "legacy"}, {false, "oci-1-1"}, {true, "oci-1-1"}, {false, "bundle"}, {true, "bundle"}}
-		cases = slices.DeleteFunc(cases, func(c signCase) bool { return !strings.Contains(c.String(), cfg.match) })
-		if cfg.fast {
-			cases = cases[:1]
-		}
-		if rep.signs, err = s.signVerifyCases(ctx, cases); err != nil {
-			return err
-		}
-	}
-	if slices.Contains(groups, "scale") {
-		for _, rtt := range cfg.rtts {
-			c, err := s.scaleCases(ctx, cfg.digests, rtt)
-			if err != nil {
-				return err
-			}
-			rep.scaling = append(rep.scaling, c...)
-		}
-	}
-	rep.elapsed, rep.m.loadEnd = time.Since(rep.started), loadavg()
 	if rep.offLoopback = b.guard.attempts.Load(); rep.offLoopback > 0 {
 		fmt.Fprintf(os.Stderr, "bench: warning: %d attempts to reach a host other than 127.0.0.1\n", rep.offLoopback)
 	}
 	return write(cfg.out, rep)
+}
+
+// runGroups runs the groups asked for, in the file's order, recording
+// when each ran and under what load.
+func (rep *report) runGroups(ctx context.Context, s *suite, cfg config, groups []string) error {
+	match := func(name string) bool { return !strings.Contains(name, cfg.match) }
+	all := []struct {
+		name string
+		run  func() error
+	}{
+		{"release", func() (err error) {
+			cases := slices.DeleteFunc(releaseMatrix(), func(c releaseCase) bool { return match(c.String()) })
+			if cfg.fast {
+				cases = cases[:1]
+			}
+			rep.release, err = s.releaseCases(ctx, cases)
+			return err
+		}},
+		{"sign", func() (err error) {
+			cases := []signCase{{false, "legacy"}, {true, "legacy"}, {false, "oci-1-1"}, {true, "oci-1-1"}, {false, "bundle"}, {true, "bundle"}}
+			cases = slices.DeleteFunc(cases, func(c signCase) bool { return match(c.String()) })
+			if cfg.fast {
+				cases = cases[:1]
+			}
+			rep.signs, err = s.signVerifyCases(ctx, cases)
+			return err
+		}},
+		{"scale", func() error {
+			for _, rtt := range cfg.rtts {
+				c, err := s.scaleCases(ctx, cfg.digests, rtt)
+				if err != nil {
+					return err
+				}
+				rep.scaling = append(rep.scaling, c...)
+			}
+			return nil
+		}},
+		{"pool", func() (err error) {
+			rep.pool, err = s.poolCases(ctx)
+			return err
+		}},
+		{"cache", func() (err error) {
+			rep.cache, err = s.cacheCases(ctx)
+			return err
+		}},
+	}
+	for _, g := range all {
+		if !slices.Contains(groups, g.name) {
+			continue
+		}
+		r := groupRun{started: time.Now(), loadStart: loadavg()}
+		if err := g.run(); err != nil {
+			return err
+		}
+		r.elapsed, r.loadEnd = time.Since(r.started), loadavg()
+		rep.runs[g.name] = r
+	}
+	return nil
+}
+
+// findBuildx returns the buildx binary: the flag's, or the one hack/testbed.sh
+// tool buildx builds into the tools cache (minutes the first time).
+func findBuildx(ctx context.Context, path string) (string, error) {
+	if path == "" {
+		cmd := exec.CommandContext(ctx, "hack/testbed.sh", "tool", "buildx")
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("hack/testbed.sh tool buildx: %w", err)
+		}
+		path = strings.TrimSpace(string(out))
+	}
+	if v := buildxVersion(path); v != "v0.36.1" {
+		return "", fmt.Errorf("buildx %s is %q, want v0.36.1 (hack/tools/buildx)", path, v)
+	}
+	return path, nil
+}
+
+// buildxVersion is the buildx module version a buildx binary was built
+// from (built outside buildx's Makefile, it reports v0.0.0+unknown).
+func buildxVersion(path string) string {
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	for _, d := range append([]*debug.Module{&info.Main}, info.Deps...) {
+		if d.Path == "github.com/docker/buildx" {
+			return d.Version
+		}
+	}
+	return "unknown"
 }
 
 // releaseMatrix is every release case: keyless and keyed, legacy and
@@ -187,9 +272,11 @@ func write(out string, rep *report) error {
 		return err
 	}
 	if old, err := os.ReadFile(out); err == nil {
-		if _, notes, ok := strings.Cut(string(old), notesMarker+"\n"); ok {
+		generated, notes, ok := strings.Cut(string(old), notesMarker+"\n")
+		if ok {
 			rep.notes = notes
 		}
+		rep.old = oldSections(generated)
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err

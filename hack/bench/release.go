@@ -75,6 +75,28 @@ type releaseCase struct {
 	cold    bool
 	tlog    bool   // sign into the transparency log and verify it (bundle only)
 	file    string // Dockerfile in the context; "" is Dockerfile.test
+	// For the pool and cache cases (pool.go, cache.go):
+	conn []string // hallmark's buildkitd flags (--addr, --builders); nil: the bed's buildkitd
+	addr string   // buildctl's buildkitd; "": the bed's
+	// rev: pass build argument REV, the run's revision and rev (each side its
+	// own, so that sides on the same buildkitd share no step); "": none.
+	rev      string
+	progress string // --progress on both sides; "": quiet
+	cache    string // buildctl: import and export this registry cache ref (hand-written flags)
+}
+
+func (c releaseCase) progressMode() string {
+	if c.progress == "" {
+		return "quiet"
+	}
+	return c.progress
+}
+
+func (c releaseCase) buildkit(bed string) string {
+	if c.addr == "" {
+		return bed
+	}
+	return c.addr
 }
 
 func (c releaseCase) dockerfile() string {
@@ -153,9 +175,10 @@ func (s *suite) hallmarkEnv(extra []string) []string {
 // without the transparency log (Rekor v2 and the instance's trusted root:
 // every check on, no insecure flag).
 type signing struct {
-	keyless bool
-	mode    string
-	tlog    bool
+	keyless   bool
+	mode      string
+	tlog      bool
+	recursive bool // cosign sign --recursive: an index and each of its manifests
 }
 
 func (s *suite) cosignEnv(mode string) []string {
@@ -228,9 +251,16 @@ func (s *suite) hallmarkRelease(ctx context.Context, c releaseCase, r *run, repo
 	if c.keyless {
 		env = append(env, "SIGSTORE_ID_TOKEN="+r.token)
 	}
-	argv := []string{s.b.hallmark, "release", "--addr", s.b.buildkit, "--insecure-registry", s.reg,
-		"--context", s.ctxDir, "-f", filepath.Join(s.ctxDir, c.dockerfile()), "--progress", "quiet",
-		"--image", repo, "--tag", r.tag, "--label", "org.opencontainers.image.revision=" + r.revision}
+	conn := c.conn
+	if conn == nil {
+		conn = []string{"--addr", s.b.buildkit}
+	}
+	argv := slices.Concat([]string{s.b.hallmark, "release"}, conn, []string{"--insecure-registry", s.reg,
+		"--context", s.ctxDir, "-f", filepath.Join(s.ctxDir, c.dockerfile()), "--progress", c.progressMode(),
+		"--image", repo, "--tag", r.tag, "--label", "org.opencontainers.image.revision=" + r.revision})
+	if c.rev != "" {
+		argv = append(argv, "--build-arg", "REV="+r.revision+"-"+c.rev)
+	}
 	if !g.tlog {
 		argv = append(argv, "--insecure-ignore-tlog")
 		if c.keyless {
@@ -258,12 +288,19 @@ func (s *suite) hallmarkRelease(ctx context.Context, c releaseCase, r *run, repo
 func (s *suite) cliJob(ctx context.Context, c releaseCase, r *run, repo string) (sample, error) {
 	var out sample
 	md := filepath.Join(s.b.dir, "metadata.json")
-	build := []string{s.b.buildctl, "--addr", s.b.buildkit, "build", "--frontend", "dockerfile.v0",
+	build := []string{s.b.buildctl, "--addr", c.buildkit(s.b.buildkit), "build", "--frontend", "dockerfile.v0",
 		"--local", "context=" + s.ctxDir, "--local", "dockerfile=" + s.ctxDir, "--opt", "filename=" + c.dockerfile(),
-		"--opt", "label:org.opencontainers.image.revision=" + r.revision, "--progress", "quiet", "--metadata-file", md,
+		"--opt", "label:org.opencontainers.image.revision=" + r.revision, "--progress", c.progressMode(), "--metadata-file", md,
 		"--output", "type=image,name=" + repo + ":" + r.tag + ",push=true,registry.insecure=true,oci-mediatypes=true"}
 	if c.cold {
 		build = append(build, "--no-cache")
+	}
+	if c.rev != "" {
+		build = append(build, "--opt", "build-arg:REV="+r.revision+"-"+c.rev)
+	}
+	if c.cache != "" {
+		build = append(build, "--import-cache", "type=registry,ref="+c.cache+",registry.insecure=true",
+			"--export-cache", "type=registry,ref="+c.cache+",mode=max,ignore-error=true,registry.insecure=true")
 	}
 	p, err := s.r.run(ctx, "build", s.b.baseEnv(), build, false)
 	if err != nil {
@@ -324,6 +361,9 @@ func (s *suite) cosignSignVerify(ctx context.Context, g signing, r *run, images 
 		sign = append(sign, "--key", s.b.keyPath, "--trusted-root", s.b.trustedRoot)
 		verify = append(verify, "--trusted-root", s.b.trustedRoot)
 	}
+	if g.recursive {
+		sign = append(sign, "--recursive")
+	}
 	if mode == "oci-1-1" {
 		sign = append(sign, "--registry-referrers-mode", mode)
 		verify = append(verify, "--experimental-oci11")
@@ -351,6 +391,9 @@ func (s *suite) cosign3SignVerify(ctx context.Context, g signing, r *run, images
 		}
 	} else {
 		sign = append(sign, "--key", s.b.keyPath)
+	}
+	if g.recursive {
+		sign = append(sign, "--recursive")
 	}
 	reg := []string{"--allow-insecure-registry", "--allow-http-registry"}
 	sign = slices.Concat(sign, r.annotations, reg, images)

@@ -25,6 +25,7 @@ type proc struct {
 	logTime  time.Duration            // time spent in them
 	stages   map[string]time.Duration // hallmark's sections, as seen on stderr
 	stdout   string
+	stderr   string
 }
 
 // runner starts the processes measured, one at a time, each through the
@@ -104,7 +105,7 @@ func (r *runner) run(ctx context.Context, step string, env, argv []string, secti
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v\n%s\n%s", strings.Join(argv, " "), err, stdout.String(), tail(errText, 40))
 	}
-	p := &proc{step: step, requests: counts, stdout: stdout.String(),
+	p := &proc{step: step, requests: counts, stdout: stdout.String(), stderr: errText,
 		logReqs: int(r.logs.n.Load() - logsBefore), logTime: time.Duration(r.logs.nanos.Load() - logNanos)}
 	var wall, user, sys int64
 	var code int
