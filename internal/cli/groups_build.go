@@ -86,7 +86,7 @@ func (g *buildGroup) flags() []cli.Flag {
 func (g *buildGroup) provenanceUsage() string {
 	return "BuildKit's SLSA v1 provenance (mode=max) with the CI job as builder id and its repository and commit as VCS source and revision; " +
 		"the pushed digest is then an index of the image and its attestation manifests. " +
-		"release: on by default (off with --new-bundle-format=false, or on a pool of buildkitd nodes), checked against the job and the certificate, each platform manifest " +
+		"release: on by default, one node or a pool (off with --new-bundle-format=false), checked against the job and the certificate, each platform manifest " +
 		"signed and its provenance attested (bundle format); --provenance=false pushes a single-platform image as one manifest. " +
 		"build: off by default, pushed unsigned"
 }
