@@ -124,7 +124,7 @@ func readProvenance(ctx context.Context, ropts []remote.Option, repo name.Reposi
 		if l.Annotations[annotationPredicateType] != layout.PredicateTypeSLSAProvenance1 {
 			continue
 		}
-		if pv.Statement, err = readStatement(img, l); err != nil {
+		if pv.Statement, err = readStatement(img, l, maxProvenanceSize, "the provenance statement"); err != nil {
 			return pv, fmt.Errorf("reading the provenance in %s: %w", ref, err)
 		}
 		return pv, nil
@@ -132,8 +132,10 @@ func readProvenance(ctx context.Context, ropts []remote.Option, repo name.Reposi
 	return pv, &ProvenanceError{Platform: p.Platform, What: "SLSA v1 provenance in " + ref.String(), Want: layout.PredicateTypeSLSAProvenance1, Got: "none"}
 }
 
-func readStatement(img v1.Image, d v1.Descriptor) (layout.Statement, error) {
-	if d.Size > maxProvenanceSize || d.MediaType != types.MediaType(layout.InTotoPayloadType) {
+// readStatement reads the in-toto statement in layer d of a BuildKit
+// attestation manifest, at most max bytes (what names it in errors).
+func readStatement(img v1.Image, d v1.Descriptor, max int64, what string) (layout.Statement, error) {
+	if d.Size > max || d.MediaType != types.MediaType(layout.InTotoPayloadType) {
 		return layout.Statement{}, fmt.Errorf("layer %s: %s of %d bytes", d.Digest, d.MediaType, d.Size)
 	}
 	l, err := img.LayerByDigest(d.Digest)
@@ -145,7 +147,7 @@ func readStatement(img v1.Image, d v1.Descriptor) (layout.Statement, error) {
 		return layout.Statement{}, err
 	}
 	defer rc.Close()
-	b, err := limits.ReadAll(rc, maxProvenanceSize, "the provenance statement")
+	b, err := limits.ReadAll(rc, max, what)
 	if err != nil {
 		return layout.Statement{}, err
 	}
@@ -209,17 +211,22 @@ func checkProvenance(pv Provenance, want *builder.Provenance) error {
 	return nil
 }
 
+// platformSubject is the built platform manifest m as a subject to attest.
+func platformSubject(built *builder.Result, m name.Digest) signer.Subject {
+	sub := signer.Subject{Digest: m}
+	for _, p := range built.Platforms {
+		if p.Digest.String() == m.DigestStr() {
+			sub.MediaType, sub.Size = types.MediaType(p.MediaType), p.Size
+		}
+	}
+	return sub
+}
+
 // attestProvenances signs each platform's provenance as a cosign
 // attestation of its manifest, BuildKit's predicate byte for byte.
 func attestProvenances(ctx context.Context, s *signer.Signer, built *builder.Result, provs []Provenance) error {
 	for i := range provs {
-		sub := signer.Subject{Digest: provs[i].Manifest}
-		for _, p := range built.Platforms {
-			if p.Digest.String() == provs[i].Manifest.DigestStr() {
-				sub.MediaType, sub.Size = types.MediaType(p.MediaType), p.Size
-			}
-		}
-		a, err := s.Attest(ctx, sub, layout.PredicateTypeSLSAProvenance1, provs[i].Statement.Predicate)
+		a, err := s.Attest(ctx, platformSubject(built, provs[i].Manifest), layout.PredicateTypeSLSAProvenance1, provs[i].Statement.Predicate)
 		if err != nil {
 			return err
 		}

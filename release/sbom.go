@@ -6,12 +6,9 @@ import (
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark/builder"
-	"github.com/hallmark-dev/hallmark/internal/limits"
 	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/signer"
 )
@@ -92,7 +89,7 @@ func readSBOM(ctx context.Context, ropts []remote.Option, repo name.Repository, 
 			continue
 		}
 		s := SBOM{Platform: p.Platform, Manifest: repo.Digest(p.Digest.String()), AttestationManifest: att}
-		if s.Statement, err = readSPDXStatement(img, l); err != nil {
+		if s.Statement, err = readStatement(img, l, maxSBOMSize, "the SBOM statement"); err != nil {
 			return nil, fmt.Errorf("reading the SBOM in %s: %w", ref, err)
 		}
 		if err := checkSBOM(&s); err != nil {
@@ -104,26 +101,6 @@ func readSBOM(ctx context.Context, ropts []remote.Option, repo name.Repository, 
 		return nil, &SBOMError{Platform: p.Platform, What: "SPDX SBOM in " + ref.String(), Want: layout.PredicateTypeSPDX, Got: "none"}
 	}
 	return out, nil
-}
-
-func readSPDXStatement(img v1.Image, d v1.Descriptor) (layout.Statement, error) {
-	if d.Size > maxSBOMSize || d.MediaType != types.MediaType(layout.InTotoPayloadType) {
-		return layout.Statement{}, fmt.Errorf("layer %s: %s of %d bytes", d.Digest, d.MediaType, d.Size)
-	}
-	l, err := img.LayerByDigest(d.Digest)
-	if err != nil {
-		return layout.Statement{}, err
-	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return layout.Statement{}, err
-	}
-	defer rc.Close()
-	b, err := limits.ReadAll(rc, maxSBOMSize, "the SBOM statement")
-	if err != nil {
-		return layout.Statement{}, err
-	}
-	return layout.ParseAttestation(b)
 }
 
 // checkSBOM checks the statement is an SPDX document about the pushed
@@ -161,13 +138,7 @@ func withAttestationManifests(subjects []signer.Subject, sboms []SBOM) []signer.
 // byte for byte.
 func attestSBOMs(ctx context.Context, s *signer.Signer, built *builder.Result, sboms []SBOM) error {
 	for i := range sboms {
-		sub := signer.Subject{Digest: sboms[i].Manifest}
-		for _, p := range built.Platforms {
-			if p.Digest.String() == sboms[i].Manifest.DigestStr() {
-				sub.MediaType, sub.Size = types.MediaType(p.MediaType), p.Size
-			}
-		}
-		a, err := s.Attest(ctx, sub, layout.PredicateTypeSPDX, sboms[i].Statement.Predicate)
+		a, err := s.Attest(ctx, platformSubject(built, sboms[i].Manifest), layout.PredicateTypeSPDX, sboms[i].Statement.Predicate)
 		if err != nil {
 			return err
 		}
