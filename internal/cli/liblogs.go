@@ -11,15 +11,18 @@ import (
 // routeLibraryLogs sends what BuildKit's client and containerd log through
 // logrus (e.g. containerd's "failed check for fsverity support" when a
 // local cache directory is opened) to hallmark's logger, so stderr has one
-// log style: warnings and errors, with --progress quiet errors only, with
-// --debug everything.
+// log style: as warnings, with --debug everything, with --progress quiet
+// nothing. A library's "error" is one it reports and often retries itself
+// (containerd's content store logs a Write to a locked ref, then retries
+// it): what fails the command is the command's own error line, so a
+// library's log never reads as one.
 func routeLibraryLogs(e *env, progress string) {
 	level := logrus.WarnLevel
 	switch {
 	case e.debug:
 		level = logrus.DebugLevel
 	case progress == "quiet":
-		level = logrus.ErrorLevel
+		level = logrus.PanicLevel
 	}
 	std := logrus.StandardLogger()
 	std.SetOutput(io.Discard)
@@ -36,9 +39,7 @@ func (*slogHook) Levels() []logrus.Level { return logrus.AllLevels }
 func (h *slogHook) Fire(entry *logrus.Entry) error {
 	level := slog.LevelDebug
 	switch {
-	case entry.Level <= logrus.ErrorLevel:
-		level = slog.LevelError
-	case entry.Level == logrus.WarnLevel:
+	case entry.Level <= logrus.WarnLevel:
 		level = slog.LevelWarn
 	case entry.Level == logrus.InfoLevel:
 		level = slog.LevelInfo
