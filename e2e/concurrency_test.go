@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +17,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 
 	"github.com/hallmark-dev/hallmark/internal/e2etest"
+	"github.com/hallmark-dev/hallmark/internal/faultproxy"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
@@ -149,4 +154,68 @@ func writersKept(t *testing.T, ref, pub string, n int, trust verifier.Trust) []i
 	}
 	slices.Sort(kept)
 	return kept
+}
+
+// TestConcurrentSignSameContentCLI runs 4 `hallmark sign` processes at once
+// on one digest with the same key and annotations, in the legacy layout
+// (as concurrent releases of the same content do), through a proxy that
+// holds their first reads of the signature tag until all 4 have read it:
+// each writes its own. Each succeeds and one signature is left, not one
+// per process (issue 15 item 13).
+func TestConcurrentSignSameContentCLI(t *testing.T) {
+	b := bed(t)
+	const n, password = 4, "pw-same-content-7e2a"
+	priv, pub := keyPair(t, password)
+	reg := b.PlainRegistry()
+	var reads atomic.Int64
+	allRead := make(chan struct{})
+	barrier := func(r *http.Request) time.Duration {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, ".sig") {
+			return 0
+		}
+		switch k := reads.Add(1); {
+		case k == n:
+			close(allRead)
+		case k < n:
+			select {
+			case <-allRead:
+			case <-time.After(time.Minute):
+			}
+		}
+		return 0
+	}
+	_, addr, _ := testutil.FaultProxy(t, "http://"+reg, faultproxy.Options{Delay: barrier})
+	repoOnReg, digest := pushedImage(t, reg)
+	repo := addr + strings.TrimPrefix(repoOnReg, reg)
+	procs := make([]*running, n)
+	for i := range n {
+		procs[i] = startHallmark(t, []string{"COSIGN_PASSWORD=" + password}, append([]string{"sign", "--insecure-registry", addr,
+			"--key", priv, "--tlog-upload=false"}, append(storageArgs("legacy"), "--no-ci-annotations", "--tag", "v1", repo+"@"+digest)...)...)
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i, p := range procs {
+		wg.Go(func() { results[i] = p.wait(t, 3*time.Minute) })
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.Code != 0 {
+			t.Errorf("hallmark sign %d failed:\n%s", i, r)
+		}
+	}
+	if k := reads.Load(); k < n {
+		t.Errorf("%d reads of the signature tag, want at least %d", k, n)
+	}
+	d, err := name.NewDigest(repoOnReg+"@"+digest, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := verifier.Verify(t.Context(), d, verifier.Options{RemoteOptions: plainOptions(t.Context()),
+		Policy: verifier.Policy{Key: pub, Annotations: map[string]string{"tag": "v1"}}, Trust: verifier.Trust{IgnoreTlog: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Layouts()[verifier.LayoutLegacy]; got != 1 {
+		t.Errorf("%d processes signing the same content left %d signatures, want 1", n, got)
+	}
 }

@@ -68,7 +68,7 @@ func (c *signCall) commit(ctx context.Context, w *Written, write func() (trips i
 		if sameMiss++; sameMiss >= droppedAfter {
 			return fmt.Errorf("writing %s: %w (%d writes accepted, the listing unchanged after each)", w.Ref, ErrWriteDropped, sameMiss)
 		}
-		c.s.o.Logger.InfoContext(ctx, "signature lost to a concurrent writer; writing it again", "ref", w.Ref, "attempt", w.Attempts+1)
+		c.s.o.Logger.InfoContext(ctx, "write lost to a concurrent writer; writing it again", "ref", w.Ref, "attempt", w.Attempts+1)
 		// Back off by a growing random share of the window, so that
 		// writers that keep colliding spread out.
 		if err := sleep(ctx, rand.N(time.Duration(w.Attempts)*window+time.Millisecond)); err != nil {

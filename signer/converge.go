@@ -2,7 +2,6 @@ package signer
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -17,43 +16,74 @@ import (
 // signature tag before the other wrote, and both write. Once its signature
 // is confirmed, a signer removes it again when an equivalent signature
 // precedes it in the manifest (looked for only when the last read-back
-// found a layer of the same payload before ours: no request otherwise). Only the later of two is ever removed, by
-// its own writer, so the first equivalent one stays; each removal is a
-// conditional write, so it acts on the manifest as read.
+// found a layer of the same payload besides ours: no request otherwise).
+// Only the later of two is ever removed, by its own writer, so the first
+// equivalent one stays.
+//
+// A removal is a read-modify-write like an append, and registries have no
+// conditional writes: two signers removing their copies from the same
+// manifest can both pass the unchanged-check, and the second put brings
+// the first one's copy back. So a removal is confirmed as an append is
+// (commit: settled read-backs, again on loss), and converged means ours
+// is the first equivalent signature, or gone while an equivalent one is
+// there. Should the one kept in ours' place be lost meanwhile, ours is
+// put back.
 
-// maxConvergeRounds bounds the removal's read-modify-write rounds.
-const maxConvergeRounds = 5
-
-// convergeLegacy removes sig from the signature tag when an equivalent
-// signature precedes it (see above) and records the one kept in w. It
-// never fails the signing: sig is stored, and a duplicate is only a
-// duplicate; a round that cannot complete leaves it.
+// convergeLegacy converges sig's copies in the signature tag (see above)
+// and, when ours was removed, records the one kept in w. It never fails
+// the signing: sig was stored, and a duplicate is only a duplicate; a
+// convergence that cannot complete leaves it, logged.
 func (c *signCall) convergeLegacy(ctx context.Context, w *Written, tag name.Tag, sig oci.Signature) {
-	for range maxConvergeRounds {
+	var kept oci.Signature // the equivalent stored in place of ours, when ours is gone
+	write := func() (int, error) {
 		base, sigs, err := c.readLegacy(tag)
 		if err != nil {
-			c.s.o.Logger.InfoContext(ctx, "could not check for an equivalent signature stored alongside", "ref", w.Ref, "err", err)
-			return
+			return 0, err
 		}
-		keep, drop := c.laterDuplicate(sigs, sig)
-		if drop < 0 {
-			return
+		if _, drop := c.laterDuplicate(sigs, sig); drop >= 0 {
+			// The read, the config's POST and PUT, the HEAD, the put.
+			return 5, c.removeLegacy(tag, base, sigs, drop)
 		}
-		err = c.removeLegacy(tag, base, sigs, drop)
-		if err == nil {
-			c.s.o.Logger.InfoContext(ctx, "an equivalent signature was stored alongside; removed ours", "ref", w.Ref)
-			w.Existing = true
-			if d, err := sigs[keep].Digest(); err == nil {
-				w.Layer = d
+		if !hasSignature(sigs, sig) && c.firstEquivalent(sigs) == nil {
+			return 5, c.appendLegacy(tag, base, sig)
+		}
+		return 0, nil
+	}
+	converged := func() (bool, string, error) {
+		base, sigs, err := c.readLegacy(tag)
+		if err != nil {
+			return false, "", err
+		}
+		state := ""
+		if onRegistry(base) {
+			d, err := base.Digest()
+			if err != nil {
+				return false, "", err
 			}
-			return
+			state = d.String()
 		}
-		if !errors.Is(err, errConflict) && !transientFailure(err) {
-			c.s.o.Logger.InfoContext(ctx, "could not remove a duplicate signature", "ref", w.Ref, "err", err)
-			return
+		if _, drop := c.laterDuplicate(sigs, sig); drop >= 0 {
+			return false, state, nil
 		}
-		if err := sleep(ctx, settleDelay(0)); err != nil {
-			return
+		kept = nil
+		if !hasSignature(sigs, sig) {
+			if kept = c.firstEquivalent(sigs); kept == nil {
+				return false, state, nil
+			}
+		}
+		return true, state, nil
+	}
+	// commit counts its rounds in a Written of its own: w's are the
+	// signature's.
+	if err := c.commit(ctx, &Written{Ref: w.Ref}, write, converged); err != nil {
+		c.s.o.Logger.InfoContext(ctx, "could not converge equivalent signatures; a duplicate may be left", "ref", w.Ref, "err", err)
+		return
+	}
+	if kept != nil {
+		c.s.o.Logger.InfoContext(ctx, "an equivalent signature was stored alongside; removed ours", "ref", w.Ref)
+		w.Existing = true
+		if d, err := kept.Digest(); err == nil {
+			w.Layer = d
 		}
 	}
 }

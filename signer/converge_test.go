@@ -3,7 +3,6 @@ package signer_test
 import (
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -20,11 +19,6 @@ import (
 // succeed and one signature be left in the signature tag, not one per
 // signer.
 func TestIdenticalSignaturesConverge(t *testing.T) {
-	// Out of CI until convergence is reliable: it left 2 of 4 in one of
-	// three CI runs (issue 15 item 13). HALLMARK_CONVERGE=1 runs it.
-	if os.Getenv("HALLMARK_CONVERGE") == "" {
-		t.Skip("cross-process convergence is not yet reliable (issue 15 item 13); HALLMARK_CONVERGE=1 runs it")
-	}
 	const n = 4
 	tests := []struct {
 		name string
