@@ -1,0 +1,67 @@
+// Command rekorfront serves a POSIX rekor-tiles log at one URL the way
+// Sigstore's public-good Rekor v2 logs are served, for the test bed
+// (hack/testbed.sh): the tlog-tiles read API (GET /checkpoint and
+// /tile/..., entry bundles included) from the log's storage directory,
+// and everything else (the write API POST /api/v2/log/entries, /healthz,
+// GET /api/v2/checkpoint) passed on to rekor-server, whose POSIX build
+// serves no reads itself (GET /api/v2/checkpoint is 501 there).
+//
+// Files are read as rekor-server writes them (Tessera renames each
+// checkpoint and tile into place): nothing is cached, and nothing of the
+// storage directory outside checkpoint and tile/ is served.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:15017", "`ADDRESS` to listen on")
+	api := flag.String("api", "", "rekor-server's HTTP `URL` (writes and all but the tiles go there)")
+	storage := flag.String("storage", "", "rekor-server's --storage-dir `DIR` (the tiles are read there)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *addr, *api, *storage); err != nil {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, addr, api, storage string) error {
+	h, err := newHandler(api, storage)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	log.Printf("serving Rekor v2 at http://%s: tiles from %s, the rest from %s", l.Addr(), storage, api)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
