@@ -823,6 +823,7 @@ env_lines() {
 			for line in \
 				"HALLMARK_TEST_CTLOG_URL=$CTLOG_URL" \
 				"HALLMARK_TEST_REKOR_URL=$REKOR_URL" \
+				"HALLMARK_TEST_REKOR_API_URL=$REKOR_API_URL" \
 				"HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT=$SIGSTORE_DIR/trusted_root.json" \
 				"HALLMARK_TEST_SIGNING_CONFIG=$SIGSTORE_DIR/signing_config.json"; do
 				printf 'export %s\n' "$line"
