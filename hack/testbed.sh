@@ -185,10 +185,11 @@ build_tool() {
 }
 
 # build_program NAME: go build ./hack/NAME (root module) into the cache, keyed by a hash of its
-# sources and the root go.mod/go.sum. Prints the binary's path.
+# sources, the packages hack programs share (hack/internal) and the root go.mod/go.sum. Prints the
+# binary's path.
 build_program() {
 	local name=$1 sum out start
-	sum=$(key "$REPO"/hack/"$name"/*.go "$REPO/go.mod" "$REPO/go.sum")
+	sum=$(key "$REPO"/hack/"$name"/*.go "$REPO"/hack/internal/*/*.go "$REPO/go.mod" "$REPO/go.sum")
 	out=$CACHE/hack/$name-$sum/$name
 	if [[ ! -x $out ]]; then
 		log "building hack/$name"
@@ -556,11 +557,17 @@ start_fulcio() {
 ready_fulcio() { curl -fsS -o /dev/null --max-time 2 "$FULCIO_URL/api/v1/rootCert"; }
 # stale_fulcio: started without this CT log (by an older testbed.sh, with --ct-log-url "").
 stale_fulcio() {
-	local pid args=()
-	pid=$(pid_of fulcio)
-	mapfile -t -d '' args 2>/dev/null <"/proc/$pid/cmdline" || return 1
 	STALE_REASON="it was started without --ct-log-url $CTLOG_URL"
-	[[ " ${args[*]} " != *" --ct-log-url $CTLOG_URL "* ]]
+	started_without fulcio "--ct-log-url $CTLOG_URL"
+}
+
+# started_without NAME ARGS: NAME's command line lacks ARGS (words separated by single spaces);
+# false when it cannot be read.
+started_without() {
+	local pid args=()
+	pid=$(pid_of "$1")
+	mapfile -t -d '' args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+	[[ " ${args[*]} " != *" $2 "* ]]
 }
 
 # write_fulcio_config: the issuer as a GitLab instance, with Fulcio's own gitlab-pipeline
@@ -672,11 +679,8 @@ start_rekor() {
 ready_rekor() { curl -fsS -o /dev/null --max-time 2 "$REKOR_API_URL/healthz"; }
 # stale_rekor: started by an older testbed.sh on REKOR_URL's port, which rekor-front now takes.
 stale_rekor() {
-	local pid args=()
-	pid=$(pid_of rekor)
-	mapfile -t -d '' args 2>/dev/null <"/proc/$pid/cmdline" || return 1
 	STALE_REASON="it was started with another --http-port than $PORT_REKOR_API (rekor-front serves $REKOR_URL)"
-	[[ " ${args[*]} " != *" --http-port $PORT_REKOR_API "* ]]
+	started_without rekor "--http-port $PORT_REKOR_API"
 }
 
 # rekor-front: Rekor v2 at REKOR_URL as Sigstore's public-good logs serve it (hack/rekorfront):
@@ -912,7 +916,7 @@ cmd_status() {
 	done
 }
 
-file_sums "$REPO"/hack/tools/*/go.{mod,sum} "$REPO"/hack/{registry,oidc,trustedroot,entrypointimage,rekorfront}/*.go \
+file_sums "$REPO"/hack/tools/*/go.{mod,sum} "$REPO"/hack/{registry,oidc,trustedroot,entrypointimage,rekorfront,internal/*}/*.go \
 	"$REPO"/hack/tools/sbom-scanner/*.go "$REPO"/go.{mod,sum}
 # BUILDKIT_BIN is needed by ready_buildkitd in status and env without a build.
 tool_dir "${BUILDKIT_TOOL[@]:0:2}"
