@@ -1,61 +1,17 @@
 package doctor_test
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
-	tilesnote "github.com/sigstore/rekor-tiles/v2/pkg/note"
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/transparency-dev/formats/log"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/hallmark-dev/hallmark/doctor"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
-
-// rekorKey is a Rekor v2 log key: the trusted root's entry for baseURL and
-// a function signing a checkpoint of size entries with it, for the origin
-// the host of baseURL (as rekor-server --hostname).
-func rekorKey(t *testing.T, baseURL string) (*root.TransparencyLog, func(size uint64) []byte) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sha256.Sum256(der)
-	l := &root.TransparencyLog{BaseURL: baseURL, ID: id[:], ValidityPeriodStart: time.Now().Add(-time.Hour),
-		HashFunc: crypto.SHA256, PublicKey: &k.PublicKey, SignatureHashFunc: crypto.SHA256}
-	sv, err := signature.LoadECDSASignerVerifier(k, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := tilesnote.NewNoteSigner(t.Context(), "127.0.0.1", sv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l, func(size uint64) []byte {
-		hash := sha256.Sum256([]byte("tree"))
-		b, err := note.Sign(&note.Note{Text: string(log.Checkpoint{Origin: "127.0.0.1", Size: size, Hash: hash[:]}.Marshal())}, ns)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-}
 
 // rekorV2 stands in for a Rekor v2 whose write API answers (its gRPC
 // gateway's 501 for GET /api/v2/checkpoint, as rekor-tiles) and that
@@ -89,9 +45,11 @@ func TestRekorV2Checkpoint(t *testing.T) {
 	other := rekorV2(t, func() []byte { return signOther(3) })
 	notServed := rekorV2(t, nil)
 	garbage := rekorV2(t, func() []byte { return []byte("not a note\n") })
-	l, sign := rekorKey(t, good)
-	lOther, signOther := rekorKey(t, otherURL)
-	_, signUnknown = rekorKey(t, "")
+	key, keyOther, keyUnknown := testutil.NewLogKey(t, good), testutil.NewLogKey(t, otherURL), testutil.NewLogKey(t, "")
+	l, lOther := key.Log, keyOther.Log
+	sign = func(n uint64) []byte { return key.Checkpoint(t, "127.0.0.1", n) }
+	signOther = func(n uint64) []byte { return keyOther.Checkpoint(t, "127.0.0.1", n) }
+	signUnknown = func(n uint64) []byte { return keyUnknown.Checkpoint(t, "127.0.0.1", n) }
 	id := hex.EncodeToString(l.ID)
 	at := func(base string, k *root.TransparencyLog) *root.TransparencyLog {
 		c := *k

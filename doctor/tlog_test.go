@@ -1,39 +1,17 @@
 package doctor_test
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/pem"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/hallmark-dev/hallmark/doctor"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 )
-
-// logKey is a transparency log's key as a trusted root lists it.
-func logKey(t *testing.T, baseURL string) (*root.TransparencyLog, []byte) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sha256.Sum256(der)
-	return &root.TransparencyLog{BaseURL: baseURL, ID: id[:], ValidityPeriodStart: time.Now().Add(-time.Hour),
-		HashFunc: crypto.SHA256, PublicKey: &k.PublicKey, SignatureHashFunc: crypto.SHA256}, der
-}
 
 // trustedRoot writes a trusted root with the given Rekor and CT logs.
 func trustedRoot(t *testing.T, rekor, ct []*root.TransparencyLog) string {
@@ -64,10 +42,9 @@ func trustedRoot(t *testing.T, rekor, ct []*root.TransparencyLog) string {
 // bed runs Rekor v2 only: Rekor v1 is a stand-in serving a key; Rekor v2 is
 // checked against the bed in e2e/doctor_sigstore_test.go.)
 func TestRekorV1(t *testing.T) {
-	known, der := logKey(t, "")
-	unknown, _ := logKey(t, "")
-	_ = unknown
-	rekor := standIn(t, http.StatusNotFound, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), "/api/v1/log/publicKey")
+	k := testutil.NewLogKey(t, "")
+	known, unknown := k.Log, testutil.NewLogKey(t, "").Log
+	rekor := standIn(t, http.StatusNotFound, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: k.DER})), "/api/v1/log/publicKey")
 	v2 := standIn(t, http.StatusNotFound, "", "/healthz")
 	for _, tc := range []struct {
 		name, url, root string
@@ -100,7 +77,7 @@ func TestRekorV1(t *testing.T) {
 // TestCTLog: keyless with SCTs checked, the trusted root must hold a CT
 // log key; skipped on both sides, nothing is required.
 func TestCTLog(t *testing.T) {
-	ct, _ := logKey(t, "http://127.0.0.1:1")
+	ct := testutil.NewLogKey(t, "http://127.0.0.1:1").Log
 	withCT := trustedRoot(t, nil, []*root.TransparencyLog{ct})
 	withoutCT := trustedRoot(t, nil, nil)
 	for _, tc := range []struct {

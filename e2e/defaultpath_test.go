@@ -25,16 +25,13 @@ import (
 // with a TSA timestamp; a simple signature gets the TSA timestamp and no
 // log entry (see above). trust verifies with every check on that the
 // format allows: SCT, tlog (bundles), timestamp. Bundles go to the bed's
-// Rekor v2 served with its tiles at one URL, as public-good's logs are
-// (rekorWithTiles), so that release's checks verify its checkpoint; the
-// trusted root is the instance's, listing the Rekor at that URL.
+// Rekor v2, which serves its checkpoint and tiles at its URL as
+// public-good's logs do, so that release's checks verify its checkpoint;
+// the trusted root is the instance's.
 func defaultPathSign(t *testing.T, b testbed, mode string) (sign, trust []string) {
 	t.Helper()
 	b.RequireTransparency()
-	trustedRoot, rekorURL := b.SigstoreTrustedRoot(), ""
-	if mode == "bundle" {
-		rekorURL, trustedRoot = rekorWithTiles(t, b)
-	}
+	trustedRoot, rekorURL := b.SigstoreTrustedRoot(), b.RekorURL()
 	sign = []string{"--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL"), "--trusted-root", trustedRoot,
 		"--fulcio-url", b.Getenv("HALLMARK_TEST_FULCIO_URL")}
 	trust = []string{"--trusted-root", trustedRoot}

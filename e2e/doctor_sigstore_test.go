@@ -19,11 +19,12 @@ import (
 // signature does not verify), Rekor v2 without a TSA, an upload
 // verification then ignores. A TSA served at another path than sigstore's
 // (a generic RFC 3161 service) passes; a Rekor v2 serving no checkpoint
-// (the bed's own, without its tiles) is a warning.
+// (the bed's rekor-server alone, without its tiles) is a warning.
 func TestDoctorSigstore(t *testing.T) {
 	b := bed(t)
-	sign, trust := defaultPathSign(t, b, "bundle") // the bed's Rekor served with its tiles
+	sign, trust := defaultPathSign(t, b, "bundle")
 	rekorURL, trustedRoot := flagValue(t, sign, "--rekor-url"), flagValue(t, trust, "--trusted-root")
+	noTilesURL, noTilesRoot := rekorWithoutTiles(t, b)
 	otherKey := withOtherRekorKey(t, trustedRoot)
 	tsa, err := url.Parse(b.Getenv("HALLMARK_TEST_TSA_URL"))
 	if err != nil {
@@ -62,8 +63,8 @@ func TestDoctorSigstore(t *testing.T) {
 			[]string{"holds no key", "for the Rekor at " + rekorURL, "its checkpoint is signed by 127.0.0.1+", "a key the trusted root does not hold"}, exitSign},
 		{"trusted root listing another Rekor key", token, []string{"--trusted-root", otherKey}, "rekor", "fail",
 			[]string{"the checkpoint of Rekor v2 at " + rekorURL + " is not signed by the trusted root", "log ID", "a key the trusted root does not hold"}, exitSign},
-		{"Rekor v2 serving no checkpoint", token, []string{"--rekor-url", b.RekorURL(), "--trusted-root", b.SigstoreTrustedRoot()}, "rekor", "warn",
-			[]string{"serves no checkpoint at " + b.RekorURL() + "/checkpoint"}, 0},
+		{"Rekor v2 serving no checkpoint", token, []string{"--rekor-url", noTilesURL, "--trusted-root", noTilesRoot}, "rekor", "warn",
+			[]string{"serves no checkpoint at " + noTilesURL + "/checkpoint"}, 0},
 		{"no CT log in the trusted root", token, []string{"--trusted-root", noCT}, "ctlog", "fail", []string{"lists no CT log key"}, exitSign},
 		{"Rekor v2 without a TSA", token, []string{"--timestamp-server-url", ""}, "tsa", "fail", []string{"needs a timestamp authority"}, exitSign},
 		{"upload, then ignored", token, []string{"--insecure-ignore-tlog"}, "insecure-flags", "fail", []string{"verification ignores it"}, exitUsage},
@@ -158,10 +159,10 @@ func TestDoctorTableEverywhere(t *testing.T) {
 func TestDoctorSigningConfig(t *testing.T) {
 	b := bed(t)
 	b.RequireTransparency()
-	// The instance's --signing-config and --trusted-root, its Rekor served
-	// with its tiles (rekorWithTiles).
-	rekorURL, trustedRoot := rekorWithTiles(t, b)
-	sign := []string{"--signing-config", rewriteJSON(t, b.SigningConfig(), strings.NewReplacer(b.RekorURL(), rekorURL), nil), "--trusted-root", trustedRoot}
+	// The instance's --signing-config and --trusted-root; its Rekor serves
+	// its checkpoint with its tiles.
+	rekorURL := b.RekorURL()
+	sign := []string{"--signing-config", b.SigningConfig(), "--trusted-root", b.SigstoreTrustedRoot()}
 	r := hallmark(t, []string{"SIGSTORE_ID_TOKEN=" + b.Token(t, "project_path=group/app")},
 		append([]string{"doctor", "--output", "json", "--addr", b.BuildkitUnix(), "--sigstore-ca-cert", b.Getenv("HALLMARK_TEST_TLS_CA")}, sign...)...)
 	mustSucceed(t, r)
@@ -201,8 +202,8 @@ func flagValue(t *testing.T, args []string, flag string) string {
 // check, with the exit code of any signing failure.
 func TestDoctorTUF(t *testing.T) {
 	b := bed(t)
-	rekorURL, trustedRoot := rekorWithTiles(t, b)
-	signingConfig := rewriteJSON(t, b.SigningConfig(), strings.NewReplacer(b.RekorURL(), rekorURL), nil)
+	b.RequireTransparency()
+	rekorURL, trustedRoot, signingConfig := b.RekorURL(), b.SigstoreTrustedRoot(), b.SigningConfig()
 	token := b.Token(t, "project_path=group/app")
 	for _, tc := range []struct {
 		name   string

@@ -1,52 +1,25 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 )
 
-// rekorWithTiles serves the bed's Rekor v2 with its tiles at one URL, as
-// Sigstore's public-good Rekor v2 logs serve them: the write API goes to
-// the bed's Rekor, GETs of the tlog-tiles read API (checkpoint, tile/...)
-// are served from its storage directory (the bed's POSIX Rekor serves no
-// reads itself). It returns that URL and a copy of the instance's trusted
-// root listing the Rekor at it (same key, same checkpoint origin: the host
-// 127.0.0.1).
-func rekorWithTiles(t *testing.T, b testbed) (rekorURL, trustedRoot string) {
+// rekorWithoutTiles is the bed's Rekor v2 without its tiles: rekor-server's
+// own HTTP port, the write API alone (its POSIX build serves no reads),
+// and a copy of the instance's trusted root listing the log at that URL
+// (same key, same checkpoint origin: the host 127.0.0.1). The Rekor URL
+// (b.RekorURL) serves the tiles with it, as public-good's logs do.
+func rekorWithoutTiles(t *testing.T, b testbed) (rekorURL, trustedRoot string) {
 	t.Helper()
 	b.RequireTransparency()
-	tiles := filepath.Join(filepath.Dir(b.Getenv("HALLMARK_TEST_TRUSTED_ROOT")), "rekor", "storage")
-	if _, err := os.Stat(filepath.Join(tiles, "checkpoint")); err != nil {
-		t.Fatalf("the bed's Rekor tiles: %v", err)
-	}
-	bedURL, err := url.Parse(b.RekorURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(bedURL)
-	files := http.FileServer(http.Dir(tiles))
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && (r.URL.Path == "/checkpoint" || strings.HasPrefix(r.URL.Path, "/tile/")) {
-			files.ServeHTTP(w, r)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(s.Close)
-	return s.URL, rewriteJSON(t, b.SigstoreTrustedRoot(), strings.NewReplacer(b.RekorURL(), s.URL), nil)
+	return b.RekorAPIURL(), rewriteJSON(t, b.SigstoreTrustedRoot(), strings.NewReplacer(b.RekorURL(), b.RekorAPIURL()), nil)
 }
 
 // rewriteJSON writes a copy of the JSON file at path with its text
@@ -82,15 +55,7 @@ func rewriteJSON(t *testing.T, path string, r *strings.Replacer, edit func(map[s
 // checkpoints are then signed by a key the trusted root does not hold.
 func withOtherRekorKey(t *testing.T, path string) string {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sha256.Sum256(der)
+	k := testutil.NewLogKey(t, "")
 	return rewriteJSON(t, path, nil, func(m map[string]any) {
 		logs, _ := m["tlogs"].([]any)
 		if len(logs) == 0 {
@@ -98,8 +63,8 @@ func withOtherRekorKey(t *testing.T, path string) string {
 		}
 		for _, l := range logs {
 			l := l.(map[string]any)
-			l["publicKey"].(map[string]any)["rawBytes"] = base64.StdEncoding.EncodeToString(der)
-			l["logId"] = map[string]any{"keyId": base64.StdEncoding.EncodeToString(id[:])}
+			l["publicKey"].(map[string]any)["rawBytes"] = base64.StdEncoding.EncodeToString(k.DER)
+			l["logId"] = map[string]any{"keyId": base64.StdEncoding.EncodeToString(k.Log.ID)}
 		}
 	})
 }

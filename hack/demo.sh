@@ -34,9 +34,13 @@ export SIGSTORE_ID_TOKEN
 
 # The local Sigstore stack is shaped as public-good Sigstore: Fulcio certificates carry SCTs from a
 # CT log, signatures go to a Rekor v2 log (whose entries need a TSA timestamp) and the trusted root
-# lists them all. No insecure flag on either side: every check is on.
+# lists them all. No insecure flag on either side: every check is on. Rekor v2 serves its checkpoint and
+# tiles at its URL as public-good's logs do (the bed's rekor-front), so release checks the checkpoint's
+# signature. The bed's OIDC issuer has a private CA: --sigstore-ca-cert lets release's checks read its
+# discovery document, as Fulcio does.
 sigstore=(--fulcio-url "$HALLMARK_TEST_FULCIO_URL" --timestamp-server-url "$HALLMARK_TEST_TSA_URL"
-	--rekor-url "$HALLMARK_TEST_REKOR_URL" --rekor-version 2 --trusted-root "$HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT")
+	--rekor-url "$HALLMARK_TEST_REKOR_URL" --rekor-version 2 --trusted-root "$HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT"
+	--sigstore-ca-cert "$HALLMARK_TEST_TLS_CA")
 trust=(--trusted-root "$HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT")
 
 echo "demo: hallmark release" >&2

@@ -10,7 +10,7 @@
 #                                           hack/bench's pool case) unless cached; print its path
 #
 # Groups: build (buildkitd, buildkitd-rootless, buildkitd-pool, registry-plain, registry-referrers), sign (oidc,
-# fulcio, ctlog, tsa, rekor, the trusted roots and signing config, cosign v2.6.5 and v3.1.3 CLIs),
+# fulcio, ctlog, tsa, rekor, rekor-front, the trusted roots and signing config, cosign v2.6.5 and v3.1.3 CLIs),
 # all (default). Progress goes to stderr; only `env` and `up` write to stdout. See hack/README.md.
 #
 # Settings (environment):
@@ -41,6 +41,9 @@ PORT_CTLOG=$((BASE + 16))
 PORT_REKOR=$((BASE + 17))
 PORT_REKOR_GRPC=$((BASE + 18))
 PORT_REKOR_METRICS=$((BASE + 19)) # never 2112 (the TSA's) nor rekor's defaults 3000/3001
+# rekor-server's own HTTP port (the write API); PORT_REKOR is rekor-front's, which serves the tiles
+# and passes the rest on to it.
+PORT_REKOR_API=$((BASE + 20))
 
 TLS=$STATE/tls
 BUILDKIT_SOCK=$STATE/buildkitd.sock
@@ -63,6 +66,7 @@ CTLOG_URL=http://127.0.0.1:$PORT_CTLOG
 # A static-CT origin is host/path, without a scheme (127.0.0.1:PORT is refused).
 CTLOG_ORIGIN=ct.local/hallmark-testbed
 REKOR_URL=http://127.0.0.1:$PORT_REKOR
+REKOR_API_URL=http://127.0.0.1:$PORT_REKOR_API
 # Rekor v2's checkpoint origin: clients check it against the host (no port) of the Rekor URL in
 # the trusted root.
 REKOR_ORIGIN=127.0.0.1
@@ -71,7 +75,8 @@ REKOR_ORIGIN=127.0.0.1
 SIGSTORE_DIR=$STATE/sigstore
 
 BUILD_SERVICES=(buildkitd buildkitd-rootless buildkitd-pool registry-plain registry-referrers)
-SIGN_SERVICES=(oidc fulcio ctlog tsa rekor) # in start order: the CT log needs Fulcio's root
+# In start order: the CT log needs Fulcio's root, rekor-front rekor's storage.
+SIGN_SERVICES=(oidc fulcio ctlog tsa rekor rekor-front)
 ALL_SERVICES=("${BUILD_SERVICES[@]}" "${SIGN_SERVICES[@]}")
 TLS_SERVICES="buildkitd buildkitd-pool oidc fulcio" # restarted when the certificates are remade
 CERTS_RENEWED=
@@ -180,10 +185,11 @@ build_tool() {
 }
 
 # build_program NAME: go build ./hack/NAME (root module) into the cache, keyed by a hash of its
-# sources and the root go.mod/go.sum. Prints the binary's path.
+# sources, the packages hack programs share (hack/internal) and the root go.mod/go.sum. Prints the
+# binary's path.
 build_program() {
 	local name=$1 sum out start
-	sum=$(key "$REPO"/hack/"$name"/*.go "$REPO/go.mod" "$REPO/go.sum")
+	sum=$(key "$REPO"/hack/"$name"/*.go "$REPO"/hack/internal/*/*.go "$REPO/go.mod" "$REPO/go.sum")
 	out=$CACHE/hack/$name-$sum/$name
 	if [[ ! -x $out ]]; then
 		log "building hack/$name"
@@ -215,6 +221,7 @@ install_sign() {
 	build_tool "${COSIGN3_TOOL[@]}"
 	OIDC_BIN=$(build_program oidc)
 	TRUSTEDROOT_BIN=$(build_program trustedroot)
+	REKORFRONT_BIN=$(build_program rekorfront)
 }
 
 # ensure_sbom_scanner: BuildKit's SBOM generator image in registry-plain (kept on disk across
@@ -550,11 +557,17 @@ start_fulcio() {
 ready_fulcio() { curl -fsS -o /dev/null --max-time 2 "$FULCIO_URL/api/v1/rootCert"; }
 # stale_fulcio: started without this CT log (by an older testbed.sh, with --ct-log-url "").
 stale_fulcio() {
-	local pid args=()
-	pid=$(pid_of fulcio)
-	mapfile -t -d '' args 2>/dev/null <"/proc/$pid/cmdline" || return 1
 	STALE_REASON="it was started without --ct-log-url $CTLOG_URL"
-	[[ " ${args[*]} " != *" --ct-log-url $CTLOG_URL "* ]]
+	started_without fulcio "--ct-log-url $CTLOG_URL"
+}
+
+# started_without NAME ARGS: NAME's command line lacks ARGS (words separated by single spaces);
+# false when it cannot be read.
+started_without() {
+	local pid args=()
+	pid=$(pid_of "$1")
+	mapfile -t -d '' args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+	[[ " ${args[*]} " != *" $2 "* ]]
 }
 
 # write_fulcio_config: the issuer as a GitLab instance, with Fulcio's own gitlab-pipeline
@@ -651,7 +664,8 @@ ready_tsa() { curl -fsS -o /dev/null --max-time 2 "$TSA_URL/certchain"; }
 
 # rekor: Rekor v2 (rekor-tiles, POSIX storage) with a key kept in STATE. Entries are sequenced
 # within 50 ms and checkpoints published every 200 ms (a signer waits for its inclusion proof).
-ports_rekor() { echo "$PORT_REKOR $PORT_REKOR_GRPC $PORT_REKOR_METRICS"; }
+# Its HTTP port is the write API only: rekor-front serves it with the tiles at REKOR_URL.
+ports_rekor() { echo "$PORT_REKOR_API $PORT_REKOR_GRPC $PORT_REKOR_METRICS"; }
 start_rekor() {
 	tool_dir "${REKOR_TOOL[@]:0:2}"
 	local tools=$TOOL_DIR
@@ -659,10 +673,29 @@ start_rekor() {
 	ensure_log_key "$STATE/rekor"
 	spawn rekor "$tools/posix" serve --storage-dir "$STATE/rekor/storage" \
 		--signer-filepath "$STATE/rekor/key.pem" --hostname "$REKOR_ORIGIN" \
-		--http-address 127.0.0.1 --http-port "$PORT_REKOR" --grpc-address 127.0.0.1 --grpc-port "$PORT_REKOR_GRPC" \
+		--http-address 127.0.0.1 --http-port "$PORT_REKOR_API" --grpc-address 127.0.0.1 --grpc-port "$PORT_REKOR_GRPC" \
 		--http-metrics-port "$PORT_REKOR_METRICS" --checkpoint-interval 200ms --batch-max-age 50ms
 }
-ready_rekor() { curl -fsS -o /dev/null --max-time 2 "$REKOR_URL/healthz"; }
+ready_rekor() { curl -fsS -o /dev/null --max-time 2 "$REKOR_API_URL/healthz"; }
+# stale_rekor: started by an older testbed.sh on REKOR_URL's port, which rekor-front now takes.
+stale_rekor() {
+	STALE_REASON="it was started with another --http-port than $PORT_REKOR_API (rekor-front serves $REKOR_URL)"
+	started_without rekor "--http-port $PORT_REKOR_API"
+}
+
+# rekor-front: Rekor v2 at REKOR_URL as Sigstore's public-good logs serve it (hack/rekorfront):
+# the tlog-tiles read API (GET /checkpoint, /tile/...) from rekor's storage directory, everything
+# else (POST /api/v2/log/entries, /healthz) passed on to rekor-server, whose POSIX build serves no
+# reads (GET /api/v2/checkpoint is 501 there).
+ports_rekor_front() { echo "$PORT_REKOR"; }
+start_rekor_front() {
+	spawn rekor-front "$REKORFRONT_BIN" -addr "127.0.0.1:$PORT_REKOR" -api "$REKOR_API_URL" \
+		-storage "$STATE/rekor/storage"
+}
+ready_rekor_front() {
+	curl -fsS -o /dev/null --max-time 2 "$REKOR_URL/healthz" &&
+		curl -fsS -o /dev/null --max-time 2 "$REKOR_URL/checkpoint"
+}
 
 # ensure_trusted_root: fetch the Fulcio and TSA chains (both change on every restart) and
 # rewrite trusted_root.json when either changed since it was written.
@@ -790,10 +823,11 @@ env_lines() {
 		done
 		tool_dir "${COSIGN3_TOOL[@]:0:2}"
 		printf 'export %s\n' "HALLMARK_TEST_COSIGN3=$TOOL_DIR/cosign"
-		if alive ctlog && alive rekor && [[ -s $SIGSTORE_DIR/trusted_root.json && -s $SIGSTORE_DIR/signing_config.json ]]; then
+		if alive ctlog && alive rekor && alive rekor-front && [[ -s $SIGSTORE_DIR/trusted_root.json && -s $SIGSTORE_DIR/signing_config.json ]]; then
 			for line in \
 				"HALLMARK_TEST_CTLOG_URL=$CTLOG_URL" \
 				"HALLMARK_TEST_REKOR_URL=$REKOR_URL" \
+				"HALLMARK_TEST_REKOR_API_URL=$REKOR_API_URL" \
 				"HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT=$SIGSTORE_DIR/trusted_root.json" \
 				"HALLMARK_TEST_SIGNING_CONFIG=$SIGSTORE_DIR/signing_config.json"; do
 				printf 'export %s\n' "$line"
@@ -882,7 +916,7 @@ cmd_status() {
 	done
 }
 
-file_sums "$REPO"/hack/tools/*/go.{mod,sum} "$REPO"/hack/{registry,oidc,trustedroot,entrypointimage}/*.go \
+file_sums "$REPO"/hack/tools/*/go.{mod,sum} "$REPO"/hack/{registry,oidc,trustedroot,entrypointimage,rekorfront,internal/*}/*.go \
 	"$REPO"/hack/tools/sbom-scanner/*.go "$REPO"/go.{mod,sum}
 # BUILDKIT_BIN is needed by ready_buildkitd in status and env without a build.
 tool_dir "${BUILDKIT_TOOL[@]:0:2}"

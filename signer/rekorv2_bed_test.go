@@ -2,9 +2,9 @@ package signer_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httputil"
 	"net/url"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -25,15 +25,17 @@ func requireRekorV2(t *testing.T) *signertest.Bed {
 	return bed
 }
 
-// rekorTiles is the directory of the bed's Rekor v2 log tiles (the bed's
-// POSIX Rekor does not serve reads itself), skipping the test without it.
-func rekorTiles(t *testing.T, bed *signertest.Bed) string {
+// rekorTiles serves, until the test ends, the GETs of the tlog-tiles read
+// API (checkpoint, tile/...) from the bed's Rekor v2, which serves them at
+// its URL as public-good's logs do; it skips (under CI fails) without them.
+func rekorTiles(t *testing.T, bed *signertest.Bed) http.Handler {
 	t.Helper()
-	tiles := filepath.Join(filepath.Dir(bed.TrustedRoot), "rekor", "storage")
-	if _, err := os.Stat(filepath.Join(tiles, "checkpoint")); err != nil {
-		t.Skipf("the bed's Rekor tiles: %v", err)
+	bed.RequireRekorTiles(t)
+	u, err := url.Parse(bed.RekorURL)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return tiles
+	return httputil.NewSingleHostReverseProxy(u)
 }
 
 // rekorV2Signer is a keyless bundle signer for group/app at the bed's

@@ -18,9 +18,8 @@ import (
 // the signer resends, Rekor answers 409 with the entry's index, and the
 // signer rebuilds the entry with its inclusion proof from the log's tiles.
 // The sign succeeds, one bundle is stored, and cosign v3.1 verifies it
-// with every check on. The log's tiles are served, as public-good's
-// Rekor v2 serves them at its URL, from the bed's Rekor storage (the
-// bed's POSIX Rekor does not serve reads itself).
+// with every check on. The log's tiles are read from the bed's Rekor v2,
+// which serves them at its URL as public-good's logs do.
 func TestE2ERekorV2LostAnswer(t *testing.T) {
 	bed := requireRekorV2(t)
 	bed.RequireCosign3(t)
@@ -28,7 +27,6 @@ func TestE2ERekorV2LostAnswer(t *testing.T) {
 	lossy, lossyAddr, _ := testutil.FaultProxy(t, bed.RekorURL, faultproxy.Options{Rate: 1, Faults: []faultproxy.Fault{faultproxy.LostAnswer}})
 	clean, cleanAddr, _ := testutil.FaultProxy(t, bed.RekorURL, faultproxy.Options{})
 	var posts atomic.Int32
-	files := http.FileServer(http.Dir(tiles))
 	rekor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodPost && posts.Add(1) == 1:
@@ -36,7 +34,7 @@ func TestE2ERekorV2LostAnswer(t *testing.T) {
 		case r.Method == http.MethodPost:
 			proxyTo(w, r, cleanAddr)
 		default:
-			files.ServeHTTP(w, r)
+			tiles.ServeHTTP(w, r)
 		}
 	}))
 	t.Cleanup(rekor.Close)
@@ -82,14 +80,14 @@ func proxyTo(w http.ResponseWriter, r *http.Request, addr string) {
 // check (no trusted root), fails the sign and stores nothing.
 func TestE2ERekorV2DuplicateRefused(t *testing.T) {
 	bed := requireRekorV2(t)
-	files := http.FileServer(http.Dir(rekorTiles(t, bed)))
+	tiles := rekorTiles(t, bed)
 	rekor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			w.Header().Set("X-Log-Index", "0")
 			http.Error(w, `{"code":6,"message":"an equivalent entry already exists in the transparency log with index 0"}`, http.StatusConflict)
 			return
 		}
-		files.ServeHTTP(w, r)
+		tiles.ServeHTTP(w, r)
 	}))
 	t.Cleanup(rekor.Close)
 	tests := []struct {

@@ -13,7 +13,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -24,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hallmark-dev/hallmark/hack/internal/httpserve"
 )
 
 type config struct {
@@ -78,51 +79,36 @@ func run(ctx context.Context, cfg config) error {
 	}
 	iss := &issuer{url: cfg.issuer, key: key, stranger: stranger, logger: log.New(os.Stderr, "", log.LstdFlags)}
 
-	var servers []*http.Server
-	errc := make(chan error, 2)
-	serve := func(addr string, h http.Handler, tls bool) error {
+	listen := func(addr string, h http.Handler, tls bool) (httpserve.Server, error) {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			return fmt.Errorf("listening on %s: %w", addr, err)
+			return httpserve.Server{}, fmt.Errorf("listening on %s: %w", addr, err)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		servers = append(servers, srv)
-		go func() {
-			if tls {
-				errc <- srv.ServeTLS(l, cfg.tlsCert, cfg.tlsKey)
-			} else {
-				errc <- srv.Serve(l)
-			}
-		}()
-		return nil
+		s := httpserve.Server{Listener: l, Handler: h}
+		if tls {
+			s.CertFile, s.KeyFile = cfg.tlsCert, cfg.tlsKey
+		}
+		return s, nil
 	}
-	if err := serve(cfg.addr, iss.handler(), useTLS); err != nil {
+	issuerServer, err := listen(cfg.addr, iss.handler(), useTLS)
+	if err != nil {
 		return err
 	}
+	servers := []httpserve.Server{issuerServer}
 	iss.logger.Printf("issuer %s listening on %s (tls=%t)", cfg.issuer, cfg.addr, useTLS)
 	if cfg.mintAddr != "" {
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /mint", iss.mint)
 		mux.HandleFunc("GET /healthz", healthz)
-		if err := serve(cfg.mintAddr, mux, false); err != nil {
+		mint, err := listen(cfg.mintAddr, mux, false)
+		if err != nil {
+			issuerServer.Listener.Close()
 			return err
 		}
+		servers = append(servers, mint)
 		iss.logger.Printf("mint endpoint on http://%s/mint", cfg.mintAddr)
 	}
-
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	for _, srv := range servers {
-		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("shutting down: %w", err)
-		}
-	}
-	return nil
+	return httpserve.Serve(ctx, servers...)
 }
 
 // issuer serves discovery, the JWKS and /mint.

@@ -7,18 +7,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/hallmark-dev/hallmark/hack/internal/httpserve"
 )
 
 func main() {
@@ -39,23 +38,6 @@ func run(ctx context.Context, addr string) error {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	logger := log.New(os.Stderr, "", log.LstdFlags)
-	srv := &http.Server{
-		Handler:           registry.New(registry.WithReferrersSupport(true), registry.Logger(logger)),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
 	logger.Printf("serving OCI registry with referrers API on %s", l.Addr())
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutting down: %w", err)
-	}
-	return nil
+	return httpserve.Serve(ctx, httpserve.Server{Listener: l, Handler: registry.New(registry.WithReferrersSupport(true), registry.Logger(logger))})
 }

@@ -11,11 +11,13 @@ import (
 // by cosign v3's own `trusted-root create` and `signing-config create`.
 
 // transparencyVars are the variables the bed exports once the CT log and
-// Rekor v2 run and the instance's trust files are written.
+// Rekor v2 (with its tiles served at its URL) run and the instance's trust
+// files are written.
 var transparencyVars = []string{
 	"HALLMARK_TEST_COSIGN3",
 	"HALLMARK_TEST_CTLOG_URL",
 	"HALLMARK_TEST_REKOR_URL",
+	"HALLMARK_TEST_REKOR_API_URL",
 	"HALLMARK_TEST_SIGSTORE_TRUSTED_ROOT",
 	"HALLMARK_TEST_SIGNING_CONFIG",
 }
@@ -51,8 +53,14 @@ func (b Bed) CTLogURL() string { return b.Getenv("HALLMARK_TEST_CTLOG_URL") }
 
 // RekorURL is the bed's Rekor v2 base URL, http://127.0.0.1:PORT without a
 // path (clients add /api/v2/log/entries); its checkpoint origin is the host
-// without the port, 127.0.0.1.
+// without the port, 127.0.0.1. It serves the log's checkpoint and tiles
+// (GET /checkpoint, /tile/...) beside the write API, as Sigstore's
+// public-good Rekor v2 logs do.
 func (b Bed) RekorURL() string { return b.Getenv("HALLMARK_TEST_REKOR_URL") }
+
+// RekorAPIURL is the same log's rekor-server alone, behind RekorURL: the
+// write API, and no checkpoint or tiles (its POSIX build serves no reads).
+func (b Bed) RekorAPIURL() string { return b.Getenv("HALLMARK_TEST_REKOR_API_URL") }
 
 // SigstoreTrustedRoot is the trusted_root.json of the whole instance:
 // Fulcio, the CT log, Rekor v2 and the TSA. Verifying against it needs no

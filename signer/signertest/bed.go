@@ -95,6 +95,29 @@ func (b *Bed) RequireCosign3(t testing.TB) {
 	}
 }
 
+// RequireRekorTiles skips (or under CI fails) unless the bed's Rekor v2
+// serves its checkpoint and tiles at RekorURL (GET /checkpoint,
+// /tile/...), as Sigstore's public-good logs do: hack/testbed.sh's
+// rekor-front, which a bed started by an older testbed.sh lacks.
+func (b *Bed) RequireRekorTiles(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.RekorURL+"/checkpoint", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		missing(t, "the bed's Rekor v2 checkpoint: "+err.Error())
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		missing(t, fmt.Sprintf("the bed's Rekor v2 serves no checkpoint at %s/checkpoint (%s): rerun `eval \"$(hack/testbed.sh up)\"`", b.RekorURL, resp.Status))
+	}
+}
+
 func missing(t testing.TB, why string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
