@@ -1,27 +1,13 @@
 package e2e
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// closedLoopbackAddr is a tcp:// address on loopback that nothing listens
-// on: a buildkitd that is down.
-func closedLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return "tcp://" + addr
-}
+	"github.com/hallmark-dev/hallmark/internal/testutil"
+)
 
 // TestPoolDownNodeWarning: a node of the pool that is down (a closed
 // loopback port), given with --addr or in a builder file, is named on
@@ -31,7 +17,7 @@ func closedLoopbackAddr(t *testing.T) string {
 // bed's buildkitd and its JSON says the same.
 func TestPoolDownNodeWarning(t *testing.T) {
 	b := bed(t)
-	down := closedLoopbackAddr(t)
+	down := "tcp://" + testutil.ClosedAddr(t) // a buildkitd that is down
 	dir := t.TempDir()
 	file := filepath.Join(dir, "builders.yaml")
 	content := "nodes:\n  - name: bed\n    addr: " + b.BuildkitUnix() + "\n  - name: far-away\n    addr: " + down + "\n    insecure-tcp: true\n"
