@@ -7,16 +7,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/builder/pool"
-	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
@@ -56,38 +52,14 @@ func (n nodePush) push(t *testing.T, reg *signertest.Registry, repo name.Reposit
 	if n.otherSubject {
 		subject = v1.Hash{Algorithm: "sha256", Hex: h.Hex[1:] + "0"}
 	}
-	st := layout.Statement{Digest: subject, PredicateType: layout.PredicateTypeSLSAProvenance1,
-		Predicate: []byte(`{"runDetails":{"builder":{"id":"` + n.provenance.BuilderID + `"},"metadata":{"buildkit_metadata":{"vcs":{"source":"` +
-			n.provenance.VCSSource + `","revision":"` + n.provenance.VCSRevision + `"}}}}}`)}
-	payload, err := st.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	att, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
-		Layer:       static.NewLayer(payload, types.MediaType(layout.InTotoPayloadType)),
-		Annotations: map[string]string{annotationPredicateType: layout.PredicateTypeSLSAProvenance1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
-		mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: p}},
-		mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"},
-			Annotations: map[string]string{builder.AnnotationReferenceType: builder.ReferenceTypeAttestation, builder.AnnotationReferenceDigest: h.String()}}})
+	idx := attestedIndex(t, img, p, subject,
+		[]byte(`{"runDetails":{"builder":{"id":"`+n.provenance.BuilderID+`"},"metadata":{"buildkit_metadata":{"vcs":{"source":"`+
+			n.provenance.VCSSource+`","revision":"`+n.provenance.VCSRevision+`"}}}}}`))
 	ih := mustDigest(t, idx)
 	if err := remote.WriteIndex(repo.Digest(ih.String()), idx, reg.Options...); err != nil {
 		t.Fatal(err)
 	}
 	return nodeBuild{res: &builder.Result{Digest: ih, MediaType: string(types.OCIImageIndex)}}
-}
-
-func mustDigest(t *testing.T, d interface{ Digest() (v1.Hash, error) }) v1.Hash {
-	t.Helper()
-	h, err := d.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
 }
 
 // TestPoolProvenanceGate: the index merged from what the nodes pushed

@@ -6,11 +6,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark/builder"
@@ -28,26 +26,8 @@ func provenanceIndex(t *testing.T, builderID string) v1.ImageIndex {
 		t.Fatal(err)
 	}
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
-	h, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stmt, err := layout.Statement{Digest: h, PredicateType: layout.PredicateTypeSLSAProvenance1,
-		Predicate: []byte(`{"runDetails":{"builder":{"id":"` + builderID + `"}}}`)}.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	att, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
-		Layer:       static.NewLayer(stmt, types.MediaType(layout.InTotoPayloadType)),
-		Annotations: map[string]string{annotationPredicateType: layout.PredicateTypeSLSAProvenance1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
-		mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
-		mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"},
-			Annotations: map[string]string{builder.AnnotationReferenceType: builder.ReferenceTypeAttestation, builder.AnnotationReferenceDigest: h.String()}}})
+	return attestedIndex(t, img, &v1.Platform{OS: "linux", Architecture: "amd64"}, mustDigest(t, img),
+		[]byte(`{"runDetails":{"builder":{"id":"`+builderID+`"}}}`))
 }
 
 // provenanceBuild stands in for buildkitd building with provenance: it

@@ -126,7 +126,7 @@ func (c *signCall) writeAttestation(ctx context.Context, a *Attestation, predica
 	if w.Layer, err = blob.Digest(); err != nil {
 		return err
 	}
-	if err := remote.WriteLayer(c.digest.Context(), newFreshBlob(blob), c.ropts...); err != nil {
+	if err := c.writeBlob(c.digest.Context(), newFreshBlob(blob)); err != nil {
 		return fmt.Errorf("uploading the bundle: %w", err)
 	}
 	if err := c.emptyUp.wait(); err != nil {

@@ -28,17 +28,19 @@ func provenancePredicate(builder string) []byte {
 // predicateType.
 func attestations(t *testing.T, reg *signertest.Registry, d name.Digest, predicateType string) []layout.Referrer {
 	t.Helper()
-	refs, err := layout.ListReferrers(d, append(reg.Options[:len(reg.Options):len(reg.Options)], remote.WithReferrersTagFallback(false)), true, true)
-	if err != nil {
+	return referrersWhere(t, reg, d, func(desc v1.Descriptor) bool {
+		return desc.Annotations[layout.AnnotationBundlePredicateType] == predicateType
+	})
+}
+
+// storeEmptyConfig stores the empty config blob bundle referrers use in
+// repo, as a signer does before its first bundle there.
+func storeEmptyConfig(t *testing.T, reg *signertest.Registry, repo name.Repository) {
+	t.Helper()
+	empty := static.NewLayer([]byte(layout.EmptyJSON), types.MediaType(layout.EmptyMediaType))
+	if err := remote.WriteLayer(repo, empty, reg.Options...); err != nil {
 		t.Fatal(err)
 	}
-	var out []layout.Referrer
-	for _, r := range refs {
-		if r.Descriptor.Annotations[layout.AnnotationBundlePredicateType] == predicateType {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // TestAttestIdempotent: attesting the same predicate about the same
@@ -49,74 +51,67 @@ func attestations(t *testing.T, reg *signertest.Registry, d name.Digest, predica
 func TestAttestIdempotent(t *testing.T) {
 	pt := layout.PredicateTypeSLSAProvenance1
 	pred := provenancePredicate("https://ci.example/g/p/-/jobs/1")
-	for _, referrers := range []bool{true, false} {
-		for _, id := range identities {
-			t.Run(signertest.Name(referrers)+"/"+id.String(), func(t *testing.T) {
-				reg := signertest.NewRegistry(t, referrers)
-				ss := signertest.NewSigstore(t)
-				d := reg.Image(t, "app")
-				s := bundleSigner(t, reg, ss, id, "")
-				attest := func(s *signer.Signer, pt string, pred []byte) *signer.Attestation {
-					t.Helper()
-					a, err := s.Attest(t.Context(), signer.Subject{Digest: d}, pt, pred)
-					if err != nil {
-						t.Fatal(err)
-					}
-					return a
-				}
-				first := attest(s, pt, pred)
-				if first.Existing {
-					t.Fatal("the first attestation is reported as already stored")
-				}
-				tsa := ss.TSARequests.Load()
-				for _, again := range []*signer.Attestation{attest(s, pt, pred), attest(bundleSigner(t, reg, ss, id, ""), pt, pred)} {
-					if !again.Existing || again.Ref != first.Ref || !bytes.Equal(again.Bundle, first.Bundle) {
-						t.Fatalf("attesting again: existing %v, ref %s, want the stored %s", again.Existing, again.Ref, first.Ref)
-					}
-				}
-				var wg sync.WaitGroup
-				for range 4 {
-					wg.Go(func() {
-						if a, err := s.Attest(t.Context(), signer.Subject{Digest: d}, pt, pred); err != nil || !a.Existing {
-							t.Errorf("concurrent attest: %v, existing %v", err, a != nil && a.Existing)
-						}
-					})
-				}
-				wg.Wait()
-				if ss.TSARequests.Load() != tsa {
-					t.Error("an unnecessary attestation was timestamped")
-				}
-				if n := len(attestations(t, reg, d, pt)); n != 1 {
-					t.Fatalf("%d attestations after attesting again, want 1", n)
-				}
-
-				other := id
-				other.label += "-other"
-				forged := provenancePredicate("https://ci.example/g/p/-/jobs/2")
-				storeForged(t, reg, d, first.Bundle, pred, forged)
-				for _, c := range []struct {
-					what string
-					s    *signer.Signer
-					pt   string
-					pred []byte
-				}{
-					{"another predicate", s, pt, provenancePredicate("https://ci.example/g/p/-/jobs/3")},
-					{"the same predicate reformatted", s, pt, bytes.Replace(pred, []byte(`":{`), []byte(`": {`), 1)},
-					{"another predicate type", s, "https://example.com/other/v1", pred},
-					{"another identity or key", bundleSigner(t, reg, ss, other, ""), pt, pred},
-					{"a stored copy whose signature does not verify", s, pt, forged},
-				} {
-					if attest(c.s, c.pt, c.pred).Existing {
-						t.Errorf("%s: taken as already attested", c.what)
-					}
-				}
-				// +1 forged, +4 of the slsa type (the other type is not counted).
-				if n := len(attestations(t, reg, d, pt)); n != 6 {
-					t.Fatalf("%d attestations, want 6", n)
+	forBundleCases(t, func(t *testing.T, reg *signertest.Registry, ss *signertest.Sigstore, id identity, d name.Digest) {
+		s := bundleSigner(t, reg, ss, id, "")
+		attest := func(s *signer.Signer, pt string, pred []byte) *signer.Attestation {
+			t.Helper()
+			a, err := s.Attest(t.Context(), signer.Subject{Digest: d}, pt, pred)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		first := attest(s, pt, pred)
+		if first.Existing {
+			t.Fatal("the first attestation is reported as already stored")
+		}
+		tsa := ss.TSARequests.Load()
+		for _, again := range []*signer.Attestation{attest(s, pt, pred), attest(bundleSigner(t, reg, ss, id, ""), pt, pred)} {
+			if !again.Existing || again.Ref != first.Ref || !bytes.Equal(again.Bundle, first.Bundle) {
+				t.Fatalf("attesting again: existing %v, ref %s, want the stored %s", again.Existing, again.Ref, first.Ref)
+			}
+		}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if a, err := s.Attest(t.Context(), signer.Subject{Digest: d}, pt, pred); err != nil || !a.Existing {
+					t.Errorf("concurrent attest: %v, existing %v", err, a != nil && a.Existing)
 				}
 			})
 		}
-	}
+		wg.Wait()
+		if ss.TSARequests.Load() != tsa {
+			t.Error("an unnecessary attestation was timestamped")
+		}
+		if n := len(attestations(t, reg, d, pt)); n != 1 {
+			t.Fatalf("%d attestations after attesting again, want 1", n)
+		}
+
+		other := id
+		other.label += "-other"
+		forged := provenancePredicate("https://ci.example/g/p/-/jobs/2")
+		storeForged(t, reg, d, first.Bundle, pred, forged)
+		for _, c := range []struct {
+			what string
+			s    *signer.Signer
+			pt   string
+			pred []byte
+		}{
+			{"another predicate", s, pt, provenancePredicate("https://ci.example/g/p/-/jobs/3")},
+			{"the same predicate reformatted", s, pt, bytes.Replace(pred, []byte(`":{`), []byte(`": {`), 1)},
+			{"another predicate type", s, "https://example.com/other/v1", pred},
+			{"another identity or key", bundleSigner(t, reg, ss, other, ""), pt, pred},
+			{"a stored copy whose signature does not verify", s, pt, forged},
+		} {
+			if attest(c.s, c.pt, c.pred).Existing {
+				t.Errorf("%s: taken as already attested", c.what)
+			}
+		}
+		// +1 forged, +4 of the slsa type (the other type is not counted).
+		if n := len(attestations(t, reg, d, pt)); n != 6 {
+			t.Fatalf("%d attestations, want 6", n)
+		}
+	})
 }
 
 // storeForged stores, as a referrer of d, a copy of the attestation bundle
@@ -150,10 +145,7 @@ func storeForged(t *testing.T, reg *signertest.Registry, d name.Digest, bundle, 
 	if err := remote.WriteLayer(d.Context(), layer, reg.Options...); err != nil {
 		t.Fatal(err)
 	}
-	empty := static.NewLayer([]byte(layout.EmptyJSON), types.MediaType(layout.EmptyMediaType))
-	if err := remote.WriteLayer(d.Context(), empty, reg.Options...); err != nil {
-		t.Fatal(err)
-	}
+	storeEmptyConfig(t, reg, d.Context())
 	desc, err := remote.Head(d, reg.Options...)
 	if err != nil {
 		t.Fatal(err)

@@ -43,6 +43,20 @@ func (id identity) String() string {
 
 var identities = []identity{{true, "g/p"}, {false, "a"}}
 
+// forBundleCases runs f as a subtest on a registry with and one without
+// the referrers API, signing as each identity, each with a fresh fake
+// Sigstore and a new image d.
+func forBundleCases(t *testing.T, f func(t *testing.T, reg *signertest.Registry, ss *signertest.Sigstore, id identity, d name.Digest)) {
+	for _, referrers := range []bool{true, false} {
+		for _, id := range identities {
+			t.Run(signertest.Name(referrers)+"/"+id.String(), func(t *testing.T) {
+				reg := signertest.NewRegistry(t, referrers)
+				f(t, reg, signertest.NewSigstore(t), id, reg.Image(t, "app"))
+			})
+		}
+	}
+}
+
 // bundleSigner returns a signer writing bundles (and simple-signing
 // signatures in mode, when set).
 func bundleSigner(t *testing.T, reg *signertest.Registry, ss *signertest.Sigstore, id identity, mode signer.Mode) *signer.Signer {
@@ -66,13 +80,20 @@ func bundleSigner(t *testing.T, reg *signertest.Registry, ss *signertest.Sigstor
 // and the fallback index.
 func bundleReferrers(t *testing.T, reg *signertest.Registry, d name.Digest) []layout.Referrer {
 	t.Helper()
+	return referrersWhere(t, reg, d, layout.MayBeSignatureBundle)
+}
+
+// referrersWhere lists d's referrers whose descriptor keep accepts,
+// through the referrers API and the fallback index.
+func referrersWhere(t *testing.T, reg *signertest.Registry, d name.Digest, keep func(v1.Descriptor) bool) []layout.Referrer {
+	t.Helper()
 	refs, err := layout.ListReferrers(d, append(reg.Options[:len(reg.Options):len(reg.Options)], remote.WithReferrersTagFallback(false)), true, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []layout.Referrer
 	for _, r := range refs {
-		if layout.MayBeSignatureBundle(r.Descriptor) {
+		if keep(r.Descriptor) {
 			out = append(out, r)
 		}
 	}
@@ -150,74 +171,67 @@ func verifyBundle(t *testing.T, raw []byte, ss *signertest.Sigstore, id identity
 // sigstore-go for the image's digest with the annotations.
 func TestSignBundleLayout(t *testing.T) {
 	ann := map[string]string{"tag": "v1", "org.opencontainers.image.revision": "abc123"}
-	for _, referrers := range []bool{true, false} {
-		for _, id := range identities {
-			t.Run(signertest.Name(referrers)+"/"+id.String(), func(t *testing.T) {
-				reg := signertest.NewRegistry(t, referrers)
-				ss := signertest.NewSigstore(t)
-				d := reg.Image(t, "app")
-				res, err := bundleSigner(t, reg, ss, id, "").Sign(t.Context(), signer.Subject{Digest: d}, ann)
-				if err != nil {
-					t.Fatal(err)
-				}
-				wantLoc := layout.LocationFallback
-				if referrers {
-					wantLoc = layout.LocationReferrers
-				}
-				if len(res.Layouts) != 1 || !res.Added() || res.Mode != "" || res.Payload != nil {
-					t.Fatalf("result: %+v", res)
-				}
-				w := res.Layouts[0]
-				if w.Format != signer.FormatBundle || w.Layout != signer.ModeOCI11 || w.Location != wantLoc || w.Existing {
-					t.Fatalf("written: %+v", w)
-				}
-				ref, err := name.NewDigest(w.Ref)
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkBundleManifest(t, reg, ref, d, w.Layer)
-				listed := bundleReferrers(t, reg, d)
-				if len(listed) != 1 || listed[0].Location != wantLoc || listed[0].Descriptor.Digest.String() != ref.DigestStr() {
-					t.Fatalf("listed: %+v", listed)
-				}
-				if !referrers {
-					idx, err := remote.Get(layout.FallbackTag(d), reg.Options...)
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Logf("fallback index: %s", idx.Manifest)
-				}
-				// The referrers API's descriptors are the registry's: ggcr's
-				// takes the artifactType from the config's media type.
-				desc := listed[0].Descriptor
-				if !referrers && desc.ArtifactType != layout.BundleMediaType || desc.Annotations[layout.AnnotationBundleContent] != layout.BundleContentDSSE ||
-					desc.Annotations[layout.AnnotationBundlePredicateType] != layout.PredicateTypeSign || desc.Annotations[layout.AnnotationCreated] == "" {
-					t.Fatalf("listed descriptor lacks artifactType or annotations: %+v", desc)
-				}
-				if err := verifyBundle(t, res.Bundle, ss, id, d, ann); err != nil {
-					t.Fatalf("sigstore-go rejects the bundle: %v", err)
-				}
-				other := reg.Image(t, "other")
-				if err := verifyBundle(t, res.Bundle, ss, id, other, ann); err == nil {
-					t.Fatal("the bundle verifies for another image's digest")
-				}
-				vo := verifier.Options{RemoteOptions: reg.Options, Policy: verifier.Policy{Annotations: ann},
-					Trust: verifier.Trust{TrustedRoot: ss.TrustedRoot, IgnoreTlog: true, IgnoreSCT: true}}
-				if id.keyless {
-					vo.Policy.Identity, vo.Policy.Issuer = ss.Identity(id.label), ss.Issuer
-				} else {
-					vo.Policy.Key = signertest.Keys(t, id.label).Public
-				}
-				vr, err := verifier.Verify(t.Context(), d, vo)
-				if err != nil {
-					t.Fatalf("hallmark's verifier rejects the bundle: %v", err)
-				}
-				if got := vr.Layouts()[layout.BundleLocation(wantLoc)]; got != 1 {
-					t.Fatalf("hallmark's verifier verified %v, want one bundle in %s", vr.Layouts(), layout.BundleLocation(wantLoc))
-				}
-			})
+	forBundleCases(t, func(t *testing.T, reg *signertest.Registry, ss *signertest.Sigstore, id identity, d name.Digest) {
+		res, err := bundleSigner(t, reg, ss, id, "").Sign(t.Context(), signer.Subject{Digest: d}, ann)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		wantLoc := layout.LocationFallback
+		if reg.Referrers {
+			wantLoc = layout.LocationReferrers
+		}
+		if len(res.Layouts) != 1 || !res.Added() || res.Mode != "" || res.Payload != nil {
+			t.Fatalf("result: %+v", res)
+		}
+		w := res.Layouts[0]
+		if w.Format != signer.FormatBundle || w.Layout != signer.ModeOCI11 || w.Location != wantLoc || w.Existing {
+			t.Fatalf("written: %+v", w)
+		}
+		ref, err := name.NewDigest(w.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBundleManifest(t, reg, ref, d, w.Layer)
+		listed := bundleReferrers(t, reg, d)
+		if len(listed) != 1 || listed[0].Location != wantLoc || listed[0].Descriptor.Digest.String() != ref.DigestStr() {
+			t.Fatalf("listed: %+v", listed)
+		}
+		if !reg.Referrers {
+			idx, err := remote.Get(layout.FallbackTag(d), reg.Options...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("fallback index: %s", idx.Manifest)
+		}
+		// The referrers API's descriptors are the registry's: ggcr's
+		// takes the artifactType from the config's media type.
+		desc := listed[0].Descriptor
+		if !reg.Referrers && desc.ArtifactType != layout.BundleMediaType || desc.Annotations[layout.AnnotationBundleContent] != layout.BundleContentDSSE ||
+			desc.Annotations[layout.AnnotationBundlePredicateType] != layout.PredicateTypeSign || desc.Annotations[layout.AnnotationCreated] == "" {
+			t.Fatalf("listed descriptor lacks artifactType or annotations: %+v", desc)
+		}
+		if err := verifyBundle(t, res.Bundle, ss, id, d, ann); err != nil {
+			t.Fatalf("sigstore-go rejects the bundle: %v", err)
+		}
+		other := reg.Image(t, "other")
+		if err := verifyBundle(t, res.Bundle, ss, id, other, ann); err == nil {
+			t.Fatal("the bundle verifies for another image's digest")
+		}
+		vo := verifier.Options{RemoteOptions: reg.Options, Policy: verifier.Policy{Annotations: ann},
+			Trust: verifier.Trust{TrustedRoot: ss.TrustedRoot, IgnoreTlog: true, IgnoreSCT: true}}
+		if id.keyless {
+			vo.Policy.Identity, vo.Policy.Issuer = ss.Identity(id.label), ss.Issuer
+		} else {
+			vo.Policy.Key = signertest.Keys(t, id.label).Public
+		}
+		vr, err := verifier.Verify(t.Context(), d, vo)
+		if err != nil {
+			t.Fatalf("hallmark's verifier rejects the bundle: %v", err)
+		}
+		if got := vr.Layouts()[layout.BundleLocation(wantLoc)]; got != 1 {
+			t.Fatalf("hallmark's verifier verified %v, want one bundle in %s", vr.Layouts(), layout.BundleLocation(wantLoc))
+		}
+	})
 }
 
 // checkBundleManifest reads the referrer manifest ref and checks its shape
@@ -274,56 +288,49 @@ func checkBundleManifest(t *testing.T, reg *signertest.Registry, ref, subject na
 // another identity or key add a bundle.
 func TestSignBundleIdempotent(t *testing.T) {
 	ann := map[string]string{"tag": "v1"}
-	for _, referrers := range []bool{true, false} {
-		for _, id := range identities {
-			t.Run(signertest.Name(referrers)+"/"+id.String(), func(t *testing.T) {
-				reg := signertest.NewRegistry(t, referrers)
-				ss := signertest.NewSigstore(t)
-				d := reg.Image(t, "app")
-				sign := func(id identity, ann map[string]string) *signer.Result {
-					t.Helper()
-					res, err := bundleSigner(t, reg, ss, id, "").Sign(t.Context(), signer.Subject{Digest: d}, ann)
-					if err != nil {
-						t.Fatal(err)
-					}
-					return res
-				}
-				first := sign(id, ann)
-				tsa := ss.TSARequests.Load()
-				again := sign(id, ann)
-				if again.Added() || !again.Layouts[0].Existing || again.Layouts[0].Ref != first.Layouts[0].Ref {
-					t.Fatalf("re-signing added a bundle: %+v", again.Layouts)
-				}
-				if ss.TSARequests.Load() != tsa {
-					t.Error("an unnecessary bundle was timestamped")
-				}
-				if string(again.Bundle) != string(first.Bundle) {
-					t.Error("the result does not carry the bundle found")
-				}
-				if n := len(bundleReferrers(t, reg, d)); n != 1 {
-					t.Fatalf("%d bundles after re-signing, want 1", n)
-				}
-				other := id
-				other.label += "-other"
-				for _, c := range []struct {
-					what string
-					id   identity
-					ann  map[string]string
-				}{
-					{"other annotations", id, map[string]string{"tag": "v2"}},
-					{"no annotations", id, nil},
-					{"another identity or key", other, ann},
-				} {
-					if !sign(c.id, c.ann).Added() {
-						t.Errorf("%s: taken as already signed", c.what)
-					}
-				}
-				if n := len(bundleReferrers(t, reg, d)); n != 4 {
-					t.Fatalf("%d bundles, want 4", n)
-				}
-			})
+	forBundleCases(t, func(t *testing.T, reg *signertest.Registry, ss *signertest.Sigstore, id identity, d name.Digest) {
+		sign := func(id identity, ann map[string]string) *signer.Result {
+			t.Helper()
+			res, err := bundleSigner(t, reg, ss, id, "").Sign(t.Context(), signer.Subject{Digest: d}, ann)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
 		}
-	}
+		first := sign(id, ann)
+		tsa := ss.TSARequests.Load()
+		again := sign(id, ann)
+		if again.Added() || !again.Layouts[0].Existing || again.Layouts[0].Ref != first.Layouts[0].Ref {
+			t.Fatalf("re-signing added a bundle: %+v", again.Layouts)
+		}
+		if ss.TSARequests.Load() != tsa {
+			t.Error("an unnecessary bundle was timestamped")
+		}
+		if string(again.Bundle) != string(first.Bundle) {
+			t.Error("the result does not carry the bundle found")
+		}
+		if n := len(bundleReferrers(t, reg, d)); n != 1 {
+			t.Fatalf("%d bundles after re-signing, want 1", n)
+		}
+		other := id
+		other.label += "-other"
+		for _, c := range []struct {
+			what string
+			id   identity
+			ann  map[string]string
+		}{
+			{"other annotations", id, map[string]string{"tag": "v2"}},
+			{"no annotations", id, nil},
+			{"another identity or key", other, ann},
+		} {
+			if !sign(c.id, c.ann).Added() {
+				t.Errorf("%s: taken as already signed", c.what)
+			}
+		}
+		if n := len(bundleReferrers(t, reg, d)); n != 4 {
+			t.Fatalf("%d bundles, want 4", n)
+		}
+	})
 }
 
 // TestSignBothFormats writes a bundle and simple-signing signatures in

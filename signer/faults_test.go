@@ -75,58 +75,46 @@ func TestSignWithTransientFaults(t *testing.T) {
 	}
 }
 
+// uploadTries is how many times the upload-fault tests let the transport
+// send a request.
+const uploadTries = 3
+
+// uploadFaults are the upload-fault tests' cases: the first blob-upload
+// POSTs fail, transiently or for good.
+var uploadFaults = []struct {
+	name    string
+	fault   faultproxy.Fault
+	fail    int64 // blob-upload POSTs failed, from the first
+	wantErr bool
+}{
+	// Two uploads at most run at once: 2*uploadTries+1 failures run at
+	// least one out of its transport retries.
+	{"transient failures outlast one upload's retries", faultproxy.Unavailable, 2*uploadTries + 1, false},
+	{"refused: not uploaded again", faultproxy.Refused, 1 << 20, true},
+}
+
 // TestSignUploadRetriesRunOut fails the first blob-upload POSTs of a
 // signing with 503 — more than the transport's retries of one upload
-// (uploadTries here) can absorb, or a 403 — in each signature format on
+// (uploadTries) can absorb, or a 403 — in each signature format on
 // both registries. A transient run of failures must not fail the
 // signing (a blob is content-addressed: uploading it again is safe); a
 // refusal must, after one POST per upload.
 func TestSignUploadRetriesRunOut(t *testing.T) {
-	const uploadTries = 3
 	formats := []struct {
 		name    string
 		bundle  bool
 		mode    signer.Mode
 		uploads int // blobs uploaded before one refused ends the signing
 	}{{"legacy", false, signer.ModeLegacy, 1}, {"oci-1-1", false, signer.ModeOCI11, 2}, {"bundle", true, "", 2}}
-	tests := []struct {
-		name    string
-		fault   faultproxy.Fault
-		fail    int64 // blob-upload POSTs failed, from the first
-		wantErr bool
-	}{
-		// Two uploads at most run at once: 2*uploadTries+1 failures run
-		// at least one out of its transport retries.
-		{"transient failures outlast one upload's retries", faultproxy.Unavailable, 2*uploadTries + 1, false},
-		{"refused: not uploaded again", faultproxy.Refused, 1 << 20, true},
-	}
 	for _, referrers := range []bool{false, true} {
 		for _, f := range formats {
-			for _, tt := range tests {
+			for _, tt := range uploadFaults {
 				t.Run(signertest.Name(referrers)+"/"+f.name+"/"+tt.name, func(t *testing.T) {
 					t.Parallel()
 					upstream := signertest.NewRegistry(t, referrers)
-					var failed, posts atomic.Int64
-					p, err := faultproxy.New("http://"+upstream.Host, faultproxy.Options{Pick: func(r *http.Request) faultproxy.Fault {
-						if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/blobs/uploads/") {
-							return ""
-						}
-						posts.Add(1)
-						if failed.Add(1) <= tt.fail {
-							return tt.fault
-						}
-						return ""
-					}})
-					if err != nil {
-						t.Fatal(err)
-					}
-					_, digest, orig := imageBehind(t, upstream, p)
-					ropts := []remote.Option{
-						remote.WithRetryBackoff(remote.Backoff{Duration: 5 * time.Millisecond, Factor: 2, Steps: uploadTries}),
-						remote.WithRetryStatusCodes(http.StatusServiceUnavailable),
-					}
+					digest, orig, posts := failingUploads(t, upstream, tt.fault, tt.fail)
 					kp := signertest.Keys(t, "a")
-					s, err := signer.New(t.Context(), signer.Options{RemoteOptions: ropts, Mode: f.mode, Bundle: f.bundle,
+					s, err := signer.New(t.Context(), signer.Options{RemoteOptions: fewRetries(uploadTries), Mode: f.mode, Bundle: f.bundle,
 						Key: kp.Private, Password: kp.Password, SkipTlogUpload: true})
 					if err != nil {
 						t.Fatal(err)
@@ -150,6 +138,38 @@ func TestSignUploadRetriesRunOut(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// failingUploads pushes a new image to upstream behind a proxy that
+// answers its first fail blob-upload POSTs with fault; it returns the
+// image's digest through the proxy and on upstream, and the count of
+// blob-upload POSTs.
+func failingUploads(t *testing.T, upstream *signertest.Registry, fault faultproxy.Fault, fail int64) (d, orig name.Digest, posts *atomic.Int64) {
+	t.Helper()
+	posts = new(atomic.Int64)
+	p, err := faultproxy.New("http://"+upstream.Host, faultproxy.Options{Pick: func(r *http.Request) faultproxy.Fault {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/blobs/uploads/") {
+			return ""
+		}
+		if posts.Add(1) <= fail {
+			return fault
+		}
+		return ""
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, d, orig = imageBehind(t, upstream, p)
+	return d, orig, posts
+}
+
+// fewRetries are remote options retrying a 503 quickly, tries times in
+// all per request.
+func fewRetries(tries int) []remote.Option {
+	return []remote.Option{
+		remote.WithRetryBackoff(remote.Backoff{Duration: 5 * time.Millisecond, Factor: 2, Steps: tries}),
+		remote.WithRetryStatusCodes(http.StatusServiceUnavailable),
 	}
 }
 

@@ -72,7 +72,7 @@ func LoadFile(path string, defaults builder.ConnectOptions) ([]Node, error) {
 		if fn.TLS != nil {
 			c.TLS = builder.TLS{CACert: rel(fn.TLS.CACert), Cert: rel(fn.TLS.Cert), Key: rel(fn.TLS.Key), ServerName: fn.TLS.ServerName}
 		}
-		nodes = append(nodes, Node{Name: fn.Name, Connect: c, Platforms: fn.Platforms})
+		nodes = append(nodes, Node{Name: fn.Name, Connect: c, Platforms: fn.Platforms, File: path})
 	}
 	return nodes, nil
 }

@@ -26,6 +26,10 @@ type Node struct {
 	Connect builder.ConnectOptions
 	// Platforms it builds; empty means those its workers report.
 	Platforms []string
+	// File is the builder file the node was read from (LoadFile sets it);
+	// messages about the node then name its fields in that file instead
+	// of referring to Connect's options.
+	File string
 }
 
 func (n Node) name() string {
@@ -82,7 +86,7 @@ func Validate(nodes []Node) error {
 		}
 		seen[n.name()] = true
 		if err := n.Connect.Validate(); err != nil {
-			return fmt.Errorf("buildkitd %s: %w", n.name(), err)
+			return fmt.Errorf("buildkitd %s: %w", n.name(), n.explain(err))
 		}
 		for _, p := range n.Platforms {
 			if _, err := platforms.Parse(p); err != nil {
@@ -112,8 +116,8 @@ func Discover(ctx context.Context, nodes []Node, logger *slog.Logger) (*Pool, er
 		if len(declared) == 0 {
 			var err error
 			if declared, err = discover(ctx, nodes[i].Connect); err != nil {
-				m.down = err
-				logger.WarnContext(ctx, "buildkitd is down: skipped", "node", m.name, "error", err)
+				m.down = nodes[i].explain(err)
+				logger.WarnContext(ctx, "buildkitd is down: skipped; its platforms go to the other nodes", "node", m.name, "error", m.down)
 				return nil
 			}
 		}

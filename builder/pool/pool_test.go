@@ -205,6 +205,9 @@ func TestLoadFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for i := range tt.want {
+				tt.want[i].File = path // messages name the node's fields in it
+			}
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("nodes\n%+v\nwant\n%+v", got, tt.want)
 			}

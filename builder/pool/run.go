@@ -38,7 +38,7 @@ func (p *Pool) Build(ctx context.Context, k Key, platform string, build func(con
 	for _, name := range names {
 		m := p.member(name)
 		placed.Node, placed.Addr = name, m.node.Connect.Addr
-		err := connectAndBuild(ctx, m.node.Connect, build)
+		err := m.node.explain(connectAndBuild(ctx, m.node.Connect, build))
 		if err == nil || !builder.IsTransport(err) || ctx.Err() != nil {
 			return placed, err
 		}

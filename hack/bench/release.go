@@ -83,6 +83,11 @@ type releaseCase struct {
 	rev      string
 	progress string // --progress on both sides; "": quiet
 	cache    string // buildctl: import and export this registry cache ref (hand-written flags)
+	// noCICache: hallmark with --ci-cache=false, for comparisons whose
+	// other side has no cache (the release group's CLI job): in a GitLab
+	// job's environment hallmark would otherwise import and export its
+	// default registry cache, work the other side does not do.
+	noCICache bool
 }
 
 func (c releaseCase) progressMode() string {
@@ -246,6 +251,21 @@ func (s *suite) trustFlags(g signing) []string {
 
 // hallmarkRelease runs `hallmark release` for the case.
 func (s *suite) hallmarkRelease(ctx context.Context, c releaseCase, r *run, repo string, extra ...string) (sample, string, error) {
+	argv, env := s.hallmarkArgv(c, r, repo, extra...)
+	p, err := s.r.run(ctx, "release", s.hallmarkEnv(env), argv, true)
+	if err != nil {
+		return sample{}, "", err
+	}
+	var out struct{ Image string }
+	if err := json.Unmarshal([]byte(p.stdout), &out); err != nil || out.Image == "" {
+		return sample{}, "", fmt.Errorf("release printed no image: %v\n%s", err, p.stdout)
+	}
+	return sample{procs: []*proc{p}}, out.Image, nil
+}
+
+// hallmarkArgv is the `hallmark release` command line of the case, with
+// the environment it adds to the GitLab job's.
+func (s *suite) hallmarkArgv(c releaseCase, r *run, repo string, extra ...string) (argv, env []string) {
 	g := c.signing()
 	sign, env := s.signFlags(g)
 	if c.keyless {
@@ -255,7 +275,7 @@ func (s *suite) hallmarkRelease(ctx context.Context, c releaseCase, r *run, repo
 	if conn == nil {
 		conn = []string{"--addr", s.b.buildkit}
 	}
-	argv := slices.Concat([]string{s.b.hallmark, "release"}, conn, []string{"--insecure-registry", s.reg,
+	argv = slices.Concat([]string{s.b.hallmark, "release"}, conn, []string{"--insecure-registry", s.reg,
 		"--context", s.ctxDir, "-f", filepath.Join(s.ctxDir, c.dockerfile()), "--progress", c.progressMode(),
 		"--image", repo, "--tag", r.tag, "--label", "org.opencontainers.image.revision=" + r.revision})
 	if c.rev != "" {
@@ -270,16 +290,10 @@ func (s *suite) hallmarkRelease(ctx context.Context, c releaseCase, r *run, repo
 	if c.cold {
 		argv = append(argv, "--no-cache")
 	}
-	argv = slices.Concat(argv, sign, extra)
-	p, err := s.r.run(ctx, "release", s.hallmarkEnv(env), argv, true)
-	if err != nil {
-		return sample{}, "", err
+	if c.noCICache {
+		argv = append(argv, "--ci-cache=false")
 	}
-	var out struct{ Image string }
-	if err := json.Unmarshal([]byte(p.stdout), &out); err != nil || out.Image == "" {
-		return sample{}, "", fmt.Errorf("release printed no image: %v\n%s", err, p.stdout)
-	}
-	return sample{procs: []*proc{p}}, out.Image, nil
+	return slices.Concat(argv, sign, extra), env
 }
 
 // cliJob runs the CI script hallmark replaces: buildctl build --push,

@@ -240,7 +240,9 @@ func oldSections(generated string) map[string]string {
 func (r *report) releaseTables(p func(string, ...any)) {
 	p("The CLI job: `buildctl build` pushing with `--metadata-file`, a digest look-up (`hack/bench/digest`: one HEAD,\n" +
 		"as `crane digest`), `cosign sign` with the same 11 GitLab annotations (`-a`), `cosign verify` with them.\n" +
-		"`hallmark release` does the same in one process, in a GitLab job's environment. Warm: build cache and\n" +
+		"`hallmark release` does the same in one process, in a GitLab job's environment, with `--ci-cache=false`: the\n" +
+		"CLI job has no cache, and hallmark's default registry cache in CI would add its import and export to one side\n" +
+		"only (the cache group below measures that cache). Warm: build cache and\n" +
 		"repository warm, a new revision label per run (a new digest); cold: `--no-cache` on both sides.\n" +
 		"Keyless: a fresh token from the bed's OIDC issuer, Fulcio certificate, TSA timestamp; keyed: an\n" +
 		"encrypted cosign.key (scrypt).\n\n")

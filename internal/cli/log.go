@@ -10,7 +10,8 @@ import (
 )
 
 // lineHandler writes each log record as one line in hallmark's stderr
-// style, like its summaries: "hallmark: warning: MESSAGE (key=value, ...)".
+// style, like its summaries: "hallmark: warning: MESSAGE (key=value, ...)",
+// with the library option references in it rendered as flags.
 type lineHandler struct {
 	mu     *sync.Mutex
 	w      io.Writer
@@ -43,7 +44,7 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	_, err := fmt.Fprintln(h.w, oneLine(line))
+	_, err := fmt.Fprintln(h.w, oneLine(renderOptions(line)))
 	return err
 }
 
