@@ -56,6 +56,26 @@ func checkCheckpoint(ctx context.Context, o Options, c Check, base string, l *ro
 		base, cp.Origin, cp.Size, logID))
 }
 
+// servingLog is the trusted root's log, valid now, whose key signs the
+// checkpoint served at base (nil when none does, or none is served): the
+// same log reached through another URL than the trusted root lists.
+func servingLog(ctx context.Context, o Options, base string, tr *root.TrustedRoot) *root.TransparencyLog {
+	raw, err := getBody(ctx, o, base+"/checkpoint")
+	if err != nil {
+		return nil
+	}
+	for _, l := range validLogs(tr.RekorLogs(), time.Now()) {
+		nv, err := noteVerifier(l)
+		if err != nil {
+			continue
+		}
+		if _, err := note.Open(raw, note.VerifierList(nv)); err == nil {
+			return l
+		}
+	}
+	return nil
+}
+
 // checkpointSigners says, for a Rekor at base the trusted root lists no
 // key for, who signed the checkpoint it serves ("" when it serves none).
 func checkpointSigners(ctx context.Context, o Options, base string, tr *root.TrustedRoot) string {

@@ -44,6 +44,7 @@ func TestRekorV2Checkpoint(t *testing.T) {
 	wrongKey := rekorV2(t, func() []byte { return signUnknown(3) })
 	other := rekorV2(t, func() []byte { return signOther(3) })
 	notServed := rekorV2(t, nil)
+	proxied := rekorV2(t, func() []byte { return sign(3) }) // the log of good, behind another URL
 	garbage := rekorV2(t, func() []byte { return []byte("not a note\n") })
 	key, keyOther, keyUnknown := testutil.NewLogKey(t, good), testutil.NewLogKey(t, otherURL), testutil.NewLogKey(t, "")
 	l, lOther := key.Log, keyOther.Log
@@ -74,6 +75,10 @@ func TestRekorV2Checkpoint(t *testing.T) {
 			[]string{"serves no checkpoint at " + notServed + "/checkpoint", "cannot be recovered"}},
 		{"log not in the trusted root", wrongKey, []*root.TransparencyLog{l}, doctor.StatusFail,
 			[]string{"holds no key valid now for the Rekor at " + wrongKey, "its checkpoint is signed by 127.0.0.1+", "a key the trusted root does not hold"}},
+		{"the trusted log behind another URL", proxied, []*root.TransparencyLog{l, lOther}, doctor.StatusOK,
+			[]string{"its checkpoint (origin 127.0.0.1, 3 entries) is signed by the trusted root's key for it", id, "the trusted root lists this log at " + good}},
+		{"another log's checkpoint behind an unlisted URL", other, []*root.TransparencyLog{l, lOther}, doctor.StatusFail,
+			[]string{"holds no key valid now for the Rekor at " + other}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

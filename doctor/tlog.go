@@ -122,6 +122,16 @@ func checkRekor(ctx context.Context, o Options, tr *trust) Check {
 			return checkCheckpoint(ctx, o, c, base, l, tr)
 		}
 	}
+	// Behind another URL (a proxy, a mirror): the log is the trusted one
+	// whose key signs the checkpoint served there.
+	if l := servingLog(ctx, o, base, tr.root); l != nil {
+		c.Facts["logID"] = hex.EncodeToString(l.ID)
+		c = checkCheckpoint(ctx, o, c, base, l, tr)
+		if c.Status == StatusOK {
+			c.Detail += fmt.Sprintf(" (the trusted root lists this log at %s)", l.BaseURL)
+		}
+		return c
+	}
 	return c.fail(fmt.Sprintf("the trusted root %s holds no key valid now for the Rekor at %s%s: verification would reject its entries",
 		tr.name(), base, checkpointSigners(ctx, o, base, tr.root)), keyHint)
 }
