@@ -88,6 +88,10 @@ type releaseCase struct {
 	// job's environment hallmark would otherwise import and export its
 	// default registry cache, work the other side does not do.
 	noCICache bool
+	// noProvenance: hallmark with --provenance=false (bundle cases), for
+	// comparisons whose other side makes and signs no provenance (the
+	// release group's CLI job); the cost of the default is a case of its own.
+	noProvenance bool
 }
 
 func (c releaseCase) progressMode() string {
@@ -124,7 +128,11 @@ func (c releaseCase) String() string {
 	if c.tlog {
 		mode += "+tlog"
 	}
-	return s + " " + mode + " " + cache
+	s += " " + mode + " " + cache
+	if c.mode == "bundle" && !c.noProvenance {
+		s += " +provenance"
+	}
+	return s
 }
 
 func (c releaseCase) slug() string {
@@ -292,6 +300,9 @@ func (s *suite) hallmarkArgv(c releaseCase, r *run, repo string, extra ...string
 	}
 	if c.noCICache {
 		argv = append(argv, "--ci-cache=false")
+	}
+	if c.noProvenance && c.mode == "bundle" {
+		argv = append(argv, "--provenance=false")
 	}
 	return slices.Concat(argv, sign, extra), env
 }

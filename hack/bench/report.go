@@ -242,7 +242,10 @@ func (r *report) releaseTables(p func(string, ...any)) {
 		"as `crane digest`), `cosign sign` with the same 11 GitLab annotations (`-a`), `cosign verify` with them.\n" +
 		"`hallmark release` does the same in one process, in a GitLab job's environment, with `--ci-cache=false`: the\n" +
 		"CLI job has no cache, and hallmark's default registry cache in CI would add its import and export to one side\n" +
-		"only (the cache group below measures that cache). Warm: build cache and\n" +
+		"only (the cache group below measures that cache). In the bundle cases hallmark also runs with\n" +
+		"`--provenance=false`: the CLI job neither attests nor signs BuildKit's provenance; the last case, marked\n" +
+		"`+provenance`, is hallmark's default (a single-platform index, its attestation manifest and the provenance\n" +
+		"attestation signed too) to show what that costs. Warm: build cache and\n" +
 		"repository warm, a new revision label per run (a new digest); cold: `--no-cache` on both sides.\n" +
 		"Keyless: a fresh token from the bed's OIDC issuer, Fulcio certificate, TSA timestamp; keyed: an\n" +
 		"encrypted cosign.key (scrypt).\n\n")
