@@ -61,7 +61,7 @@ func (s *suite) poolCases(ctx context.Context) (_ []*comparison, err error) {
 		return nil, err
 	}
 
-	base := releaseCase{keyless: true, mode: "bundle", file: "Dockerfile.pool", progress: "plain", noCICache: true}
+	base := releaseCase{keyless: true, mode: "bundle", file: "Dockerfile.pool", progress: "plain", noCICache: true, noProvenance: true}
 	four, one, bx := base, base, base
 	four.rev, one.rev, bx.rev = "hallmark-4", "hallmark-1", "buildx"
 	four.conn = []string{"--builders", builders}
@@ -77,7 +77,7 @@ func (s *suite) poolCases(ctx context.Context) (_ []*comparison, err error) {
 		}
 		sides := []func() error{
 			func() error {
-				smp, _, err := s.hallmarkRelease(ctx, four, r, s.reg+"/bench/pool-4-nodes", "--platform", platforms, "--provenance=false")
+				smp, _, err := s.hallmarkRelease(ctx, four, r, s.reg+"/bench/pool-4-nodes", "--platform", platforms)
 				if err == nil {
 					err = errors.Join(checkPlacement(smp.procs[0].stdout, nodes[:len(poolPlatforms)]), checkRan("hallmark, 4 nodes", smp))
 				}
@@ -88,7 +88,7 @@ func (s *suite) poolCases(ctx context.Context) (_ []*comparison, err error) {
 				return err
 			},
 			func() error {
-				smp, _, err := s.hallmarkRelease(ctx, one, r, s.reg+"/bench/pool-1-node", "--platform", platforms, "--recursive", "--provenance=false")
+				smp, _, err := s.hallmarkRelease(ctx, one, r, s.reg+"/bench/pool-1-node", "--platform", platforms, "--recursive")
 				if err == nil {
 					err = checkRan("hallmark, 1 node", smp)
 				}
