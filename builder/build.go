@@ -56,6 +56,10 @@ type Result struct {
 	Tags []string `json:"tags"`
 	// Platforms lists each platform's manifest for a multi-platform index.
 	Platforms []PlatformDigest `json:"platforms,omitempty"`
+	// Manifests are the descriptors of the pushed index as read back
+	// (when the push is an index), annotations included: a pool release
+	// merges them without reading the index again.
+	Manifests []v1.Descriptor `json:"-"`
 	// ExporterResponse is BuildKit's exporter response as received.
 	ExporterResponse map[string]string `json:"exporterResponse"`
 }
@@ -197,6 +201,11 @@ func (r Request) result(ctx context.Context, exp map[string]string) (*Result, er
 		if res.Platforms, err = platformDigests(idx); err != nil {
 			return nil, fmt.Errorf("reading pushed index %s: %w", res.Image, err)
 		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("reading pushed index %s: %w", res.Image, err)
+		}
+		res.Manifests = im.Manifests
 	}
 	return res, nil
 }

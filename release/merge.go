@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/internal/parallel"
 )
 
 // mergeIndex merges what the nodes pushed into one OCI index, pushed by
@@ -26,11 +27,17 @@ import (
 func mergeIndex(ctx context.Context, req builder.Request, builds []nodeBuild) (*builder.Result, error) {
 	repo := req.Tags[0].Context()
 	opts := append(slices.Clone(req.RemoteOptions), remote.WithContext(ctx))
+	// Each node's push is read in parallel; the index lists them in the
+	// platforms' order.
+	pushed := make([][]v1.Descriptor, len(builds))
+	errs := parallel.ForEach(len(builds), parallel.Max, func(i int) (err error) {
+		pushed[i], err = pushedDescriptors(repo, req.Platforms[i], builds[i].res, opts)
+		return err
+	})
 	var adds []mutate.IndexAddendum
-	for i, b := range builds {
-		descs, err := pushedDescriptors(repo, req.Platforms[i], b.res, opts)
-		if err != nil {
-			return nil, err
+	for i, descs := range pushed {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
 		for _, d := range descs {
 			adds = append(adds, mutate.IndexAddendum{Add: described{d}})
@@ -87,6 +94,9 @@ func mergedPlatforms(adds []mutate.IndexAddendum) []builder.PlatformDigest {
 // pushedDescriptors are the descriptors a node's push of platform adds to
 // the merged index.
 func pushedDescriptors(repo name.Repository, platform string, res *builder.Result, opts []remote.Option) ([]v1.Descriptor, error) {
+	if len(res.Manifests) > 0 {
+		return res.Manifests, nil // the node's index, as the build read it back
+	}
 	ref := repo.Digest(res.Digest.String())
 	mt, size := types.MediaType(res.MediaType), res.Size
 	if mt == "" || size == 0 {

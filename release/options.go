@@ -110,3 +110,11 @@ type noObserver struct{}
 func (noObserver) Stage(Stage, string) func()                 { return func() {} }
 func (noObserver) Signed(*signer.Result, string)              {}
 func (noObserver) Verified(*verifier.Result, verifier.Policy) {}
+
+// logger is Logger, or one that logs nothing.
+func (o Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containerd/platforms"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -123,10 +124,13 @@ type nodeBuild struct {
 // buildOnPool discovers the pool, builds each platform on its node in
 // parallel (the first failure cancels the others) and merges the results.
 func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.Result, []PlatformNode, []pool.Skip, error) {
+	start := time.Now()
 	p, err := pool.Discover(ctx, o.Pool, o.Logger)
 	if err != nil {
 		return nil, nil, nil, StageError(StageBuild, err)
 	}
+	logger := o.logger()
+	logger.DebugContext(ctx, "pool discovered", "elapsed", time.Since(start))
 	repo := req.Tags[0].Context()
 	key := pool.Key{Repository: repo.Name(), Context: req.ContextDir, Dockerfile: req.Dockerfile, Target: req.Target}
 	bctx, cancel := context.WithCancel(ctx)
@@ -146,6 +150,7 @@ func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.
 			return err
 		})
 		builds[i].placed = placed
+		logger.DebugContext(ctx, "platform built and pushed", "platform", req.Platforms[i], "node", placed.Node, "elapsed", time.Since(start), "error", err)
 		if err != nil {
 			cancel()
 			return fmt.Errorf("%s: %w", req.Platforms[i], explainPushError(err, o.Build.Registry, req.Tags))
@@ -159,6 +164,7 @@ func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.
 	if err != nil {
 		return nil, nil, nil, StageError(StageBuild, err)
 	}
+	logger.DebugContext(ctx, "index merged and pushed", "digest", built.Digest, "elapsed", time.Since(start))
 	nodes := make([]PlatformNode, len(builds))
 	for i, b := range builds {
 		nodes[i] = PlatformNode{Platform: req.Platforms[i], Node: b.placed.Node, Addr: b.placed.Addr, Digest: b.res.Digest, Skipped: b.placed.Skipped}

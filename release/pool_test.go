@@ -32,7 +32,32 @@ func TestMergeIndex(t *testing.T) {
 		}
 		return h
 	}
-	builds := []nodeBuild{{res: &builder.Result{Digest: hash(img)}}, {res: &builder.Result{Digest: hash(idx)}}}
+	// The node that pushed an index: read from the registry, or as its
+	// build read it back (builder.Result.Manifests).
+	readBack, err := remote.Index(idx, reg.Options...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBackManifest, err := readBack.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name      string
+		manifests []v1.Descriptor
+	}{{"read from the registry", nil}, {"as the build read it back", readBackManifest.Manifests}} {
+		t.Run(tt.name, func(t *testing.T) {
+			builds := []nodeBuild{{res: &builder.Result{Digest: hash(img)}}, {res: &builder.Result{Digest: hash(idx), Manifests: tt.manifests}}}
+			checkMerged(t, reg, req, tag, builds, []string{img.DigestStr(), children[0].DigestStr(), children[1].DigestStr()})
+		})
+	}
+}
+
+// checkMerged merges builds and checks the index pushed by digest lists
+// want in order, with the node's manifest's platform and the index's
+// annotations, untagged.
+func checkMerged(t *testing.T, reg *signertest.Registry, req builder.Request, tag name.Tag, builds []nodeBuild, want []string) {
+	t.Helper()
 	res, err := mergeIndex(t.Context(), req, builds)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +70,6 @@ func TestMergeIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{img.DigestStr(), children[0].DigestStr(), children[1].DigestStr()}
 	if len(im.Manifests) != len(want) {
 		t.Fatalf("%d manifests, want %d", len(im.Manifests), len(want))
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/ci"
 	"github.com/hallmark-dev/hallmark/internal/limits"
+	"github.com/hallmark-dev/hallmark/internal/parallel"
 	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/signer"
 )
@@ -62,21 +63,22 @@ func (e *ProvenanceError) Error() string {
 
 // readProvenances reads each platform's SLSA v1 provenance from BuildKit's
 // attestation manifests and checks it is consistent with the request
-// (checkPlatforms, checkProvenance).
+// (checkPlatforms, checkProvenance), the platforms in parallel (bounded).
 func readProvenances(ctx context.Context, ropts []remote.Option, built *builder.Result, req builder.Request) ([]Provenance, error) {
 	if err := checkPlatforms(built, req.Platforms); err != nil {
 		return nil, err
 	}
-	out := make([]Provenance, 0, len(built.Platforms))
-	for _, p := range built.Platforms {
-		pv, err := readProvenance(ctx, ropts, built.Image.Context(), p)
+	out := make([]Provenance, len(built.Platforms))
+	errs := parallel.ForEach(len(out), parallel.Max, func(i int) (err error) {
+		if out[i], err = readProvenance(ctx, ropts, built.Image.Context(), built.Platforms[i]); err != nil {
+			return err
+		}
+		return checkProvenance(out[i], req.Provenance)
+	})
+	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, err // the first in the platforms' order, as one by one
 		}
-		if err := checkProvenance(pv, req.Provenance); err != nil {
-			return nil, err
-		}
-		out = append(out, pv)
 	}
 	return out, nil
 }
@@ -222,15 +224,26 @@ func platformSubject(built *builder.Result, m name.Digest) signer.Subject {
 	return sub
 }
 
-// attestProvenances signs each platform's provenance as a cosign
-// attestation of its manifest, BuildKit's predicate byte for byte.
-func attestProvenances(ctx context.Context, s *signer.Signer, built *builder.Result, provs []Provenance) error {
-	for i := range provs {
-		a, err := s.Attest(ctx, platformSubject(built, provs[i].Manifest), layout.PredicateTypeSLSAProvenance1, provs[i].Statement.Predicate)
-		if err != nil {
-			return err
-		}
-		provs[i].Attestation = a
+// attestAfterSigning is signAll's then for a release with provenance:
+// when the subject signed is a platform's manifest, it signs that
+// platform's provenance as a cosign attestation of the manifest,
+// BuildKit's predicate byte for byte (one provenance per platform
+// manifest: checkPlatforms). nil without provenance.
+func attestAfterSigning(ctx context.Context, s *signer.Signer, built *builder.Result, subjects []signer.Subject, provs []Provenance) func(int) error {
+	if len(provs) == 0 {
+		return nil
 	}
-	return nil
+	of := map[string]int{} // manifest digest → its provenance
+	for i, p := range provs {
+		of[p.Manifest.DigestStr()] = i
+	}
+	return func(i int) error {
+		j, ok := of[subjects[i].Digest.DigestStr()]
+		if !ok {
+			return nil
+		}
+		a, err := s.Attest(ctx, platformSubject(built, provs[j].Manifest), layout.PredicateTypeSLSAProvenance1, provs[j].Statement.Predicate)
+		provs[j].Attestation = a
+		return err
+	}
 }

@@ -118,12 +118,9 @@ func signAndVerify(ctx context.Context, o Options, obs Observer, setup *signingS
 	end := obs.Stage(StageSign, "sign "+built.Image.String())
 	var verified []verification
 	var err error
-	res.Signatures, verified, err = signAll(ctx, setup, subjects, o.Annotations)
-	if err == nil && len(res.Provenance) > 0 {
-		if err = attestProvenances(ctx, setup.signer, built, res.Provenance); err != nil {
-			err = StageError(StageSign, err)
-		}
-	}
+	// Each platform's provenance is attested as soon as its manifest's
+	// signature is written, while the other subjects are still signed.
+	res.Signatures, verified, err = signAll(ctx, setup, subjects, o.Annotations, attestAfterSigning(ctx, setup.signer, built, subjects, res.Provenance))
 	if err == nil && len(res.SBOMs) > 0 {
 		if err = attestSBOMs(ctx, setup.signer, built, res.SBOMs); err != nil {
 			err = StageError(StageSign, err)

@@ -26,14 +26,21 @@ func Subjects(built *builder.Result, recursive bool) []signer.Subject {
 }
 
 // signAll signs every subject, in parallel (bounded), and verifies each as
-// soon as its signature is stored (signThenVerify). The results follow the
-// order of the subjects; a signing failure is a StageSign error.
-func signAll(ctx context.Context, setup *signingSetup, subjects []signer.Subject, ann map[string]string) ([]*signer.Result, []verification, error) {
+// soon as its signature is stored (signThenVerify). then (nil: none) runs
+// for subject i once its signature is written, alongside its verification
+// and the other subjects' signing (a release attests a platform's
+// provenance there); its error fails the subject. The results follow the
+// order of the subjects; a failure is a StageSign error.
+func signAll(ctx context.Context, setup *signingSetup, subjects []signer.Subject, ann map[string]string, then func(i int) error) ([]*signer.Result, []verification, error) {
 	results := make([]*signer.Result, len(subjects))
 	verified := make([]verification, len(subjects))
 	errs := parallel.ForEach(len(subjects), parallel.Max, func(i int) (err error) {
 		sign := func(stored func()) (*signer.Result, error) {
-			return setup.signer.Sign(ctx, subjects[i], ann, signer.WhenStored(stored))
+			res, err := setup.signer.Sign(ctx, subjects[i], ann, signer.WhenStored(stored))
+			if err == nil && then != nil {
+				err = then(i)
+			}
+			return res, err
 		}
 		verify := func() (*verifier.Result, error) { return setup.verifier.Verify(ctx, subjects[i].Digest) }
 		results[i], verified[i], err = signThenVerify(sign, verify)

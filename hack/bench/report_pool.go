@@ -12,9 +12,10 @@ func (r *report) poolTables(p func(string, ...any)) {
 		"of %s (`--oci-worker-platform`), the fifth all four. `testdata/bench/Dockerfile.pool`: per\n"+
 		"platform two `RUN` steps of about a second (TARGETPLATFORM and a new REV build argument per run and side in\n"+
 		"each, so nothing is shared or cached; no QEMU here: the host's busybox runs for every platform). Keyless,\n"+
-		"Sigstore bundles, no transparency log, no build cache on any side; `--progress plain` on every side, in\n"+
-		"which the bench checks that each step ran once per platform.\n\n", "`"+strings.Join(poolPlatforms, "`, `")+"`")
-	p("- **hallmark release, 4 nodes**: `hallmark release --builders FILE --platform (the 4) --ci-cache=false` in a GitLab\n" +
+		"Sigstore bundles, no transparency log, no build cache and no provenance on any side (buildx's\n"+
+		"`--provenance=false`; hallmark's `--provenance=false`, its release's default being on); `--progress plain`\n"+
+		"on every side, in which the bench checks that each step ran once per platform.\n\n", "`"+strings.Join(poolPlatforms, "`, `")+"`")
+	p("- **hallmark release, 4 nodes**: `hallmark release --builders FILE --platform (the 4) --ci-cache=false --provenance=false` in a GitLab\n" +
 		"  job's environment, the builder file naming the four nodes with their platform; the bench checks in the\n" +
 		"  JSON output that each platform was built on its node. It builds and pushes by digest on the nodes, merges\n" +
 		"  the index, signs and verifies the index and each platform (5 signatures, 5 verifications), tags.\n" +
