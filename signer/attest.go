@@ -142,7 +142,7 @@ func (c *signCall) writeAttestation(ctx context.Context, a *Attestation, predica
 	}
 	ref = c.digest.Context().Digest(h.String())
 	w.Ref = ref.String()
-	return c.putReferrer(ctx, w, ref, rawManifest(manifest), listing)
+	return c.putReferrer(ctx, w, ref, rawManifest(manifest), listing, nil)
 }
 
 // findAttestation returns the first bundle referrer in listing holding an

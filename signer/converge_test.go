@@ -14,45 +14,64 @@ import (
 
 // TestIdenticalSignaturesConverge runs signers in separate Signers (as
 // separate processes: concurrent releases of the same content) that sign
-// one digest at once with the same key and annotations, on a registry
-// without faults and through one failing 10% of the requests. Each must
-// succeed and one signature be left in the signature tag, not one per
-// signer.
+// one digest at once with the same key and annotations, in each layout
+// (the legacy signature tag, OCI 1.1 simple-signing referrers, Sigstore
+// bundles) on registries with and without the referrers API, without
+// faults and through a proxy failing 10% of the requests. Each must
+// succeed and one signature be left, not one per signer.
 func TestIdenticalSignaturesConverge(t *testing.T) {
 	const n = 4
-	tests := []struct {
-		name string
-		rate float64
-	}{{"no faults", 0}, {"10% faults", 0.10}}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			upstream := signertest.NewRegistry(t, false)
-			p, err := faultproxy.New("http://"+upstream.Host, faultproxy.Options{Rate: tt.rate, Seed: 15,
-				Faults: append(slices.Clone(faultproxy.AllFaults), faultproxy.LostAnswer)})
-			if err != nil {
-				t.Fatal(err)
+	type layoutCase struct {
+		name   string
+		mode   signer.Mode
+		bundle bool
+	}
+	layouts := []layoutCase{{"legacy", signer.ModeLegacy, false}, {"oci-1-1", signer.ModeOCI11, false}, {"bundle", "", true}}
+	for _, l := range layouts {
+		for _, referrers := range []bool{false, true} {
+			if l.mode == signer.ModeLegacy && referrers {
+				continue // the .sig tag does not use the referrers API
 			}
-			host, d, orig := imageBehind(t, upstream, p)
-			signers := make([]*signer.Signer, n)
-			for i := range n {
-				signers[i] = regSignerFormat(t, host, fmt.Sprintf("signer-%d", i), signer.ModeLegacy, false)
-			}
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i, s := range signers {
-				wg.Go(func() {
-					_, errs[i] = s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"})
+			for _, rate := range []float64{0, 0.10} {
+				t.Run(fmt.Sprintf("%s/%s/%.0f%% faults", l.name, signertest.Name(referrers), rate*100), func(t *testing.T) {
+					t.Parallel()
+					upstream := signertest.NewRegistry(t, referrers)
+					p, err := faultproxy.New("http://"+upstream.Host, faultproxy.Options{Rate: rate, Seed: 15,
+						Faults: append(slices.Clone(faultproxy.AllFaults), faultproxy.LostAnswer)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					host, d, orig := imageBehind(t, upstream, p)
+					signers := make([]*signer.Signer, n)
+					for i := range n {
+						signers[i] = regSignerFormat(t, host, fmt.Sprintf("signer-%d", i), l.mode, l.bundle)
+					}
+					errs := make([]error, n)
+					var wg sync.WaitGroup
+					for i, s := range signers {
+						wg.Go(func() {
+							_, errs[i] = s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"})
+						})
+					}
+					wg.Wait()
+					if err := errors.Join(errs...); err != nil {
+						t.Fatal(err)
+					}
+					p.SetRate(0)
+					var left int
+					switch legacy, ss := stored(t, upstream, orig); {
+					case l.bundle:
+						left = len(bundleReferrers(t, upstream, orig))
+					case l.mode == signer.ModeLegacy:
+						left = legacy
+					default:
+						left = ss
+					}
+					if left != 1 {
+						t.Errorf("%d signers of the same content left %d signatures, want 1 (%d faults in %d requests)", n, left, p.Faults(), len(p.Requests()))
+					}
 				})
 			}
-			wg.Wait()
-			if err := errors.Join(errs...); err != nil {
-				t.Fatal(err)
-			}
-			p.SetRate(0)
-			if l, _ := stored(t, upstream, orig); l != 1 {
-				t.Errorf("%d signers of the same content left %d signatures, want 1 (%d faults in %d requests)", n, l, p.Faults(), len(p.Requests()))
-			}
-		})
+		}
 	}
 }
