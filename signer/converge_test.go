@@ -3,9 +3,15 @@ package signer_test
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
 	"github.com/hallmark-dev/hallmark/signer"
@@ -73,5 +79,72 @@ func TestIdenticalSignaturesConverge(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestConvergeDeleteRefused signs one digest with 4 identical signers at
+// once in bundles on a registry that refuses manifest DELETEs (405,
+// UNSUPPORTED), their first listings held until all have read. Signing
+// succeeds; without the referrers API the
+// duplicates still leave the fallback index (their manifests stay,
+// unlisted), with it they stay.
+func TestConvergeDeleteRefused(t *testing.T) {
+	const n = 4
+	for _, referrers := range []bool{false, true} {
+		t.Run(signertest.Name(referrers), func(t *testing.T) {
+			t.Parallel()
+			upstream := signertest.NewRegistry(t, referrers)
+			u, err := url.Parse("http://" + upstream.Host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proxy := httputil.NewSingleHostReverseProxy(u)
+			var refused, reads atomic.Int64
+			allRead := make(chan struct{})
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// The signers' first listings are held until all have
+				// read: each writes its own.
+				if r.Method == http.MethodGet && (strings.Contains(r.URL.Path, "/referrers/") || strings.Contains(r.URL.Path, "/manifests/sha256-")) {
+					switch k := reads.Add(1); {
+					case k == n:
+						close(allRead)
+					case k < n:
+						select {
+						case <-allRead:
+						case <-time.After(time.Minute):
+						}
+					}
+				}
+				if r.Method == http.MethodDelete {
+					refused.Add(1)
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusMethodNotAllowed)
+					fmt.Fprint(w, `{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}`)
+					return
+				}
+				proxy.ServeHTTP(w, r)
+			})
+			host, d, orig := imageBehind(t, upstream, h)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				s := regSignerFormat(t, host, fmt.Sprintf("signer-%d", i), "", true)
+				wg.Go(func() {
+					_, errs[i] = s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"})
+				})
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			left := len(bundleReferrers(t, upstream, orig))
+			t.Logf("%d bundles left, %d DELETEs refused", left, refused.Load())
+			if refused.Load() == 0 {
+				t.Error("no DELETE was tried: the signers did not write one bundle each")
+			}
+			if left < 1 || !referrers && left != 1 {
+				t.Errorf("%d bundles left, want 1 (at least 1 with the referrers API)", left)
+			}
+		})
 	}
 }
