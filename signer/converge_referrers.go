@@ -3,12 +3,10 @@ package signer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -277,54 +275,6 @@ func (c *signCall) deleteReferrers(digests ...v1.Hash) error {
 		}
 	}
 	return nil
-}
-
-// unlistFallback removes the descriptors of digests from the fallback
-// index read (idx), if the tag still names it (else errConflict).
-func (c *signCall) unlistFallback(idx v1.ImageIndex, digests ...v1.Hash) error {
-	tag := FallbackTag(c.digest)
-	im, base, err := c.fallbackIndex(tag, idx)
-	if err != nil {
-		return err
-	}
-	im.Manifests = slices.DeleteFunc(im.Manifests, func(d v1.Descriptor) bool { return slices.Contains(digests, d.Digest) })
-	raw, err := json.Marshal(im)
-	if err != nil {
-		return err
-	}
-	if err := c.unchanged(tag, base); err != nil {
-		return err
-	}
-	if err := c.putConditional(tag, rawIndex(raw)); err != nil {
-		return fmt.Errorf("writing %s: %w", tag, err)
-	}
-	return nil
-}
-
-// listedIn reports whether the referrers listing idx has the referrer
-// manifest ref; the state is the sorted digests listed (the API may list
-// them in any order). It records the others, in that order, in
-// c.otherReferrers.
-func (c *signCall) listedIn(idx v1.ImageIndex, ref name.Digest) (bool, string, error) {
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return false, "", fmt.Errorf("listing referrers of %s: %w", c.digest, err)
-	}
-	found := false
-	digests := make([]string, 0, len(im.Manifests))
-	var others []v1.Descriptor
-	for _, d := range im.Manifests {
-		digests = append(digests, d.Digest.String())
-		if d.Digest.String() == ref.DigestStr() {
-			found = true
-		} else {
-			others = append(others, d)
-		}
-	}
-	slices.Sort(digests)
-	slices.SortFunc(others, func(a, b v1.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) })
-	c.otherReferrers = others
-	return found, strings.Join(digests, ","), nil
 }
 
 // presentOrKept is the read-back of a referrer put: whether ours is

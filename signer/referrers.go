@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -159,6 +161,32 @@ func (c *signCall) listed(ref name.Digest) (bool, string, error) {
 		return false, "", err
 	}
 	return c.listedIn(idx, ref)
+}
+
+// listedIn reports whether the referrers listing idx has the referrer
+// manifest ref; the state is the sorted digests listed (the API may list
+// them in any order). It records the others, in that order, in
+// c.otherReferrers.
+func (c *signCall) listedIn(idx v1.ImageIndex, ref name.Digest) (bool, string, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return false, "", fmt.Errorf("listing referrers of %s: %w", c.digest, err)
+	}
+	found := false
+	digests := make([]string, 0, len(im.Manifests))
+	var others []v1.Descriptor
+	for _, d := range im.Manifests {
+		digests = append(digests, d.Digest.String())
+		if d.Digest.String() == ref.DigestStr() {
+			found = true
+		} else {
+			others = append(others, d)
+		}
+	}
+	slices.Sort(digests)
+	slices.SortFunc(others, func(a, b v1.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) })
+	c.otherReferrers = others
+	return found, strings.Join(digests, ","), nil
 }
 
 // findReferrer returns the first simple-signing referrer in listing
