@@ -160,6 +160,9 @@ func (c *signCall) findAttestation(listing v1.ImageIndex, predicateType string, 
 		}
 		ref := c.digest.Context().Digest(desc.Digest.String())
 		b, err := c.readBundle(ref, maxAttestationBundleSize)
+		if layout.IsNotFound(err) {
+			continue // deleted since listed: a converged duplicate signature
+		}
 		if err != nil {
 			return name.Digest{}, nil, err
 		}

@@ -96,6 +96,9 @@ func (c *signCall) findBundle(listing v1.ImageIndex) (name.Digest, []byte, error
 		}
 		ref := c.digest.Context().Digest(desc.Digest.String())
 		b, err := c.readBundle(ref, maxBundleSize)
+		if layout.IsNotFound(err) {
+			continue // deleted since listed: a converged duplicate
+		}
 		if err != nil {
 			return name.Digest{}, nil, err
 		}

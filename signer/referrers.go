@@ -203,10 +203,16 @@ func (c *signCall) findReferrer(listing v1.ImageIndex) (name.Digest, oci.Signatu
 		}
 		ref := repo.Digest(desc.Digest.String())
 		sigs, err := ociremote.Signatures(ref, ociremote.WithRemoteOptions(c.ropts...))
+		if layout.IsNotFound(err) {
+			continue // deleted since listed: a converged duplicate
+		}
 		if err != nil {
 			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 		}
 		list, err := sigs.Get()
+		if layout.IsNotFound(err) {
+			continue
+		}
 		if err != nil {
 			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 		}
