@@ -157,65 +157,96 @@ func writersKept(t *testing.T, ref, pub string, n int, trust verifier.Trust) []i
 }
 
 // TestConcurrentSignSameContentCLI runs 4 `hallmark sign` processes at once
-// on one digest with the same key and annotations, in the legacy layout
-// (as concurrent releases of the same content do), through a proxy that
-// holds their first reads of the signature tag until all 4 have read it:
-// each writes its own. Each succeeds and one signature is left, not one
-// per process (issue 15 item 13).
+// on one digest with the same key and annotations (as concurrent releases
+// of the same content do), in the legacy layout and as Sigstore bundles on
+// the registry with and the one without the referrers API, through a
+// proxy that holds their first reads of the signature tag or the
+// referrers listing until all 4 have read it: each writes its own. Each
+// succeeds and one signature is left, not one per process (issue 15 item
+// 13), which cosign v3 verifies.
 func TestConcurrentSignSameContentCLI(t *testing.T) {
 	b := bed(t)
 	const n, password = 4, "pw-same-content-7e2a"
 	priv, pub := keyPair(t, password)
-	reg := b.PlainRegistry()
-	var reads atomic.Int64
-	allRead := make(chan struct{})
-	barrier := func(r *http.Request) time.Duration {
-		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, ".sig") {
-			return 0
-		}
-		switch k := reads.Add(1); {
-		case k == n:
-			close(allRead)
-		case k < n:
-			select {
-			case <-allRead:
-			case <-time.After(time.Minute):
+	_, trust := b.Sigstore()
+	tests := []struct {
+		mode string
+		reg  string
+	}{{"legacy", b.PlainRegistry()}, {"bundle", b.PlainRegistry()}, {"bundle", b.ReferrersRegistry()}}
+	for _, tt := range tests {
+		t.Run(tt.mode+"/"+registryName(b, tt.reg), func(t *testing.T) {
+			var reads atomic.Int64
+			allRead := make(chan struct{})
+			barrier := func(r *http.Request) time.Duration {
+				if r.Method != http.MethodGet || !signatureListing(r.URL.Path) {
+					return 0
+				}
+				switch k := reads.Add(1); {
+				case k == n:
+					close(allRead)
+				case k < n:
+					select {
+					case <-allRead:
+					case <-time.After(time.Minute):
+					}
+				}
+				return 0
 			}
-		}
-		return 0
+			_, addr, _ := testutil.FaultProxy(t, "http://"+tt.reg, faultproxy.Options{Delay: barrier})
+			repoOnReg, digest := pushedImage(t, tt.reg)
+			repo := addr + strings.TrimPrefix(repoOnReg, tt.reg)
+			procs := make([]*running, n)
+			for i := range n {
+				args := []string{"sign", "--insecure-registry", addr, "--key", priv, "--tlog-upload=false", "--no-ci-annotations", "--tag", "v1"}
+				if tt.mode == "bundle" {
+					args = append(args, "--timestamp-server-url", b.Getenv("HALLMARK_TEST_TSA_URL"))
+				}
+				procs[i] = startHallmark(t, []string{"COSIGN_PASSWORD=" + password}, append(append(args, storageArgs(tt.mode)...), repo+"@"+digest)...)
+			}
+			results := make([]result, n)
+			var wg sync.WaitGroup
+			for i, p := range procs {
+				wg.Go(func() { results[i] = p.wait(t, 3*time.Minute) })
+			}
+			wg.Wait()
+			for i, r := range results {
+				if r.Code != 0 {
+					t.Errorf("hallmark sign %d failed:\n%s", i, r)
+				}
+			}
+			if k := reads.Load(); k < n {
+				t.Errorf("%d reads of the signatures, want at least %d", k, n)
+			}
+			d, err := name.NewDigest(repoOnReg+"@"+digest, name.Insecure)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := verifier.Verify(t.Context(), d, verifier.Options{RemoteOptions: plainOptions(t.Context()),
+				Policy: verifier.Policy{Key: pub, Annotations: map[string]string{"tag": "v1"}},
+				Trust:  verifier.Trust{TrustedRoot: b.Getenv("HALLMARK_TEST_TRUSTED_ROOT"), IgnoreTlog: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(res.Verified); got != 1 {
+				t.Errorf("%d processes signing the same content left %d signatures (%v), want 1", n, got, res.Layouts())
+			}
+			if tt.mode != "bundle" {
+				return
+			}
+			r := hallmark(t, nil, append(append([]string{"verify", "--insecure-registry", tt.reg, "--key", pub, "--annotations", "tag=v1"}, trust...), d.String())...)
+			mustSucceed(t, r)
+			if r := pasteCosign(t, b.Cosign3(), printedCosignCommand(t, r.Stderr)); r.Code != 0 {
+				t.Errorf("cosign v3 does not verify the signature left:\n%s", r)
+			}
+		})
 	}
-	_, addr, _ := testutil.FaultProxy(t, "http://"+reg, faultproxy.Options{Delay: barrier})
-	repoOnReg, digest := pushedImage(t, reg)
-	repo := addr + strings.TrimPrefix(repoOnReg, reg)
-	procs := make([]*running, n)
-	for i := range n {
-		procs[i] = startHallmark(t, []string{"COSIGN_PASSWORD=" + password}, append([]string{"sign", "--insecure-registry", addr,
-			"--key", priv, "--tlog-upload=false"}, append(storageArgs("legacy"), "--no-ci-annotations", "--tag", "v1", repo+"@"+digest)...)...)
-	}
-	results := make([]result, n)
-	var wg sync.WaitGroup
-	for i, p := range procs {
-		wg.Go(func() { results[i] = p.wait(t, 3*time.Minute) })
-	}
-	wg.Wait()
-	for i, r := range results {
-		if r.Code != 0 {
-			t.Errorf("hallmark sign %d failed:\n%s", i, r)
-		}
-	}
-	if k := reads.Load(); k < n {
-		t.Errorf("%d reads of the signature tag, want at least %d", k, n)
-	}
-	d, err := name.NewDigest(repoOnReg+"@"+digest, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := verifier.Verify(t.Context(), d, verifier.Options{RemoteOptions: plainOptions(t.Context()),
-		Policy: verifier.Policy{Key: pub, Annotations: map[string]string{"tag": "v1"}}, Trust: verifier.Trust{IgnoreTlog: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := res.Layouts()[verifier.LayoutLegacy]; got != 1 {
-		t.Errorf("%d processes signing the same content left %d signatures, want 1", n, got)
-	}
+}
+
+// signatureListing reports whether a registry request path reads where
+// signers look for an existing signature: the legacy signature tag, the
+// referrers API or the referrers fallback tag.
+func signatureListing(path string) bool {
+	tag := path[strings.LastIndex(path, "/")+1:]
+	return strings.HasSuffix(path, ".sig") || strings.Contains(path, "/referrers/") ||
+		strings.Contains(path, "/manifests/") && strings.HasPrefix(tag, "sha256-") && len(tag) == len("sha256-")+64
 }

@@ -142,7 +142,7 @@ func (c *signCall) writeAttestation(ctx context.Context, a *Attestation, predica
 	}
 	ref = c.digest.Context().Digest(h.String())
 	w.Ref = ref.String()
-	return c.putReferrer(ctx, w, ref, rawManifest(manifest), listing)
+	return c.putReferrer(ctx, w, ref, rawManifest(manifest), listing, nil)
 }
 
 // findAttestation returns the first bundle referrer in listing holding an
@@ -160,6 +160,9 @@ func (c *signCall) findAttestation(listing v1.ImageIndex, predicateType string, 
 		}
 		ref := c.digest.Context().Digest(desc.Digest.String())
 		b, err := c.readBundle(ref, maxAttestationBundleSize)
+		if layout.IsNotFound(err) {
+			continue // deleted since listed: a converged duplicate signature
+		}
 		if err != nil {
 			return name.Digest{}, nil, err
 		}

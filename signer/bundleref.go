@@ -74,7 +74,12 @@ func (c *signCall) writeBundle(ctx context.Context) (*Written, error) {
 	}
 	ref = c.digest.Context().Digest(h.String())
 	w.Ref = ref.String()
-	return w, c.putReferrer(ctx, w, ref, rawManifest(manifest), listing)
+	kind := c.bundleKind()
+	if err := c.putReferrer(ctx, w, ref, rawManifest(manifest), listing, kind); err != nil {
+		return w, err
+	}
+	c.convergeReferrer(ctx, w, ref, rawManifest(manifest), kind)
+	return w, nil
 }
 
 // findBundle returns the first bundle referrer in listing whose bundle
@@ -91,6 +96,9 @@ func (c *signCall) findBundle(listing v1.ImageIndex) (name.Digest, []byte, error
 		}
 		ref := c.digest.Context().Digest(desc.Digest.String())
 		b, err := c.readBundle(ref, maxBundleSize)
+		if layout.IsNotFound(err) {
+			continue // deleted since listed: a converged duplicate
+		}
 		if err != nil {
 			return name.Digest{}, nil, err
 		}

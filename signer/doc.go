@@ -56,6 +56,13 @@
 // and writes again when another writer's update removed the signature.
 // With [WhenStored] a caller learns when the signature is in place, before
 // those read-backs, and may read it meanwhile (a release verifies it).
+// Equivalent signatures that signers in different processes wrote at once
+// converge to one: in the .sig tag the first stays; of referrers (simple
+// signing, bundles) the one with the lowest manifest digest stays, the
+// others are unlisted and deleted (with the referrers API, by DELETE; a
+// registry that refuses DELETE keeps them). A Written then names the one
+// kept; a signer that finished before a lower equivalent was listed names
+// its own, since removed.
 //
 // The package never prompts, never prints, and logs only through the
 // *slog.Logger in [Options]. Secrets (the identity token, the key password)

@@ -58,6 +58,28 @@ func (c *signCall) indexFallback(desc v1.Descriptor, read v1.ImageIndex) error {
 	return nil
 }
 
+// unlistFallback removes the descriptors of digests from the fallback
+// index read (idx), if the tag still names it (else errConflict).
+func (c *signCall) unlistFallback(idx v1.ImageIndex, digests ...v1.Hash) error {
+	tag := FallbackTag(c.digest)
+	im, base, err := c.fallbackIndex(tag, idx)
+	if err != nil {
+		return err
+	}
+	im.Manifests = slices.DeleteFunc(im.Manifests, func(d v1.Descriptor) bool { return slices.Contains(digests, d.Digest) })
+	raw, err := json.Marshal(im)
+	if err != nil {
+		return err
+	}
+	if err := c.unchanged(tag, base); err != nil {
+		return err
+	}
+	if err := c.putConditional(tag, rawIndex(raw)); err != nil {
+		return fmt.Errorf("writing %s: %w", tag, err)
+	}
+	return nil
+}
+
 // fallbackIndex returns the fallback index's manifest and digest (nil: no
 // index), from read if given, else from the registry.
 func (c *signCall) fallbackIndex(tag name.Tag, read v1.ImageIndex) (*v1.IndexManifest, *v1.Hash, error) {

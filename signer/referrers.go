@@ -57,7 +57,12 @@ func (c *signCall) writeReferrer(ctx context.Context) (*Written, error) {
 		return nil, err
 	}
 	w.Ref = ref.String()
-	return w, c.putReferrer(ctx, w, ref, manifest, listing)
+	kind := c.simpleSigningKind()
+	if err := c.putReferrer(ctx, w, ref, manifest, listing, kind); err != nil {
+		return w, err
+	}
+	c.convergeReferrer(ctx, w, ref, manifest, kind)
+	return w, nil
 }
 
 // subjectDescriptor returns the image's descriptor, read once if unknown.
@@ -77,8 +82,10 @@ func (c *signCall) subjectDescriptor() (*v1.Descriptor, error) {
 // descriptor with artifactType and annotations, layout.ReferrerDescriptor);
 // commit reads the listing back and updates the index again when a
 // concurrent writer's update dropped ours. listing is the referrers
-// listing read before.
-func (c *signCall) putReferrer(ctx context.Context, w *Written, ref name.Digest, manifest rawManifest, listing v1.ImageIndex) error {
+// listing read before. A signature of kind (nil: an attestation) removed
+// meanwhile by another signer in favour of an equivalent one counts as
+// written (see convergeReferrer).
+func (c *signCall) putReferrer(ctx context.Context, w *Written, ref name.Digest, manifest rawManifest, listing v1.ImageIndex, kind *referrerKind) error {
 	desc, err := layout.ReferrerDescriptor(manifest)
 	if err != nil {
 		return err
@@ -109,7 +116,7 @@ func (c *signCall) putReferrer(ctx context.Context, w *Written, ref name.Digest,
 		w.Location = layout.LocationReferrers
 		return 0, nil
 	}
-	return c.commit(ctx, w, put, func() (bool, string, error) { return c.listed(ref) })
+	return c.commit(ctx, w, put, func() (bool, string, error) { return c.presentOrKept(ref, kind) })
 }
 
 // referrers lists the image's referrers: through the referrers API, or
@@ -146,25 +153,39 @@ func (c *signCall) referrers(w *Written) (v1.ImageIndex, error) {
 	return idx, nil
 }
 
-// listed reports whether the referrers listing (API or fallback index)
-// has the referrer manifest ref; the state is the sorted digests listed
-// (the API may list them in any order).
+// listed reads the referrers listing (API or fallback index) and reports
+// whether it has the referrer manifest ref (listedIn).
 func (c *signCall) listed(ref name.Digest) (bool, string, error) {
 	idx, err := c.referrers(nil)
 	if err != nil {
 		return false, "", err
 	}
+	return c.listedIn(idx, ref)
+}
+
+// listedIn reports whether the referrers listing idx has the referrer
+// manifest ref; the state is the sorted digests listed (the API may list
+// them in any order). It records the others, in that order, in
+// c.otherReferrers.
+func (c *signCall) listedIn(idx v1.ImageIndex, ref name.Digest) (bool, string, error) {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return false, "", fmt.Errorf("listing referrers of %s: %w", c.digest, err)
 	}
 	found := false
 	digests := make([]string, 0, len(im.Manifests))
+	var others []v1.Descriptor
 	for _, d := range im.Manifests {
-		found = found || d.Digest.String() == ref.DigestStr()
 		digests = append(digests, d.Digest.String())
+		if d.Digest.String() == ref.DigestStr() {
+			found = true
+		} else {
+			others = append(others, d)
+		}
 	}
 	slices.Sort(digests)
+	slices.SortFunc(others, func(a, b v1.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) })
+	c.otherReferrers = others
 	return found, strings.Join(digests, ","), nil
 }
 
@@ -182,10 +203,16 @@ func (c *signCall) findReferrer(listing v1.ImageIndex) (name.Digest, oci.Signatu
 		}
 		ref := repo.Digest(desc.Digest.String())
 		sigs, err := ociremote.Signatures(ref, ociremote.WithRemoteOptions(c.ropts...))
+		if layout.IsNotFound(err) {
+			continue // deleted since listed: a converged duplicate
+		}
 		if err != nil {
 			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 		}
 		list, err := sigs.Get()
+		if layout.IsNotFound(err) {
+			continue
+		}
 		if err != nil {
 			return name.Digest{}, nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 		}

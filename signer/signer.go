@@ -359,6 +359,9 @@ type signCall struct {
 	// legacyTwin is whether the signature tag's last read-back found a
 	// signature of the same payload before ours (see convergeLegacy).
 	legacyTwin bool
+	// otherReferrers are the descriptors the last referrers listing read
+	// had besides ours, by digest (see convergeReferrer).
+	otherReferrers []v1.Descriptor
 
 	// stored is called once the last layout's write is made (see
 	// WhenStored), then set to nil.
