@@ -45,17 +45,7 @@ func (c *signCall) indexFallback(desc v1.Descriptor, read v1.ImageIndex) error {
 	}
 	im.Manifests = append(im.Manifests, desc)
 	slices.SortFunc(im.Manifests, func(a, b v1.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) })
-	raw, err := json.Marshal(im)
-	if err != nil {
-		return err
-	}
-	if err := c.unchanged(tag, base); err != nil {
-		return err
-	}
-	if err := c.putConditional(tag, rawIndex(raw)); err != nil {
-		return fmt.Errorf("writing %s: %w", tag, err)
-	}
-	return nil
+	return c.putFallbackIndex(tag, im, base)
 }
 
 // unlistFallback removes the descriptors of digests from the fallback
@@ -67,6 +57,12 @@ func (c *signCall) unlistFallback(idx v1.ImageIndex, digests ...v1.Hash) error {
 		return err
 	}
 	im.Manifests = slices.DeleteFunc(im.Manifests, func(d v1.Descriptor) bool { return slices.Contains(digests, d.Digest) })
+	return c.putFallbackIndex(tag, im, base)
+}
+
+// putFallbackIndex puts im under the fallback tag if the tag still names
+// base (nil: absent), else errConflict.
+func (c *signCall) putFallbackIndex(tag name.Tag, im *v1.IndexManifest, base *v1.Hash) error {
 	raw, err := json.Marshal(im)
 	if err != nil {
 		return err
