@@ -158,8 +158,9 @@ func writersKept(t *testing.T, ref, pub string, n int, trust verifier.Trust) []i
 
 // TestConcurrentSignSameContentCLI runs 4 `hallmark sign` processes at once
 // on one digest with the same key and annotations (as concurrent releases
-// of the same content do), in the legacy layout and as Sigstore bundles on
-// the registry with and the one without the referrers API, through a
+// of the same content do), in the legacy layout, and as OCI 1.1 referrers
+// (simple signing) and Sigstore bundles on the registry with and the one
+// without the referrers API, through a
 // proxy that holds their first reads of the signature tag or the
 // referrers listing until all 4 have read it: each writes its own. Each
 // succeeds and one signature is left, not one per process (issue 15 item
@@ -172,7 +173,8 @@ func TestConcurrentSignSameContentCLI(t *testing.T) {
 	tests := []struct {
 		mode string
 		reg  string
-	}{{"legacy", b.PlainRegistry()}, {"bundle", b.PlainRegistry()}, {"bundle", b.ReferrersRegistry()}}
+	}{{"legacy", b.PlainRegistry()}, {"oci-1-1", b.PlainRegistry()}, {"oci-1-1", b.ReferrersRegistry()},
+		{"bundle", b.PlainRegistry()}, {"bundle", b.ReferrersRegistry()}}
 	for _, tt := range tests {
 		t.Run(tt.mode+"/"+registryName(b, tt.reg), func(t *testing.T) {
 			var reads atomic.Int64
