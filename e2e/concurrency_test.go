@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,20 +176,10 @@ func TestConcurrentSignSameContentCLI(t *testing.T) {
 		{"bundle", b.PlainRegistry()}, {"bundle", b.ReferrersRegistry()}}
 	for _, tt := range tests {
 		t.Run(tt.mode+"/"+registryName(b, tt.reg), func(t *testing.T) {
-			var reads atomic.Int64
-			allRead := make(chan struct{})
+			firstReads := testutil.NewBarrier(n)
 			barrier := func(r *http.Request) time.Duration {
-				if r.Method != http.MethodGet || !signatureListing(r.URL.Path) {
-					return 0
-				}
-				switch k := reads.Add(1); {
-				case k == n:
-					close(allRead)
-				case k < n:
-					select {
-					case <-allRead:
-					case <-time.After(time.Minute):
-					}
+				if r.Method == http.MethodGet && signatureListing(r.URL.Path) {
+					firstReads.Wait()
 				}
 				return 0
 			}
@@ -216,7 +205,7 @@ func TestConcurrentSignSameContentCLI(t *testing.T) {
 					t.Errorf("hallmark sign %d failed:\n%s", i, r)
 				}
 			}
-			if k := reads.Load(); k < n {
+			if k := firstReads.Calls(); k < n {
 				t.Errorf("%d reads of the signatures, want at least %d", k, n)
 			}
 			d, err := name.NewDigest(repoOnReg+"@"+digest, name.Insecure)

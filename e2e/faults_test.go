@@ -205,17 +205,7 @@ func signatureReferrerCount(t *testing.T, d name.Digest) int {
 // listed as referrers of d (the referrers API or the fallback index).
 func provenanceAttestations(t *testing.T, d name.Digest) int {
 	t.Helper()
-	refs, err := layout.ListReferrers(d, append(plainOptions(t.Context()), remote.WithReferrersTagFallback(false)), true, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, r := range refs {
-		if r.Descriptor.Annotations[layout.AnnotationBundlePredicateType] == layout.PredicateTypeSLSAProvenance1 {
-			n++
-		}
-	}
-	return n
+	return testutil.Attestations(t, d, plainOptions(t.Context()), layout.PredicateTypeSLSAProvenance1)
 }
 
 // checkOneSignature reads the repository back from the registry itself

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
@@ -119,15 +120,5 @@ func TestRunProvenanceTwice(t *testing.T) {
 // SLSA v1 provenance.
 func countProvenanceAttestations(t *testing.T, reg *signertest.Registry, d name.Digest) int {
 	t.Helper()
-	refs, err := layout.ListReferrers(d, append(reg.Options[:len(reg.Options):len(reg.Options)], remote.WithReferrersTagFallback(false)), true, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, r := range refs {
-		if r.Descriptor.Annotations[layout.AnnotationBundlePredicateType] == layout.PredicateTypeSLSAProvenance1 {
-			n++
-		}
-	}
-	return n
+	return testutil.Attestations(t, d, reg.Options, layout.PredicateTypeSLSAProvenance1)
 }

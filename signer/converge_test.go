@@ -11,9 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/hallmark-dev/hallmark/internal/faultproxy"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 )
@@ -99,21 +99,13 @@ func TestConvergeDeleteRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			proxy := httputil.NewSingleHostReverseProxy(u)
-			var refused, reads atomic.Int64
-			allRead := make(chan struct{})
+			var refused atomic.Int64
+			firstReads := testutil.NewBarrier(n)
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				// The signers' first listings are held until all have
 				// read: each writes its own.
 				if r.Method == http.MethodGet && (strings.Contains(r.URL.Path, "/referrers/") || strings.Contains(r.URL.Path, "/manifests/sha256-")) {
-					switch k := reads.Add(1); {
-					case k == n:
-						close(allRead)
-					case k < n:
-						select {
-						case <-allRead:
-						case <-time.After(time.Minute):
-						}
-					}
+					firstReads.Wait()
 				}
 				if r.Method == http.MethodDelete {
 					refused.Add(1)
