@@ -150,9 +150,14 @@ type referrerState struct {
 // kept in w. Like convergeLegacy it never fails the signing.
 func (c *signCall) convergeReferrer(ctx context.Context, w *Written, ref name.Digest, manifest rawManifest, kind *referrerKind) {
 	api := w.Location == layout.LocationReferrers
+	var listing v1.ImageIndex // read here, for the first round
 	if api {
 		// The put was not read back: one listing, now that ours is there.
-		if _, _, err := c.listed(ref); err != nil {
+		var err error
+		if listing, err = c.referrers(nil); err == nil {
+			_, _, err = c.listedIn(listing, ref)
+		}
+		if err != nil {
 			c.s.o.Logger.InfoContext(ctx, "could not list referrers to converge equivalent signatures; a duplicate may be left", "ref", w.Ref, "err", err)
 			return
 		}
@@ -167,9 +172,10 @@ func (c *signCall) convergeReferrer(ctx context.Context, w *Written, ref name.Di
 	var st referrerState
 	write := func() (int, error) {
 		var err error
-		if st, err = c.referrerState(ref, kind); err != nil {
+		if st, err = c.referrerState(ref, kind, listing); err != nil {
 			return 0, err
 		}
+		listing = nil // later rounds read again
 		switch {
 		case st.ours && st.keep != nil && api:
 			return 0, c.deleteReferrers(desc.Digest)
@@ -189,7 +195,7 @@ func (c *signCall) convergeReferrer(ctx context.Context, w *Written, ref name.Di
 	}
 	converged := func() (bool, string, error) {
 		var err error
-		if st, err = c.referrerState(ref, kind); err != nil {
+		if st, err = c.referrerState(ref, kind, nil); err != nil {
 			return false, "", err
 		}
 		return st.ours == (st.keep == nil) && len(st.dups) == 0, st.sum, nil
@@ -218,13 +224,16 @@ func (c *signCall) convergeReferrer(ctx context.Context, w *Written, ref name.Di
 	}
 }
 
-// referrerState reads the referrers listing and the referrers of kind
-// listed besides ours (each once: kind.seen keeps them).
-func (c *signCall) referrerState(ref name.Digest, kind *referrerKind) (referrerState, error) {
-	var st referrerState
+// referrerState reads the referrers listing (unless given the one just
+// read) and the referrers of kind listed besides ours (each once:
+// kind.seen keeps them).
+func (c *signCall) referrerState(ref name.Digest, kind *referrerKind, listing v1.ImageIndex) (referrerState, error) {
+	st := referrerState{idx: listing}
 	var err error
-	if st.idx, err = c.referrers(nil); err != nil {
-		return st, err
+	if st.idx == nil {
+		if st.idx, err = c.referrers(nil); err != nil {
+			return st, err
+		}
 	}
 	if st.ours, st.sum, err = c.listedIn(st.idx, ref); err != nil {
 		return st, err
@@ -281,11 +290,15 @@ func (c *signCall) deleteReferrers(digests ...v1.Hash) error {
 // listed or, for a signature of kind (nil: no convergence), was removed
 // by another signer in favour of an equivalent one listed below it.
 func (c *signCall) presentOrKept(ref name.Digest, kind *referrerKind) (bool, string, error) {
-	ok, sum, err := c.listed(ref)
+	idx, err := c.referrers(nil)
+	if err != nil {
+		return false, "", err
+	}
+	ok, sum, err := c.listedIn(idx, ref)
 	if err != nil || ok || kind == nil || !slices.ContainsFunc(c.otherReferrers, kind.candidate) {
 		return ok, sum, err
 	}
-	st, err := c.referrerState(ref, kind)
+	st, err := c.referrerState(ref, kind, idx)
 	if err != nil {
 		return false, "", err
 	}

@@ -153,16 +153,6 @@ func (c *signCall) referrers(w *Written) (v1.ImageIndex, error) {
 	return idx, nil
 }
 
-// listed reads the referrers listing (API or fallback index) and reports
-// whether it has the referrer manifest ref (listedIn).
-func (c *signCall) listed(ref name.Digest) (bool, string, error) {
-	idx, err := c.referrers(nil)
-	if err != nil {
-		return false, "", err
-	}
-	return c.listedIn(idx, ref)
-}
-
 // listedIn reports whether the referrers listing idx has the referrer
 // manifest ref; the state is the sorted digests listed (the API may list
 // them in any order). It records the others, in that order, in
