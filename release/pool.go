@@ -72,10 +72,16 @@ func runPool(ctx context.Context, o Options, obs Observer) (*Result, error) {
 		if g.err != nil {
 			err = g.err
 		}
+		cancel()
 		return nil, ps.rollback(ctx, ps.cause(err))
 	}
-	res, err := ps.signIndex(runCtx, obs, g.ready(), built)
+	setup := g.ready()
+	if setup == nil {
+		return nil, StageError(StageBuild, errors.New("the build exported without calling BeforeExport"))
+	}
+	res, err := ps.signIndex(runCtx, obs, setup, built)
 	if err != nil {
+		cancel()
 		return nil, ps.rollback(ctx, ps.cause(err))
 	}
 	res.Nodes, res.Down = nodes, down

@@ -71,7 +71,9 @@ func (ps *poolSigning) startPlatform(ctx context.Context, i int, platform string
 	ps.wg.Add(1)
 	go func() {
 		defer ps.wg.Done()
-		if st.err = st.sign(ctx, ps.o, ps.gate.ready(), platform, repo, pushed, descs); st.err != nil {
+		st.err = st.sign(ctx, ps.o, ps.gate.ready(), platform, repo, pushed, descs)
+		ps.o.logger().DebugContext(ctx, "platform signed and verified", "platform", platform, "error", st.err)
+		if st.err != nil {
 			ps.cancel()
 		}
 	}()
@@ -142,7 +144,9 @@ func (ps *poolSigning) signIndex(ctx context.Context, obs Observer, setup *signi
 		known := Subjects(built, true)
 		if req.Provenance != nil {
 			for _, p := range built.Platforms {
-				known = append(known, signer.Subject{Digest: built.Image.Context().Digest(p.Attestation.Digest.String())})
+				if p.Attestation != nil { // else its stage's gate fails
+					known = append(known, signer.Subject{Digest: built.Image.Context().Digest(p.Attestation.Digest.String())})
+				}
 			}
 		}
 		subjects = append(subjects, withAttestationManifests(known, sboms)[len(known):]...)
