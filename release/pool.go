@@ -69,11 +69,11 @@ func runPool(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	built, nodes, down, err := buildOnPool(runCtx, o, req, ps)
 	end()
 	if err != nil {
-		if g.err != nil {
-			err = g.err
-		}
 		cancel()
-		return nil, ps.rollback(ctx, ps.cause(err))
+		if err = ps.cause(err); g.err != nil {
+			err = g.err // the signer could not be prepared: nothing was pushed
+		}
+		return nil, ps.rollback(ctx, err)
 	}
 	setup := g.ready()
 	if setup == nil {
@@ -173,11 +173,12 @@ func buildOnPool(ctx context.Context, o Options, req builder.Request, ps *poolSi
 		builds[i].placed = placed
 		logger.DebugContext(ctx, "platform built and pushed", "platform", req.Platforms[i], "node", placed.Node, "elapsed", time.Since(start), "error", err)
 		if err != nil {
-			ps.cancel() // the other builds and the platforms' stages
-			return fmt.Errorf("%s: %w", req.Platforms[i], explainPushError(err, o.Build.Registry, req.Tags))
+			err = fmt.Errorf("%s: %w", req.Platforms[i], explainPushError(err, o.Build.Registry, req.Tags))
+			ps.fail(StageError(StageBuild, err)) // cancels the other builds and the platforms' stages
+			return err
 		}
 		if builds[i].descs, err = pushedDescriptors(repo, req.Platforms[i], builds[i].res, ropts); err != nil {
-			ps.cancel()
+			ps.fail(StageError(StageBuild, err))
 			return err
 		}
 		ps.startPlatform(ctx, i, req.Platforms[i], repo, builds[i].res.Digest, builds[i].descs)

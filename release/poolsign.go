@@ -32,6 +32,10 @@ type poolSigning struct {
 	// cancel stops the builds and the stages.
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// first is the first failure of a build or a stage (fail): the
+	// cause; those that follow may be its cancellation.
+	mu    sync.Mutex
+	first error
 	// platforms are the platforms' stages, in the platforms' order; nil
 	// for a platform whose node did not push.
 	platforms []*platformStage
@@ -74,7 +78,7 @@ func (ps *poolSigning) startPlatform(ctx context.Context, i int, platform string
 		st.err = st.sign(ctx, ps.o, ps.gate.ready(), platform, repo, pushed, descs)
 		ps.o.logger().DebugContext(ctx, "platform signed and verified", "platform", platform, "error", st.err)
 		if st.err != nil {
-			ps.cancel()
+			ps.fail(st.err)
 		}
 	}()
 }
@@ -211,12 +215,26 @@ func (ps *poolSigning) wait() error {
 	return firstCause(errs)
 }
 
-// cause is the cause of a pool release's failure err: a platform's stage
-// that failed cancelled the rest, so its error is, when there is one
-// that is not a cancellation (a failed build cancels the stages).
+// fail records err, a build's or a stage's failure, as the cause unless
+// another came first, and cancels the builds and the stages.
+func (ps *poolSigning) fail(err error) {
+	ps.mu.Lock()
+	if ps.first == nil {
+		ps.first = err
+	}
+	ps.mu.Unlock()
+	ps.cancel()
+}
+
+// cause is the cause of a pool release's failure err, once the stages
+// ended: the first failure of a build or a stage, which cancelled the
+// rest; else err.
 func (ps *poolSigning) cause(err error) error {
-	if serr := ps.wait(); serr != nil && !errors.Is(serr, context.Canceled) {
-		return serr
+	ps.wg.Wait()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.first != nil {
+		return ps.first
 	}
 	return err
 }
