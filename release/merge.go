@@ -23,7 +23,8 @@ import (
 // already) and not tagged. A node that pushed an index (a platform with
 // attestations) contributes every manifest of it, the attestation
 // manifests kept with their annotations; one that pushed a manifest, that
-// manifest with the platform it was built for.
+// manifest with the platform it was built for. A build's descriptors are
+// read unless given (nodeBuild.descs).
 func mergeIndex(ctx context.Context, req builder.Request, builds []nodeBuild) (*builder.Result, error) {
 	repo := req.Tags[0].Context()
 	opts := append(slices.Clone(req.RemoteOptions), remote.WithContext(ctx))
@@ -31,7 +32,9 @@ func mergeIndex(ctx context.Context, req builder.Request, builds []nodeBuild) (*
 	// platforms' order.
 	pushed := make([][]v1.Descriptor, len(builds))
 	errs := parallel.ForEach(len(builds), parallel.Max, func(i int) (err error) {
-		pushed[i], err = pushedDescriptors(repo, req.Platforms[i], builds[i].res, opts)
+		if pushed[i] = builds[i].descs; pushed[i] == nil {
+			pushed[i], err = pushedDescriptors(repo, req.Platforms[i], builds[i].res, opts)
+		}
 		return err
 	})
 	var adds []mutate.IndexAddendum

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/containerd/platforms"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/builder/pool"
@@ -30,14 +32,20 @@ type PlatformNode struct {
 }
 
 // runPool is Run over a pool (Options.Pool): each platform is built on
-// its node and pushed there by digest, with nothing tagged; the
-// platforms' manifests, and the attestation manifests BuildKit made, are
-// merged into one index, pushed by digest; the index and each platform's
-// manifest are signed and verified as a one-node Recursive release signs
-// them — with Build.Request.Provenance, after the same consistency gate,
-// with each attestation manifest signed and each platform's provenance
-// attested (signAndVerify) — and only then is the index tagged (tagStage,
-// as Run tags).
+// its node and pushed there by digest, with nothing tagged. As soon as a
+// platform's node has pushed it, that platform's stage starts while the
+// other nodes still build: with Build.Request.Provenance its consistency
+// gate, then its manifest (and its attestation manifest) signed, its
+// provenance attested, each verified — what a one-node Recursive release
+// makes for it (signAndVerify). Once every node is done, the platforms'
+// manifests and the attestation manifests BuildKit made are merged into
+// one index, pushed by digest, signed and verified; and only once every
+// platform's stage has passed is the index tagged (tagStage, as Run
+// tags). A failure anywhere — a node's build, a platform's gate,
+// signature or verification, the index's — cancels the rest, and every
+// signature and attestation the release wrote is withdrawn: a release
+// that fails leaves nothing signed (the error says what the registry
+// kept, if it refused to delete).
 func runPool(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	req, err := o.Build.request(ctx)
 	if err != nil {
@@ -54,18 +62,27 @@ func runPool(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	g := &poolGate{prepare: func(waitCtx context.Context) (*signingSetup, error) { return prepare(ctx, waitCtx, o, pending) }}
 	req.BeforeExport = g.wait
 
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ps := &poolSigning{o: o, gate: g, cancel: cancel, platforms: make([]*platformStage, len(req.Platforms))}
 	end := obs.Stage(StageBuild, "build on the pool and push "+strings.Join(o.Build.Tags, ", "))
-	built, nodes, down, err := buildOnPool(ctx, o, req)
+	built, nodes, down, err := buildOnPool(runCtx, o, req, ps)
 	end()
-	if g.err != nil {
-		return nil, g.err
-	}
 	if err != nil {
-		return nil, err
+		cancel()
+		if err = ps.cause(err); g.err != nil {
+			err = g.err // the signer could not be prepared: nothing was pushed
+		}
+		return nil, ps.rollback(ctx, err)
 	}
-	res, err := signAndVerify(ctx, o, obs, g.setup, built, true)
+	setup := g.ready()
+	if setup == nil {
+		return nil, StageError(StageBuild, errors.New("the build exported without calling BeforeExport"))
+	}
+	res, err := ps.signIndex(runCtx, obs, setup, built)
 	if err != nil {
-		return nil, err
+		cancel()
+		return nil, ps.rollback(ctx, ps.cause(err))
 	}
 	res.Nodes, res.Down = nodes, down
 	end = obs.Stage(StageTag, "tag "+strings.Join(o.Build.Tags, ", "))
@@ -119,11 +136,16 @@ func (g *poolGate) wait(ctx context.Context) error {
 type nodeBuild struct {
 	res    *builder.Result
 	placed pool.Placed
+	// descs are what the node pushed (pushedDescriptors); nil: not read
+	// yet.
+	descs []v1.Descriptor
 }
 
 // buildOnPool discovers the pool, builds each platform on its node in
-// parallel (the first failure cancels the others) and merges the results.
-func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.Result, []PlatformNode, []pool.Skip, error) {
+// parallel (the first failure cancels the others), starts each
+// platform's stage (ps) as soon as its node pushed it, and, once all are
+// built, merges the results.
+func buildOnPool(ctx context.Context, o Options, req builder.Request, ps *poolSigning) (*builder.Result, []PlatformNode, []pool.Skip, error) {
 	start := time.Now()
 	p, err := pool.Discover(ctx, o.Pool, o.Logger)
 	if err != nil {
@@ -133,8 +155,7 @@ func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.
 	logger.DebugContext(ctx, "pool discovered", "elapsed", time.Since(start))
 	repo := req.Tags[0].Context()
 	key := pool.Key{Repository: repo.Name(), Context: req.ContextDir, Dockerfile: req.Dockerfile, Target: req.Target}
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ropts := append(slices.Clone(req.RemoteOptions), remote.WithContext(ctx))
 	builds := make([]nodeBuild, len(req.Platforms))
 	errs := parallel.ForEach(len(req.Platforms), parallel.Max, func(i int) error {
 		r := req
@@ -144,7 +165,7 @@ func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.
 			from, to := registryCache(repo, r.Platforms, r.Insecure)
 			r.CacheFrom, r.CacheTo = append(r.CacheFrom, from), append(r.CacheTo, to)
 		}
-		placed, err := p.Build(bctx, key, req.Platforms[i], func(ctx context.Context, b *builder.Builder) error {
+		placed, err := p.Build(ctx, key, req.Platforms[i], func(ctx context.Context, b *builder.Builder) error {
 			res, err := b.Build(ctx, r)
 			builds[i].res = res
 			return err
@@ -152,9 +173,15 @@ func buildOnPool(ctx context.Context, o Options, req builder.Request) (*builder.
 		builds[i].placed = placed
 		logger.DebugContext(ctx, "platform built and pushed", "platform", req.Platforms[i], "node", placed.Node, "elapsed", time.Since(start), "error", err)
 		if err != nil {
-			cancel()
-			return fmt.Errorf("%s: %w", req.Platforms[i], explainPushError(err, o.Build.Registry, req.Tags))
+			err = fmt.Errorf("%s: %w", req.Platforms[i], explainPushError(err, o.Build.Registry, req.Tags))
+			ps.fail(StageError(StageBuild, err)) // cancels the other builds and the platforms' stages
+			return err
 		}
+		if builds[i].descs, err = pushedDescriptors(repo, req.Platforms[i], builds[i].res, ropts); err != nil {
+			ps.fail(StageError(StageBuild, err))
+			return err
+		}
+		ps.startPlatform(ctx, i, req.Platforms[i], repo, builds[i].res.Digest, builds[i].descs)
 		return nil
 	})
 	if err := firstCause(errs); err != nil {

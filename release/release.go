@@ -121,7 +121,11 @@ func signAndVerify(ctx context.Context, o Options, obs Observer, setup *signingS
 	// Each platform's provenance is attested as soon as its manifest's
 	// signature is written, while the other subjects are still signed.
 	res.Signatures, verified, err = signAll(ctx, setup, subjects, o.Annotations, attestAfterSigning(ctx, setup.signer, built, subjects, res.Provenance))
-	if err == nil && len(res.SBOMs) > 0 {
+	if err != nil {
+		end()
+		return nil, err
+	}
+	if len(res.SBOMs) > 0 {
 		if err = attestSBOMs(ctx, setup.signer, built, res.SBOMs); err != nil {
 			err = StageError(StageSign, err)
 		}

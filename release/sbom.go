@@ -139,10 +139,10 @@ func withAttestationManifests(subjects []signer.Subject, sboms []SBOM) []signer.
 func attestSBOMs(ctx context.Context, s *signer.Signer, built *builder.Result, sboms []SBOM) error {
 	for i := range sboms {
 		a, err := s.Attest(ctx, platformSubject(built, sboms[i].Manifest), layout.PredicateTypeSPDX, sboms[i].Statement.Predicate)
+		sboms[i].Attestation = a // partial on failure: for a rollback
 		if err != nil {
 			return err
 		}
-		sboms[i].Attestation = a
 	}
 	return nil
 }

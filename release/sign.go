@@ -30,7 +30,9 @@ func Subjects(built *builder.Result, recursive bool) []signer.Subject {
 // for subject i once its signature is written, alongside its verification
 // and the other subjects' signing (a release attests a platform's
 // provenance there); its error fails the subject. The results follow the
-// order of the subjects; a failure is a StageSign error.
+// order of the subjects; a failure is a StageSign error, returned with
+// what was signed (a failed subject's partial result: what its Sign wrote
+// before it failed; nil: nothing), for a rollback.
 func signAll(ctx context.Context, setup *signingSetup, subjects []signer.Subject, ann map[string]string, then func(i int) error) ([]*signer.Result, []verification, error) {
 	results := make([]*signer.Result, len(subjects))
 	verified := make([]verification, len(subjects))
@@ -47,7 +49,7 @@ func signAll(ctx context.Context, setup *signingSetup, subjects []signer.Subject
 		return err
 	})
 	if err := parallel.FirstError(errs); err != nil {
-		return nil, nil, StageError(StageSign, err)
+		return results, nil, StageError(StageSign, err)
 	}
 	return results, verified, nil
 }
@@ -56,7 +58,8 @@ func signAll(ctx context.Context, setup *signingSetup, subjects []signer.Subject
 // and verifies: from stored on, alongside the signer's read-backs, and
 // once more afterwards if that failed while the signer had to write again
 // (a concurrent writer dropped the signature in between), or if stored was
-// never called. verify is not called when signing fails.
+// never called. verify is not called when signing fails; the result is
+// then sign's (partial) one.
 func signThenVerify(sign func(stored func()) (*signer.Result, error), verify func() (*verifier.Result, error)) (*signer.Result, verification, error) {
 	var v verification
 	done := make(chan struct{})
@@ -72,7 +75,7 @@ func signThenVerify(sign func(stored func()) (*signer.Result, error), verify fun
 		<-done
 	}
 	if err != nil {
-		return nil, verification{}, err
+		return res, verification{}, err
 	}
 	if !started || v.err != nil && rewritten(res) {
 		v.res, v.err = verify()

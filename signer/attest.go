@@ -35,7 +35,9 @@ type Attestation struct {
 // reported (Written.Existing) instead of adding a second one: attesting
 // the same provenance again, e.g. a release run again on the same
 // content, stacks nothing. Identical calls made while one is in progress
-// wait for it and report its attestation as Existing.
+// wait for it and report its attestation as Existing. When the write
+// fails once the referrer manifest is made, the Attestation comes with
+// the error (it may be stored), for WithdrawAttestation.
 func (s *Signer) Attest(ctx context.Context, sub Subject, predicateType string, predicate []byte) (*Attestation, error) {
 	if s.servicesErr != nil {
 		return nil, s.servicesErr
@@ -91,7 +93,12 @@ func (s *Signer) attest1(ctx context.Context, sub Subject, predicateType string,
 	defer c.uploadsDone()
 	a := &Attestation{Written: Written{Format: FormatBundle, Layout: ModeOCI11, Attempts: 1}}
 	if err := c.writeAttestation(ctx, a, predicateType, predicate, stmt); err != nil {
-		return nil, fmt.Errorf("attesting %s: %w", digest, err)
+		if a.Ref == "" || a.Existing {
+			a = nil
+		}
+		// The attestation whose write failed may be stored: for
+		// WithdrawAttestation.
+		return a, fmt.Errorf("attesting %s: %w", digest, err)
 	}
 	return a, nil
 }

@@ -131,9 +131,6 @@ func bundleEvidence(raw []byte) string {
 		vm.GetPublicKey() != nil, len(vm.GetTimestampVerificationData().GetRfc3161Timestamps()) > 0, len(vm.GetTlogEntries()) > 0)
 }
 
-// errDeleteRefused reports a registry that does not delete manifests.
-var errDeleteRefused = errors.New("the registry refuses to delete manifests")
-
 // referrerState is what a referrers listing says for convergence: whether
 // ours is listed, the lowest equivalent below it, the equivalent ones
 // with our evidence above it; idx and sum are the listing and its summary.
@@ -202,7 +199,7 @@ func (c *signCall) convergeReferrer(ctx context.Context, w *Written, ref name.Di
 	}
 	err = c.commit(ctx, &Written{Ref: w.Ref}, write, converged)
 	switch {
-	case errors.Is(err, errDeleteRefused):
+	case errors.Is(err, ErrDeleteRefused):
 		c.s.o.Logger.InfoContext(ctx, "the registry refuses to delete manifests; equivalent signatures are left alongside", "ref", w.Ref, "err", err)
 		return
 	case err != nil:
@@ -268,7 +265,7 @@ func (c *signCall) referrerState(ref name.Digest, kind *referrerKind, listing v1
 
 // deleteReferrers deletes the referrer manifests of digests; one already
 // gone counts as deleted, a registry that refuses fails with
-// errDeleteRefused.
+// ErrDeleteRefused.
 func (c *signCall) deleteReferrers(digests ...v1.Hash) error {
 	for _, d := range digests {
 		ref := c.digest.Context().Digest(d.String())
@@ -278,7 +275,7 @@ func (c *signCall) deleteReferrers(digests ...v1.Hash) error {
 		case err == nil || layout.IsNotFound(err):
 		case errors.As(err, &te) && (te.StatusCode == http.StatusMethodNotAllowed ||
 			slices.ContainsFunc(te.Errors, func(d transport.Diagnostic) bool { return d.Code == transport.UnsupportedErrorCode })):
-			return fmt.Errorf("deleting %s: %w: %v", ref, errDeleteRefused, err)
+			return fmt.Errorf("deleting %s: %w: %v", ref, ErrDeleteRefused, err)
 		default:
 			return fmt.Errorf("deleting %s: %w", ref, err)
 		}

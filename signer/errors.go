@@ -32,6 +32,10 @@ var (
 	// write after write: it drops manifest writes (a read-only mirror, a
 	// proxy cache, a quota), which no retry fixes.
 	ErrWriteDropped = errors.New("the registry accepts the signature's writes but does not keep them (it drops manifest writes; no concurrent writer changed the listing)")
+	// ErrDeleteRefused reports a registry that refuses to delete
+	// manifests (DELETE unsupported or disabled): what Withdraw or
+	// convergence would remove stays.
+	ErrDeleteRefused = errors.New("the registry refuses to delete manifests")
 	// ErrSignatureTagFull reports a legacy signature tag that already
 	// holds layout.MaxSignatureLayers signatures, the most cosign reads:
 	// another layer would make every signature on the digest unreadable,

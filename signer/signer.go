@@ -232,6 +232,10 @@ func WhenStored(stored func()) SignOption {
 // Identical calls (the same digest and annotations) made while one is in
 // progress wait for it and return its result, every signature marked
 // Written.Existing: one signature is stored, not one per call.
+//
+// When it fails after it wrote, Sign returns with the error the Result so
+// far: the signatures written, and the one whose write failed (it may be
+// stored), for Withdraw.
 func (s *Signer) Sign(ctx context.Context, sub Subject, annotations map[string]string, opts ...SignOption) (*Result, error) {
 	if s.servicesErr != nil {
 		return nil, s.servicesErr
@@ -297,32 +301,33 @@ func (s *Signer) sign1(ctx context.Context, sub Subject, annotations map[string]
 	}
 	c.startUploads(mode != "", s.o.Bundle)
 	defer c.uploadsDone()
-	if mode.Legacy() {
-		w, err := c.writeLegacy(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("signing %s (legacy layout): %w", digest, err)
+	for _, l := range []struct {
+		on    bool
+		what  string
+		write func(context.Context) (*Written, error)
+	}{
+		{mode.Legacy(), "legacy layout", c.writeLegacy},
+		{mode.OCI11(), "oci-1-1 layout", c.writeReferrer},
+		{s.o.Bundle, "bundle", c.writeBundle},
+	} {
+		if !l.on {
+			continue
 		}
-		res.Layouts = append(res.Layouts, *w)
-	}
-	if mode.OCI11() {
-		w, err := c.writeReferrer(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("signing %s (oci-1-1 layout): %w", digest, err)
+		w, err := l.write(ctx)
+		if w != nil && (err == nil || w.Ref != "" && !w.Existing) {
+			res.Layouts = append(res.Layouts, *w)
 		}
-		res.Layouts = append(res.Layouts, *w)
-	}
-	if s.o.Bundle {
-		w, err := c.writeBundle(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("signing %s (bundle): %w", digest, err)
+		if c.sig != nil {
+			res.Signature, _ = c.sig.Base64Signature()
 		}
-		res.Layouts = append(res.Layouts, *w)
 		res.Bundle = c.bundle
+		if err != nil {
+			// What was written so far, and the signature whose write
+			// failed (it may be stored): Withdraw takes them back.
+			return res, fmt.Errorf("signing %s (%s): %w", digest, l.what, err)
+		}
 	}
 	c.notifyStored() // when the last layout already held one
-	if c.sig != nil {
-		res.Signature, _ = c.sig.Base64Signature()
-	}
 	return res, nil
 }
 
