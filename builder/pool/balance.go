@@ -38,11 +38,19 @@ type Balance struct {
 
 // Validate checks the factor: 0, or a finite number of at least 1.
 func (b Balance) Validate() error {
-	f := b.MaxLoadFactor
+	if err := checkFactor(b.MaxLoadFactor); err != nil {
+		return fmt.Errorf("{pool.Balance.MaxLoadFactor} %w", err)
+	}
+	return nil
+}
+
+// checkFactor says what is wrong with a max load factor, as the end of a
+// sentence naming where it was set.
+func checkFactor(f float64) error {
 	if f == 0 || f >= 1 && !math.IsInf(f, 1) {
 		return nil
 	}
-	return fmt.Errorf("max load factor %g: want 0 (off) or at least 1 (1.25: a node takes up to 25%% more builds than the mean)", f)
+	return fmt.Errorf("is %g: want 0 (off) or at least 1 (1.25: a node takes up to 25%% more builds than the mean)", f)
 }
 
 // Cap is how many builds a node may run before it is passed over, among
