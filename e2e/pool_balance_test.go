@@ -65,16 +65,17 @@ func TestPoolBoundedLoads(t *testing.T) {
 	repo := poolKeyFirst(t, reg, dir, df, "linux/amd64", busy, []string{busy, idle})
 	holdBuild(t, busy)
 	tests := []struct {
+		name     string
 		factor   []string // --max-load-factor
 		want     string
 		wantBusy string
 	}{
-		{[]string{"--max-load-factor", "1"}, idle, fmt.Sprintf("[{%s 1 1}]", busy)},
-		{nil, busy, "[]"},
-		{[]string{"--max-load-factor", "off"}, busy, "[]"},
+		{"1", []string{"--max-load-factor", "1"}, idle, fmt.Sprintf("[{%s 1 1}]", busy)},
+		{"default", nil, busy, "[]"},
+		{"off", []string{"--max-load-factor", "off"}, busy, "[]"},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(append([]string{"factor"}, tt.factor...), " "), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			extra := append([]string{"--addr", idle, "-f", df, "--platform", "linux/amd64", "--provenance=false"}, tt.factor...)
 			args, env := keyedRelease(t, busy, reg, dir, repo, extra...)
 			r := hallmark(t, append(env, "HALLMARK_DEBUG=true"), args...)
