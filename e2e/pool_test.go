@@ -24,6 +24,10 @@ type poolRelease struct {
 	Nodes []struct {
 		Platform, Node, Addr, Digest string
 		Skipped                      []struct{ Node, Error string }
+		Busy                         []struct {
+			Node        string
+			Builds, Cap int
+		}
 	}
 	Down []struct{ Node, Error string }
 	// Provenance is each platform's signed provenance (--provenance).

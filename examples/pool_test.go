@@ -141,7 +141,7 @@ func (l poolLink) loadBuilderNodes(t *testing.T, root string) []pool.Node {
 	if err := os.WriteFile(path, l.buildersYAML, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := pool.LoadFile(path, builder.ConnectOptions{})
+	nodes, _, err := pool.LoadFile(path, builder.ConnectOptions{})
 	if err != nil {
 		t.Fatalf("the builder file of %s: %v", releaseJob, err)
 	}

@@ -17,6 +17,9 @@ type Options struct {
 	// Pool are the buildkitd nodes of a release spread over several
 	// (see runPool); empty means Build.Connect's one buildkitd.
 	Pool []pool.Node
+	// Balance bounds the pool's nodes' loads (pool.Balance); the zero
+	// value places each platform by hashing alone.
+	Balance pool.Balance
 	// RegistryCache imports and exports a registry cache next to the
 	// image, REPO/buildcache:CacheTag(platforms), per platform on a pool.
 	RegistryCache bool

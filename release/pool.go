@@ -29,6 +29,9 @@ type PlatformNode struct {
 	Digest v1.Hash `json:"digest"`
 	// Skipped are the nodes tried first that were unreachable.
 	Skipped []pool.Skip `json:"skipped,omitempty"`
+	// Busy are the nodes before Node in the hashing order passed over for
+	// their load (Options.Balance).
+	Busy []pool.Busy `json:"busy,omitempty"`
 }
 
 // runPool is Run over a pool (Options.Pool): each platform is built on
@@ -106,6 +109,9 @@ func checkPool(o Options, req builder.Request) error {
 			return fmt.Errorf("a release on several buildkitd nodes pushes to one repository: %s and %s differ", repo, t.Context())
 		}
 	}
+	if err := o.Balance.Validate(); err != nil {
+		return err
+	}
 	return pool.Validate(o.Pool)
 }
 
@@ -151,6 +157,7 @@ func buildOnPool(ctx context.Context, o Options, req builder.Request, ps *poolSi
 	if err != nil {
 		return nil, nil, nil, StageError(StageBuild, err)
 	}
+	p.Balance = o.Balance
 	logger := o.logger()
 	logger.DebugContext(ctx, "pool discovered", "elapsed", time.Since(start))
 	repo := req.Tags[0].Context()
@@ -194,7 +201,7 @@ func buildOnPool(ctx context.Context, o Options, req builder.Request, ps *poolSi
 	logger.DebugContext(ctx, "index merged and pushed", "digest", built.Digest, "elapsed", time.Since(start))
 	nodes := make([]PlatformNode, len(builds))
 	for i, b := range builds {
-		nodes[i] = PlatformNode{Platform: req.Platforms[i], Node: b.placed.Node, Addr: b.placed.Addr, Digest: b.res.Digest, Skipped: b.placed.Skipped}
+		nodes[i] = PlatformNode{Platform: req.Platforms[i], Node: b.placed.Node, Addr: b.placed.Addr, Digest: b.res.Digest, Skipped: b.placed.Skipped, Busy: b.placed.Busy}
 	}
 	return built, nodes, p.Down(), nil
 }

@@ -10,6 +10,13 @@
 // node — where its cache is — and when a node joins or leaves, only the
 // builds that move to it or from it change nodes (no ring to rebalance).
 //
+// With Pool.Balance on (off by default), the order is bounded by load
+// (consistent hashing with bounded loads): each candidate node is asked
+// how many builds it runs, and a node running Cap builds or more is
+// passed over for the next in the order, so that a project with many
+// pipelines at once spreads over its first few nodes instead of piling
+// onto one.
+//
 // A node that is down at discovery, or whose connection fails before or
 // during the build (a builder.TransportError), is skipped: the platform
 // goes to the next node in its order. A build error (a failing RUN, a

@@ -26,8 +26,10 @@ type fileNode struct {
 	InsecureTCP bool `yaml:"insecure-tcp"`
 }
 
-// LoadFile reads a builder file, YAML or JSON:
+// LoadFile reads a builder file, YAML or JSON, and returns its nodes and
+// its balance:
 //
+//	max-load-factor: 1.25                # bounded loads (Balance); default 0: off
 //	nodes:
 //	  - addr: tcp://10.0.0.1:1234        # required
 //	    name: arm-1                      # default: addr; the hashing's node identity
@@ -38,22 +40,26 @@ type fileNode struct {
 // Relative TLS paths are relative to the file's directory. defaults
 // completes each node's connection options (the runtime directory, the
 // timeout) and gives the TLS of nodes without their own.
-func LoadFile(path string, defaults builder.ConnectOptions) ([]Node, error) {
+func LoadFile(path string, defaults builder.ConnectOptions) ([]Node, Balance, error) {
 	data, err := limits.ReadFile(path, 0)
 	if err != nil {
-		return nil, fmt.Errorf("builder file: %w", err)
+		return nil, Balance{}, fmt.Errorf("builder file: %w", err)
 	}
 	var f struct {
-		Nodes []fileNode `yaml:"nodes"`
+		MaxLoadFactor float64    `yaml:"max-load-factor"`
+		Nodes         []fileNode `yaml:"nodes"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
 		// yaml.v3 lists type errors one per line: one line here.
-		return nil, fmt.Errorf("builder file %s: %s", path, strings.Join(strings.Fields(err.Error()), " "))
+		return nil, Balance{}, fmt.Errorf("builder file %s: %s", path, strings.Join(strings.Fields(err.Error()), " "))
 	}
 	if len(f.Nodes) == 0 {
-		return nil, fmt.Errorf("builder file %s lists no nodes: want nodes: [{addr: ...}]", path)
+		return nil, Balance{}, fmt.Errorf("builder file %s lists no nodes: want nodes: [{addr: ...}]", path)
+	}
+	if err := checkFactor(f.MaxLoadFactor); err != nil {
+		return nil, Balance{}, fmt.Errorf("builder file %s: max-load-factor %w", path, err)
 	}
 	dir := filepath.Dir(path)
 	rel := func(p string) string {
@@ -65,7 +71,7 @@ func LoadFile(path string, defaults builder.ConnectOptions) ([]Node, error) {
 	nodes := make([]Node, 0, len(f.Nodes))
 	for i, fn := range f.Nodes {
 		if fn.Addr == "" {
-			return nil, fmt.Errorf("builder file %s: node %d has no addr", path, i+1)
+			return nil, Balance{}, fmt.Errorf("builder file %s: node %d has no addr", path, i+1)
 		}
 		c := forAddr(defaults, fn.Addr)
 		c.AllowInsecureTCP = fn.InsecureTCP || defaults.AllowInsecureTCP
@@ -74,5 +80,5 @@ func LoadFile(path string, defaults builder.ConnectOptions) ([]Node, error) {
 		}
 		nodes = append(nodes, Node{Name: fn.Name, Connect: c, Platforms: fn.Platforms, File: path})
 	}
-	return nodes, nil
+	return nodes, Balance{MaxLoadFactor: f.MaxLoadFactor}, nil
 }

@@ -69,6 +69,9 @@ type member struct {
 
 // Pool is a set of nodes whose platforms are known.
 type Pool struct {
+	// Balance bounds the nodes' loads in Build; the zero value places by
+	// hashing alone.
+	Balance Balance
 	members []*member
 	logger  *slog.Logger
 }

@@ -166,8 +166,8 @@ func TestRankRebalancing(t *testing.T) {
 }
 
 // TestLoadFile reads YAML and JSON builder files: relative TLS paths are
-// the file's, the defaults' TLS goes to tcp:// nodes only; bad files are
-// one clear error.
+// the file's, the defaults' TLS goes to tcp:// nodes only, max-load-factor
+// is the balance (absent: off); bad files are one clear error.
 func TestLoadFile(t *testing.T) {
 	dir := t.TempDir()
 	defaults := builder.ConnectOptions{TLS: builder.TLS{CACert: "/d/ca.pem", Cert: "/d/c.pem", Key: "/d/k.pem"}}
@@ -175,19 +175,26 @@ func TestLoadFile(t *testing.T) {
 		name, content string
 		want          []Node
 		err           string
+		factor        float64
 	}{
 		{"yaml", "nodes:\n  - addr: tcp://10.0.0.1:1234\n    name: amd-1\n    tls: {cacert: ca.pem, cert: c.pem, key: k.pem}\n  - addr: unix:///run/bk.sock\n    platforms: [linux/arm64]\n  - addr: tcp://10.0.0.2:1234\n",
 			[]Node{
 				{Name: "amd-1", Connect: builder.ConnectOptions{Addr: "tcp://10.0.0.1:1234", TLS: builder.TLS{CACert: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "c.pem"), Key: filepath.Join(dir, "k.pem")}}},
 				{Connect: builder.ConnectOptions{Addr: "unix:///run/bk.sock"}, Platforms: []string{"linux/arm64"}},
 				{Connect: builder.ConnectOptions{Addr: "tcp://10.0.0.2:1234", TLS: defaults.TLS}},
-			}, ""},
+			}, "", 0},
 		{"json", `{"nodes": [{"addr": "unix:///a.sock", "platforms": ["linux/amd64", "linux/386"]}]}`,
-			[]Node{{Connect: builder.ConnectOptions{Addr: "unix:///a.sock"}, Platforms: []string{"linux/amd64", "linux/386"}}}, ""},
-		{"empty", "nodes: []\n", nil, "lists no nodes"},
-		{"no addr", "nodes:\n  - name: x\n", nil, "node 1 has no addr"},
-		{"unknown field", "nodes:\n  - adr: unix:///a.sock\n", nil, "field adr not found"},
-		{"not yaml", "nodes: [\n", nil, "builder file"},
+			[]Node{{Connect: builder.ConnectOptions{Addr: "unix:///a.sock"}, Platforms: []string{"linux/amd64", "linux/386"}}}, "", 0},
+		{"balanced", "max-load-factor: 1.25\nnodes: [{addr: unix:///a.sock}]\n",
+			[]Node{{Connect: builder.ConnectOptions{Addr: "unix:///a.sock"}}}, "", 1.25},
+		{"balance off", "max-load-factor: 0\nnodes: [{addr: unix:///a.sock}]\n",
+			[]Node{{Connect: builder.ConnectOptions{Addr: "unix:///a.sock"}}}, "", 0},
+		{"factor under 1", "max-load-factor: 0.8\nnodes: [{addr: unix:///a.sock}]\n", nil, "max-load-factor is 0.8: want 0 (off) or at least 1", 0},
+		{"factor not a number", "max-load-factor: high\nnodes: [{addr: unix:///a.sock}]\n", nil, "into float64", 0},
+		{"empty", "nodes: []\n", nil, "lists no nodes", 0},
+		{"no addr", "nodes:\n  - name: x\n", nil, "node 1 has no addr", 0},
+		{"unknown field", "nodes:\n  - adr: unix:///a.sock\n", nil, "field adr not found", 0},
+		{"not yaml", "nodes: [\n", nil, "builder file", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,7 +202,7 @@ func TestLoadFile(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			got, err := LoadFile(path, defaults)
+			got, balance, err := LoadFile(path, defaults)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "\n") {
 					t.Fatalf("error %v, want one line with %q", err, tt.err)
@@ -210,6 +217,9 @@ func TestLoadFile(t *testing.T) {
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("nodes\n%+v\nwant\n%+v", got, tt.want)
+			}
+			if balance != (Balance{MaxLoadFactor: tt.factor}) {
+				t.Errorf("balance %+v, want max load factor %g", balance, tt.factor)
 			}
 		})
 	}

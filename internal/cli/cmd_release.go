@@ -145,7 +145,7 @@ func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) 
 	if err != nil {
 		return release.Options{}, err
 	}
-	nodes, err := cmd.connect.pool()
+	nodes, balance, err := cmd.connect.pool()
 	if err != nil {
 		return release.Options{}, err
 	}
@@ -176,6 +176,7 @@ func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) 
 	}
 	o := release.Options{
 		Pool:          nodes,
+		Balance:       balance,
 		RegistryCache: cmd.cache.registryCache(e.ci, cmd.build),
 		Build: release.BuildOptions{
 			Connect:  cmd.connect.options(),

@@ -14,6 +14,7 @@ import (
 type connectGroup struct {
 	addrs                         []string
 	builders, runtimeDir          string
+	maxLoadFactor                 string
 	caCert, cert, key, serverName string
 	insecureTCP                   bool
 }
@@ -24,6 +25,7 @@ func (g *connectGroup) flags() []cli.Flag {
 	return []cli.Flag{
 		newListFlag(&cli.StringSliceFlag{Name: "addr", Usage: "buildkitd `ADDRESS` (unix://, tcp://, kube-pod://, docker-container://); default: $XDG_RUNTIME_DIR/buildkit/buildkitd.sock, then /run/buildkit/buildkitd.sock; release: repeatable, several build on a pool (docs/pool.md); the variable holds one per line", EnvVars: []string{"BUILDKIT_HOST", "HALLMARK_ADDR"}}, false, &g.addrs),
 		&cli.StringFlag{Name: "builders", Usage: "release: build on the pool of buildkitd nodes listed in `FILE` (YAML or JSON: addr, name, platforms, tls per node; docs/pool.md)", EnvVars: []string{"HALLMARK_BUILDERS"}, Destination: &g.builders},
+		&cli.StringFlag{Name: "max-load-factor", Usage: "release on a pool: bounded loads, `FACTOR` 1+ε: a platform passes over a node running ceil(FACTOR·(builds+1)/nodes) builds or more for the next in its order (1.25: up to 25% over the mean); one extra call per node that builds the platform; off (or 0) by default, replaces the builder file's max-load-factor (docs/pool.md)", EnvVars: []string{"HALLMARK_MAX_LOAD_FACTOR"}, Destination: &g.maxLoadFactor},
 		&cli.StringFlag{Name: "xdg-runtime-dir", Hidden: true, EnvVars: []string{"XDG_RUNTIME_DIR"}, Destination: &g.runtimeDir},
 		&cli.StringFlag{Name: "tlscacert", Usage: "CA certificate `FILE` for a tcp:// buildkitd", EnvVars: []string{"HALLMARK_TLSCACERT"}, Destination: &g.caCert},
 		&cli.StringFlag{Name: "tlscert", Usage: "client certificate `FILE` for a tcp:// buildkitd", EnvVars: []string{"HALLMARK_TLSCERT"}, Destination: &g.cert},

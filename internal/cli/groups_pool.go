@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"strconv"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/hallmark-dev/hallmark/builder/pool"
@@ -15,26 +17,58 @@ func (g *connectGroup) single(command string) error {
 	return nil
 }
 
-// pool is the nodes of a release on several buildkitd: those of
-// --builders, or one per --addr when there are several (each with the
-// TLS flags when it is tcp://); nil for one buildkitd.
-func (g *connectGroup) pool() ([]pool.Node, error) {
+// pool is the nodes of a release on several buildkitd and their balance:
+// those of --builders, or one per --addr when there are several (each
+// with the TLS flags when it is tcp://); nil for one buildkitd.
+// --max-load-factor, when given, replaces the builder file's.
+func (g *connectGroup) pool() ([]pool.Node, pool.Balance, error) {
+	flagged, err := g.balance()
+	if err != nil {
+		return nil, pool.Balance{}, err
+	}
 	defaults := g.options()
 	defaults.Addr = ""
 	if g.builders != "" {
 		if len(g.addrs) > 0 {
-			return nil, usageErr("give either --builders or --addr, not both")
+			return nil, pool.Balance{}, usageErr("give either --builders or --addr, not both")
 		}
-		nodes, err := pool.LoadFile(g.builders, defaults)
+		nodes, b, err := pool.LoadFile(g.builders, defaults)
 		if err != nil {
-			return nil, usageErr("%w", err)
+			return nil, pool.Balance{}, usageErr("%w", err)
 		}
-		return nodes, nil
+		if flagged != nil {
+			b = *flagged
+		}
+		return nodes, b, nil
 	}
 	if len(g.addrs) < 2 {
-		return nil, nil
+		return nil, pool.Balance{}, nil
 	}
-	return pool.NodesFromAddrs(g.addrs, defaults), nil
+	var b pool.Balance
+	if flagged != nil {
+		b = *flagged
+	}
+	return pool.NodesFromAddrs(g.addrs, defaults), b, nil
+}
+
+// balance is --max-load-factor's balance: nil when not given, off for
+// 0 or off.
+func (g *connectGroup) balance() (*pool.Balance, error) {
+	switch g.maxLoadFactor {
+	case "":
+		return nil, nil
+	case "off":
+		return &pool.Balance{}, nil
+	}
+	f, err := strconv.ParseFloat(g.maxLoadFactor, 64)
+	if err != nil {
+		return nil, usageErr("--max-load-factor %q is not a number: give e.g. 1.25, or off", g.maxLoadFactor)
+	}
+	b := pool.Balance{MaxLoadFactor: f}
+	if err := b.Validate(); err != nil {
+		return nil, usageErr("%w", err)
+	}
+	return &b, nil
 }
 
 // cacheGroup is release's default registry cache.

@@ -2,6 +2,9 @@ package cli
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hallmark-dev/hallmark/ci"
@@ -57,7 +60,7 @@ func TestConnectPool(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nodes, err := tt.g.pool()
+			nodes, _, err := tt.g.pool()
 			var re *release.Error
 			if tt.usage != (err != nil && errors.As(err, &re) && re.Stage == release.StageUsage) {
 				t.Fatalf("pool() error %v, want usage error %v", err, tt.usage)
@@ -72,6 +75,51 @@ func TestConnectPool(t *testing.T) {
 			}
 			if err := tt.g.single("build"); (err == nil) != tt.single {
 				t.Errorf("single: %v, want accepted %v", err, tt.single)
+			}
+		})
+	}
+}
+
+// TestConnectPoolBalance: --max-load-factor sets the pool's balance,
+// replacing the builder file's (off turns the file's off); without it the
+// file's holds; a bad factor is a usage error naming the flag.
+func TestConnectPoolBalance(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "builders.yaml")
+	if err := os.WriteFile(file, []byte("max-load-factor: 1.5\nnodes: [{addr: unix:///a.sock}, {addr: unix:///b.sock}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addrs := []string{"unix:///a.sock", "unix:///b.sock"}
+	tests := []struct {
+		name     string
+		g        connectGroup
+		want     float64
+		usageErr string
+	}{
+		{"addrs, no flag: off", connectGroup{addrs: addrs}, 0, ""},
+		{"addrs, flag", connectGroup{addrs: addrs, maxLoadFactor: "1.25"}, 1.25, ""},
+		{"file", connectGroup{builders: file}, 1.5, ""},
+		{"file, flag replaces", connectGroup{builders: file, maxLoadFactor: "1.1"}, 1.1, ""},
+		{"file, flag off", connectGroup{builders: file, maxLoadFactor: "off"}, 0, ""},
+		{"file, flag 0", connectGroup{builders: file, maxLoadFactor: "0"}, 0, ""},
+		{"under 1", connectGroup{addrs: addrs, maxLoadFactor: "0.9"}, 0, "--max-load-factor is 0.9: want 0 (off) or at least 1"},
+		{"not a number", connectGroup{addrs: addrs, maxLoadFactor: "high"}, 0, `--max-load-factor "high" is not a number`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, b, err := tt.g.pool()
+			if tt.usageErr != "" {
+				var re *release.Error
+				if err == nil || !errors.As(err, &re) || re.Stage != release.StageUsage || !strings.Contains(renderOptions(err.Error()), tt.usageErr) {
+					t.Fatalf("error %v, want a usage error with %q", err, tt.usageErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.MaxLoadFactor != tt.want {
+				t.Errorf("max load factor %g, want %g", b.MaxLoadFactor, tt.want)
 			}
 		})
 	}

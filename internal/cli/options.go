@@ -15,6 +15,7 @@ import (
 var optionFlags = map[string]string{
 	"builder.ConnectOptions.Addr":              "--addr / BUILDKIT_HOST",
 	"builder.ConnectOptions.AllowInsecureTCP":  "--insecure-buildkit-tcp",
+	"pool.Balance.MaxLoadFactor":               "--max-load-factor",
 	"builder.TLS.CACert":                       "--tlscacert",
 	"builder.TLS.Cert":                         "--tlscert",
 	"builder.TLS.Key":                          "--tlskey",

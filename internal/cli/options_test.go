@@ -28,7 +28,7 @@ func TestOptionFlags(t *testing.T) {
 			}
 		}
 	}
-	for _, dir := range []string{"builder", "ci", "doctor", "registry", "release", "signer", "verifier"} {
+	for _, dir := range []string{"builder", "builder/pool", "ci", "doctor", "registry", "release", "signer", "verifier"} {
 		files, err := filepath.Glob(filepath.Join("..", "..", dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

@@ -58,6 +58,11 @@ func TestReleaseOutputShape(t *testing.T) {
 				Skipped: []pool.Skip{{Node: "bk-0", Err: "cannot reach buildkitd at tcp://bk-0:1234: EOF; point {builder.ConnectOptions.Addr} at a running one"}}}},
 			[]pool.Skip{{Node: "bk-2", Err: "cannot reach buildkitd at tcp://bk-2:1234: EOF; point {builder.ConnectOptions.Addr} at a running one"}}, "",
 			[]string{`"nodes":[{"platform":"linux/amd64","node":"bk-1"`, `"down":[{"node":"bk-2"`, "point --addr / BUILDKIT_HOST at"}, []string{"{builder."}},
+		// --max-load-factor: the nodes passed over for their load.
+		{"pool with a busy node passed over", nil, keyless,
+			[]release.PlatformNode{{Platform: "linux/amd64", Node: "bk-1", Addr: "tcp://bk-1:1234", Digest: h,
+				Busy: []pool.Busy{{Node: "bk-0", Builds: 26, Cap: 25}}}}, nil, "",
+			[]string{`"node":"bk-1"`, `"busy":[{"node":"bk-0","builds":26,"cap":25}]`}, []string{`"skipped"`, `"down"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := &release.Result{Build: &builder.Result{Image: img, Digest: h, Tags: []string{"registry.example/g/app:v1"}, Platforms: tc.platforms},
