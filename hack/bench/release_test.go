@@ -38,3 +38,17 @@ func TestReleaseGroupLikeForLike(t *testing.T) {
 		t.Errorf("%d release cases measure hallmark's default provenance, want 1", provenance)
 	}
 }
+
+// TestCacheGroupLikeForLike: the cache group measures hallmark's default
+// registry cache, so hallmark runs without --ci-cache=false; the CLI jobs
+// attest no provenance, so hallmark runs with --provenance=false.
+func TestCacheGroupLikeForLike(t *testing.T) {
+	s := &suite{b: &bed{}}
+	argv, _ := s.hallmarkArgv(cacheCase(), &run{tag: "t"}, "reg/repo")
+	if slices.Contains(argv, "--ci-cache=false") {
+		t.Errorf("the cache group turns hallmark's default cache off: %q", argv)
+	}
+	if !slices.Contains(argv, "--provenance=false") {
+		t.Errorf("hallmark attests provenance against CLI jobs that attest none: %q", argv)
+	}
+}

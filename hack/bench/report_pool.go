@@ -72,7 +72,8 @@ func (r *report) cacheTables(p func(string, ...any)) {
 		"`--progress plain` on every side: the bench checks in it that the two expensive steps were `CACHED` on the\n" +
 		"cached sides and ran on the tutorial's, in every timed run.\n\n")
 	p("- **hallmark release**: in a GitLab job's environment, no cache flag: its default registry cache\n" +
-		"  (`IMAGE/buildcache:default`, mode=max, imported and exported).\n" +
+		"  (`IMAGE/buildcache:default`, mode=max, imported and exported); `--provenance=false`, as no other side\n" +
+		"  attests provenance (hallmark's default would add an attestation manifest, its signature and the attestation).\n" +
 		"- **tutorial's job**: `buildctl build --output type=image,push=true --metadata-file`, the digest look-up,\n" +
 		"  cosign v3.1.3 `sign` and `verify` (as the release group's CLI job), no cache.\n" +
 		"- **buildctl job with cache flags**: the same with hand-written `--import-cache type=registry,ref=REPO/buildcache:default`\n" +
