@@ -191,13 +191,7 @@ func (ps *poolSigning) signIndex(ctx context.Context, obs Observer, setup *signi
 	}
 	end()
 
-	end = obs.Stage(StageVerify, "verify "+built.Image.String())
-	res.Verifications, err = verifiedAll(all)
-	for _, v := range res.Verifications {
-		obs.Verified(v, setup.policy)
-	}
-	end()
-	if err != nil {
+	if res.Verifications, err = verifyStage(obs, setup, built, all); err != nil {
 		return nil, err
 	}
 	return res, nil

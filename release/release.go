@@ -138,16 +138,22 @@ func signAndVerify(ctx context.Context, o Options, obs Observer, setup *signingS
 		return nil, err
 	}
 
-	end = obs.Stage(StageVerify, "verify "+built.Image.String())
-	res.Verifications, err = verifiedAll(verified)
-	for _, v := range res.Verifications {
-		obs.Verified(v, setup.policy)
-	}
-	end()
-	if err != nil {
+	if res.Verifications, err = verifyStage(obs, setup, built, verified); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// verifyStage reports the verifications of what was built, in the Verify
+// stage, and returns their results, or the first failure (verifiedAll).
+func verifyStage(obs Observer, setup *signingSetup, built *builder.Result, verified []verification) ([]*verifier.Result, error) {
+	end := obs.Stage(StageVerify, "verify "+built.Image.String())
+	defer end()
+	res, err := verifiedAll(verified)
+	for _, v := range res {
+		obs.Verified(v, setup.policy)
+	}
+	return res, err
 }
 
 // checkToken checks a keyless release's identity token before anything

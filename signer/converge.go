@@ -50,17 +50,9 @@ func (c *signCall) convergeLegacy(ctx context.Context, w *Written, tag name.Tag,
 		return 0, nil
 	}
 	converged := func() (bool, string, error) {
-		base, sigs, err := c.readLegacy(tag)
+		sigs, state, err := c.legacyState(tag)
 		if err != nil {
 			return false, "", err
-		}
-		state := ""
-		if onRegistry(base) {
-			d, err := base.Digest()
-			if err != nil {
-				return false, "", err
-			}
-			state = d.String()
 		}
 		if _, drop := c.laterDuplicate(sigs, sig); drop >= 0 {
 			return false, state, nil

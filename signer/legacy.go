@@ -82,6 +82,20 @@ func (c *signCall) readLegacy(tag name.Tag) (oci.Signatures, []oci.Signature, er
 	return base, sigs, nil
 }
 
+// legacyState reads tag's signatures and what a read-back compares: the
+// signature manifest's digest, "" while the tag is absent.
+func (c *signCall) legacyState(tag name.Tag) ([]oci.Signature, string, error) {
+	base, sigs, err := c.readLegacy(tag)
+	if err != nil || !onRegistry(base) {
+		return sigs, "", err
+	}
+	d, err := base.Digest()
+	if err != nil {
+		return nil, "", err
+	}
+	return sigs, d.String(), nil
+}
+
 // appendLegacy is one read-modify-write of the signature manifest: read
 // it (unless base is what was just read), append the signature layer,
 // upload the new config and, if the tag still points at what was read, put

@@ -163,17 +163,9 @@ func (c *signCall) withdrawLegacy(ctx context.Context, tag name.Tag, layer v1.Ha
 		return 5, c.removeLegacy(tag, base, sigs, drop)
 	}
 	gone := func() (bool, string, error) {
-		base, sigs, err := c.readLegacy(tag)
+		sigs, state, err := c.legacyState(tag)
 		if err != nil {
 			return false, "", err
-		}
-		state := ""
-		if onRegistry(base) {
-			d, err := base.Digest()
-			if err != nil {
-				return false, "", err
-			}
-			state = d.String()
 		}
 		return !slices.ContainsFunc(sigs, ours), state, nil
 	}
