@@ -109,9 +109,7 @@ func TestConvergeDeleteRefused(t *testing.T) {
 				}
 				if r.Method == http.MethodDelete {
 					refused.Add(1)
-					w.Header().Set("Content-Type", "application/json")
-					w.WriteHeader(http.StatusMethodNotAllowed)
-					fmt.Fprint(w, `{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}`)
+					refuseDelete(w)
 					return
 				}
 				proxy.ServeHTTP(w, r)
@@ -139,4 +137,12 @@ func TestConvergeDeleteRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refuseDelete answers a DELETE as a registry that does not support it
+// (405, UNSUPPORTED).
+func refuseDelete(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	fmt.Fprint(w, `{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}`)
 }

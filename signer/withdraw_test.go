@@ -2,7 +2,6 @@ package signer_test
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -87,9 +86,7 @@ func TestWithdrawDeleteRefused(t *testing.T) {
 			proxy := httputil.NewSingleHostReverseProxy(u)
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.Method == http.MethodDelete {
-					w.Header().Set("Content-Type", "application/json")
-					w.WriteHeader(http.StatusMethodNotAllowed)
-					fmt.Fprint(w, `{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}`)
+					refuseDelete(w)
 					return
 				}
 				proxy.ServeHTTP(w, r)
