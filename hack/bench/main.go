@@ -61,6 +61,20 @@ type config struct {
 	fast             bool
 	match            string
 	rtts             []time.Duration
+	poolRTTs         []time.Duration
+}
+
+// parseDurations parses flag's comma-separated durations.
+func parseDurations(flag, list string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, v := range strings.Split(list, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 func bench(ctx context.Context) error {
@@ -68,6 +82,7 @@ func bench(ctx context.Context) error {
 	flag.IntVar(&cfg.n, "n", 9, "timed runs per side and case (after one untimed warm-up run)")
 	flag.IntVar(&cfg.digests, "digests", 20, "digests signed in one invocation in the scale case")
 	rtts := flag.String("scale-rtt", "0,20ms", "run the scale cases with each of these delays added to every registry request")
+	poolRTTs := flag.String("pool-rtt", "0,20ms", "run the pool cases with each of these delays added to every registry request")
 	flag.StringVar(&cfg.out, "out", "docs/benchmarks.md", "markdown file to (re)write; empty: print to stdout")
 	flag.StringVar(&cfg.command, "command", "hack/bench.sh", "the command recorded in the report")
 	flag.StringVar(&cfg.hallmark, "hallmark", "", "hallmark binary to measure (required)")
@@ -81,12 +96,12 @@ func bench(ctx context.Context) error {
 	flag.StringVar(&cfg.match, "match", "", "only the release and sign cases whose name contains this (for debugging)")
 	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "limit for one process")
 	flag.Parse()
-	for _, v := range strings.Split(*rtts, ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(v))
-		if err != nil {
-			return fmt.Errorf("-scale-rtt: %w", err)
-		}
-		cfg.rtts = append(cfg.rtts, d)
+	var err error
+	if cfg.rtts, err = parseDurations("-scale-rtt", *rtts); err != nil {
+		return err
+	}
+	if cfg.poolRTTs, err = parseDurations("-pool-rtt", *poolRTTs); err != nil {
+		return err
 	}
 	if cfg.hallmark == "" || cfg.digest == "" || cfg.rusage == "" {
 		return fmt.Errorf("-hallmark, -digest and -rusage are required (hack/bench.sh builds them)")
@@ -189,7 +204,7 @@ func (rep *report) runGroups(ctx context.Context, s *suite, cfg config, groups [
 			return nil
 		}},
 		{"pool", func() (err error) {
-			rep.pool, err = s.poolCases(ctx)
+			rep.pool, err = s.poolCases(ctx, cfg.poolRTTs)
 			return err
 		}},
 		{"cache", func() (err error) {

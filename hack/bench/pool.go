@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // poolPlatforms are the pool case's 4 platforms: no node that claims one of
@@ -32,8 +33,9 @@ const poolBuilder = "hallmark-bench-pool"
 // (--ci-cache=false: buildx has none here either) and no provenance
 // (--provenance=false, on by default in a release: buildx's is off here,
 // and with it each node would also make, push, sign and attest an
-// attestation manifest per platform); the sides alternate.
-func (s *suite) poolCases(ctx context.Context) (_ []*comparison, err error) {
+// attestation manifest per platform); the sides alternate. The case runs
+// once per delay in rtts, added to every registry request (poolRuns).
+func (s *suite) poolCases(ctx context.Context, rtts []time.Duration) (_ []*comparison, err error) {
 	dir := filepath.Join(s.b.dir, "pool")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -61,15 +63,38 @@ func (s *suite) poolCases(ctx context.Context) (_ []*comparison, err error) {
 		return nil, err
 	}
 
+	var out []*comparison
+	for _, rtt := range rtts {
+		c, err := s.poolRuns(ctx, nodes, builders, rtt)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c...)
+	}
+	return out, nil
+}
+
+// poolRuns runs the pool case's three sides s.n times (after a warm-up),
+// each registry request held back rtt by the bench's proxy (0: loopback
+// as it is; 20ms: a registry across a network, for the nodes' pushes and
+// every client alike), and returns the two comparisons.
+func (s *suite) poolRuns(ctx context.Context, nodes []*node, builders string, rtt time.Duration) ([]*comparison, error) {
+	s.rtt.Store(int64(rtt))
+	defer s.rtt.Store(0)
+	suffix, repoSuffix := "", ""
+	if rtt > 0 {
+		suffix, repoSuffix = fmt.Sprintf(" (+%s per registry request)", rtt), "-rtt"
+	}
+	single := nodes[len(poolPlatforms)]
 	base := releaseCase{keyless: true, mode: "bundle", file: "Dockerfile.pool", progress: "plain", noCICache: true, noProvenance: true}
 	four, one, bx := base, base, base
 	four.rev, one.rev, bx.rev = "hallmark-4", "hallmark-1", "buildx"
 	four.conn = []string{"--builders", builders}
 	one.conn = []string{"--addr", single.addr}
 	platforms := strings.Join(poolPlatforms, ",")
-	nodesCmp := &comparison{name: "4-platform release, 4 nodes vs 1 node", a: "hallmark release, 4 nodes", b: "hallmark release, 1 node", target: 0.4}
-	buildxCmp := &comparison{name: "4-platform release on 4 nodes, hallmark vs buildx + cosign", a: "hallmark release, 4 nodes", b: "buildx build + cosign sign --recursive + cosign verify", target: 0.8}
-	fmt.Fprintf(os.Stderr, "bench: pool: 4-platform release on 4 nodes, on 1 node, and buildx + cosign (%d runs)\n", s.n)
+	nodesCmp := &comparison{name: "4-platform release, 4 nodes vs 1 node" + suffix, a: "hallmark release, 4 nodes", b: "hallmark release, 1 node", target: 0.4}
+	buildxCmp := &comparison{name: "4-platform release on 4 nodes, hallmark vs buildx + cosign" + suffix, a: "hallmark release, 4 nodes", b: "buildx build + cosign sign --recursive + cosign verify", target: 0.8}
+	fmt.Fprintf(os.Stderr, "bench: pool: 4-platform release on 4 nodes, on 1 node, and buildx + cosign%s (%d runs)\n", suffix, s.n)
 	for i := -1; i < s.n; i++ {
 		r, err := s.newRun(ctx, true)
 		if err != nil {
@@ -77,7 +102,7 @@ func (s *suite) poolCases(ctx context.Context) (_ []*comparison, err error) {
 		}
 		sides := []func() error{
 			func() error {
-				smp, _, err := s.hallmarkRelease(ctx, four, r, s.reg+"/bench/pool-4-nodes", "--platform", platforms)
+				smp, _, err := s.hallmarkRelease(ctx, four, r, s.reg+"/bench/pool-4-nodes"+repoSuffix, "--platform", platforms)
 				if err == nil {
 					err = errors.Join(checkPlacement(smp.procs[0].stdout, nodes[:len(poolPlatforms)]), checkRan("hallmark, 4 nodes", smp))
 				}
@@ -88,7 +113,7 @@ func (s *suite) poolCases(ctx context.Context) (_ []*comparison, err error) {
 				return err
 			},
 			func() error {
-				smp, _, err := s.hallmarkRelease(ctx, one, r, s.reg+"/bench/pool-1-node", "--platform", platforms, "--recursive")
+				smp, _, err := s.hallmarkRelease(ctx, one, r, s.reg+"/bench/pool-1-node"+repoSuffix, "--platform", platforms, "--recursive")
 				if err == nil {
 					err = checkRan("hallmark, 1 node", smp)
 				}
@@ -98,7 +123,7 @@ func (s *suite) poolCases(ctx context.Context) (_ []*comparison, err error) {
 				return err
 			},
 			func() error {
-				smp, err := s.buildxJob(ctx, bx, r, s.reg+"/bench/pool-buildx")
+				smp, err := s.buildxJob(ctx, bx, r, s.reg+"/bench/pool-buildx"+repoSuffix)
 				if err == nil {
 					err = checkRan("buildx", smp)
 				}

@@ -14,7 +14,9 @@ func (r *report) poolTables(p func(string, ...any)) {
 		"each, so nothing is shared or cached; no QEMU here: the host's busybox runs for every platform). Keyless,\n"+
 		"Sigstore bundles, no transparency log, no build cache and no provenance on any side (buildx's\n"+
 		"`--provenance=false`; hallmark's `--provenance=false`, its release's default being on); `--progress plain`\n"+
-		"on every side, in which the bench checks that each step ran once per platform.\n\n", "`"+strings.Join(poolPlatforms, "`, `")+"`")
+		"on every side, in which the bench checks that each step ran once per platform. The case runs once with the\n"+
+		"registry on loopback as it is, and once per `-pool-rtt` delay (default 20ms) added by the bench's proxy to\n"+
+		"every registry request, the nodes' pushes included: a registry across a network.\n\n", "`"+strings.Join(poolPlatforms, "`, `")+"`")
 	p("- **hallmark release, 4 nodes**: `hallmark release --builders FILE --platform (the 4) --ci-cache=false --provenance=false` in a GitLab\n" +
 		"  job's environment, the builder file naming the four nodes with their platform; the bench checks in the\n" +
 		"  JSON output that each platform was built on its node. It builds and pushes by digest on the nodes, merges\n" +
@@ -28,12 +30,26 @@ func (r *report) poolTables(p func(string, ...any)) {
 	if len(r.pool) < 2 {
 		return
 	}
-	nodes, bx := r.pool[0], r.pool[1]
-	p("| comparison | %s, ms | other side, ms | ratio | target |\n|---|---|---|---|---|\n", nodes.a)
+	p("| comparison | %s, ms | other side, ms | ratio | target |\n|---|---|---|---|---|\n", r.pool[0].a)
 	for _, c := range r.pool {
 		a, b := wallOf(c.as), wallOf(c.bs)
 		p("| %s | %s | %s: %s | %.2f | %s |\n", c.name, a.ms(), c.b, b.ms(), ratio(a, b), target(ratio(a, b), c.target))
 	}
+	// The comparisons come in pairs, one pair per delay (poolRuns).
+	for i := 0; i+1 < len(r.pool); i += 2 {
+		poolDetails(p, r.pool[i], r.pool[i+1])
+	}
+}
+
+// poolDetails prints where the time went, the registry requests and the
+// peak memory of one pair of pool comparisons (4 nodes vs 1; vs buildx).
+func poolDetails(p func(string, ...any), nodes, bx *comparison) {
+	label := "The registry on loopback, as it is"
+	if _, delay, ok := strings.Cut(nodes.name, " (+"); ok {
+		label = "Each registry request held back " + strings.TrimSuffix(delay, " per registry request)") +
+			" by the bench's proxy (a registry across a network; the nodes' pushes too)"
+	}
+	p("\n**%s.**\n", label)
 	p("\nWhere the time goes (medians, ms; hallmark's stages are the sections it prints; *build* includes the merge).\n\n")
 	p("| side | steps | CPU |\n|---|---|---|\n")
 	for _, side := range []struct {
