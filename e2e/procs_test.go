@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -202,7 +203,7 @@ func sleepContext(t *testing.T, b testbed) (dir, marker string) {
 // running is a hallmark process started in the background.
 type running struct {
 	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
+	stdout, stderr lockedBuffer
 	done           chan struct{}
 	started        time.Time
 	res            result
@@ -242,6 +243,28 @@ func startHallmark(t *testing.T, env []string, args ...string) *running {
 		}
 	})
 	return r
+}
+
+// stderrSoFar is what the process wrote on stderr so far.
+func (r *running) stderrSoFar() string { return r.stderr.String() }
+
+// lockedBuffer is a bytes.Buffer a test may read while the process
+// writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // exited reports whether the process has ended.

@@ -100,7 +100,8 @@ func TestMigratingLines(t *testing.T) {
 
 // TestValidationBeforeWork: bad build input is refused before the build
 // with exit 2 and one line; --progress tty without a terminal falls back
-// to plain progress (issue 16 item 4).
+// to plain progress (issue 16 item 4); --max-load-factor on one buildkitd
+// is a warning, the build goes on.
 func TestValidationBeforeWork(t *testing.T) {
 	b := bed(t)
 	reg := b.PlainRegistry()
@@ -115,6 +116,7 @@ func TestValidationBeforeWork(t *testing.T) {
 		{"index annotation on one platform", "", []string{"--annotation", "index:a=b"}, exitUsage, []string{"index:a=b", "--platform"}, ""},
 		{"malformed dockerignore", "ignored.txt\n[\n", nil, exitUsage, []string{".dockerignore", "syntax error in pattern"}, ""},
 		{"tty without a terminal", "", []string{"--progress", "tty"}, 0, nil, "hallmark: warning: --progress tty: stderr is not a terminal; showing plain progress"},
+		{"max load factor on one buildkitd", "", []string{"--max-load-factor", "1.25"}, 0, nil, "hallmark: warning: --max-load-factor 1.25 has no effect: build runs on one buildkitd"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

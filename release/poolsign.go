@@ -245,15 +245,30 @@ func (ps *poolSigning) rollback(ctx context.Context, cause error) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
+	// Withdrawals about one digest run one after the other: they rewrite
+	// the same legacy signature tag or fallback index, and on a registry
+	// without conditional writes two at once can undo each other (one
+	// lists again a referrer the other unlisted and deleted). Those about
+	// different digests run in parallel.
 	var undo []func() (int, error)
+	bySubject := map[string][]int{}
+	var subjects []string
+	add := func(subject name.Digest, f func() (int, error)) {
+		k := subject.String()
+		if _, ok := bySubject[k]; !ok {
+			subjects = append(subjects, k)
+		}
+		bySubject[k] = append(bySubject[k], len(undo))
+		undo = append(undo, f)
+	}
 	sig := func(r *signer.Result) {
 		if r != nil {
-			undo = append(undo, func() (int, error) { return added(r.Layouts...), setup.signer.Withdraw(ctx, r) })
+			add(r.Digest, func() (int, error) { return added(r.Layouts...), setup.signer.Withdraw(ctx, r) })
 		}
 	}
 	att := func(subject name.Digest, a *signer.Attestation) {
 		if a != nil {
-			undo = append(undo, func() (int, error) {
+			add(subject, func() (int, error) {
 				return added(a.Written), setup.signer.WithdrawAttestation(ctx, subject, a)
 			})
 		}
@@ -275,10 +290,12 @@ func (ps *poolSigning) rollback(ctx context.Context, cause error) error {
 	for _, s := range ps.sboms {
 		att(s.Manifest, s.Attestation)
 	}
-	counts := make([]int, len(undo))
-	errs := parallel.ForEach(len(undo), parallel.Max, func(i int) (err error) {
-		counts[i], err = undo[i]()
-		return err
+	counts, errs := make([]int, len(undo)), make([]error, len(undo))
+	parallel.ForEach(len(subjects), parallel.Max, func(g int) error {
+		for _, i := range bySubject[subjects[g]] {
+			counts[i], errs[i] = undo[i]()
+		}
+		return nil
 	})
 	return rolledBack(cause, counts, errs)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark/layout"
@@ -71,9 +72,33 @@ func (c *signCall) putFallbackIndex(tag name.Tag, im *v1.IndexManifest, base *v1
 		return err
 	}
 	if err := c.putConditional(tag, rawIndex(raw)); err != nil {
+		if listedGone(err) && errors.Is(c.unchanged(tag, base), errConflict) {
+			// The index we read lists a manifest another writer has since
+			// unlisted and deleted (a concurrent withdrawal): the
+			// registry refused the stale index; read it again. Unchanged,
+			// it lists a manifest deleted without being unlisted, which
+			// reading again does not cure: the error stands.
+			return errConflict
+		}
 		return fmt.Errorf("writing %s: %w", tag, err)
 	}
 	return nil
+}
+
+// listedGone reports whether a registry refused an index because a
+// manifest it lists is not stored (distribution: MANIFEST_BLOB_UNKNOWN;
+// go-containerregistry's registry: MANIFEST_UNKNOWN).
+func listedGone(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	for _, d := range te.Errors {
+		if d.Code == transport.ManifestBlobUnknownErrorCode || d.Code == transport.ManifestUnknownErrorCode {
+			return true
+		}
+	}
+	return false
 }
 
 // fallbackIndex returns the fallback index's manifest and digest (nil: no

@@ -6,6 +6,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hallmark-dev/hallmark/layout"
@@ -128,4 +130,65 @@ func withdrawSigner(t *testing.T, host, label string) *signer.Signer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestWithdrawConcurrent: two withdrawals from one fallback index (a
+// signature and an attestation of one digest, on a registry without the
+// referrers API, as a failed pool release rolls back in parallel): the
+// attestation's withdrawal unlists and deletes its manifest between the
+// signature's read of the index and its write, which the registry then
+// refuses (the index lists a manifest that is gone). The signature's
+// withdrawal reads the index again and succeeds: nothing stays listed.
+func TestWithdrawConcurrent(t *testing.T) {
+	upstream := signertest.NewRegistry(t, false)
+	u, err := url.Parse("http://" + upstream.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	var armed atomic.Bool
+	held, release := make(chan struct{}), make(chan struct{})
+	var fallbackPath string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Hold the first write of the fallback index once armed: the
+		// signature's withdrawal, after its read.
+		if r.Method == http.MethodPut && fallbackPath != "" && strings.HasSuffix(r.URL.Path, fallbackPath) && armed.CompareAndSwap(true, false) {
+			close(held)
+			<-release
+		}
+		proxy.ServeHTTP(w, r)
+	})
+	pt := layout.PredicateTypeSLSAProvenance1
+	host, d, orig := imageBehind(t, upstream, h)
+	fallbackPath = "/manifests/" + signer.FallbackTag(d).TagStr()
+	s := regSignerFormat(t, host, "ours", "", true)
+	res, err := s.Sign(t.Context(), signer.Subject{Digest: d}, map[string]string{"tag": "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Attest(t.Context(), signer.Subject{Digest: d}, pt, provenancePredicate("https://ci.example/ours"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sigs, atts := len(bundleReferrers(t, upstream, orig)), len(attestations(t, upstream, orig, pt)); sigs != 1 || atts != 1 {
+		t.Fatalf("%d signature bundles and %d attestations listed, want one of each", sigs, atts)
+	}
+	armed.Store(true)
+	done := make(chan error, 1)
+	go func() { done <- s.Withdraw(t.Context(), res) }()
+	select {
+	case <-held:
+	case err := <-done:
+		t.Fatalf("the signature's withdrawal ended without writing the fallback index: %v", err)
+	}
+	if err := s.WithdrawAttestation(t.Context(), d, a); err != nil {
+		t.Fatalf("withdrawing the attestation: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("withdrawing the signature after the attestation's withdrawal changed the index: %v", err)
+	}
+	if sigs, atts := len(bundleReferrers(t, upstream, orig)), len(attestations(t, upstream, orig, pt)); sigs != 0 || atts != 0 {
+		t.Errorf("%d signature bundles and %d attestations still listed, want none", sigs, atts)
+	}
 }

@@ -45,6 +45,9 @@ func (cmd *buildCmd) run(c *cli.Context, e *env) error {
 	if err := cmd.connect.single("build"); err != nil {
 		return err
 	}
+	if w := cmd.connect.unusedBalance("build"); w != "" {
+		e.logger().Warn(w)
+	}
 	contextDir := c.Args().First()
 	if contextDir == "" {
 		contextDir = "."

@@ -102,6 +102,9 @@ func (cmd *doctorCmd) options(c *cli.Context, e *env) (doctor.Options, error) {
 	if err := cmd.connect.single("doctor"); err != nil {
 		return doctor.Options{}, err
 	}
+	if w := cmd.connect.unusedBalance("doctor"); w != "" {
+		e.logger().Warn(w)
+	}
 	reg := cmd.registry.registry(e)
 	image := cmd.image.repository(e.ci)
 	if image != "" {

@@ -149,6 +149,9 @@ func (cmd *releaseCmd) options(c *cli.Context, e *env) (release.Options, error) 
 	if err != nil {
 		return release.Options{}, err
 	}
+	if w := cmd.connect.unusedBalance("release"); w != "" {
+		e.logger().Warn(w)
+	}
 	// Signed provenance is a bundle attestation: on by default with
 	// bundles (one node or a pool), off by default without.
 	switch {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -69,6 +70,19 @@ func (g *connectGroup) balance() (*pool.Balance, error) {
 		return nil, usageErr("%w", err)
 	}
 	return &b, nil
+}
+
+// unusedBalance is the warning for --max-load-factor (or
+// HALLMARK_MAX_LOAD_FACTOR) given where it has no effect: command runs on
+// one buildkitd (build, doctor, or a release with one --addr), there is no
+// pool to balance. "" when it is not given or balances a pool. As with
+// --progress tty without a terminal, the run goes on: a factor set for a
+// CI group's pools does not fail its one-buildkitd jobs.
+func (g *connectGroup) unusedBalance(command string) string {
+	if g.maxLoadFactor == "" || g.builders != "" || len(g.addrs) > 1 {
+		return ""
+	}
+	return fmt.Sprintf("--max-load-factor %s has no effect: %s runs on one buildkitd (the factor balances a release on several --addr or --builders)", g.maxLoadFactor, command)
 }
 
 // cacheGroup is release's default registry cache.

@@ -124,3 +124,33 @@ func TestConnectPoolBalance(t *testing.T) {
 		})
 	}
 }
+
+// TestUnusedBalance: --max-load-factor where there is no pool to balance
+// (build, doctor, a release on one --addr or the default buildkitd) is a
+// warning naming the flag, its value and the command; on a pool, or not
+// given, nothing.
+func TestUnusedBalance(t *testing.T) {
+	two := []string{"unix:///a.sock", "unix:///b.sock"}
+	tests := []struct {
+		name, command string
+		g             connectGroup
+		want          string
+	}{
+		{"not given", "release", connectGroup{addrs: two[:1]}, ""},
+		{"release, one --addr", "release", connectGroup{addrs: two[:1], maxLoadFactor: "1.25"},
+			"--max-load-factor 1.25 has no effect: release runs on one buildkitd (the factor balances a release on several --addr or --builders)"},
+		{"release, default buildkitd", "release", connectGroup{maxLoadFactor: "off"}, "--max-load-factor off has no effect: release runs on one buildkitd"},
+		{"build", "build", connectGroup{addrs: two[:1], maxLoadFactor: "1.5"}, "--max-load-factor 1.5 has no effect: build runs on one buildkitd"},
+		{"doctor", "doctor", connectGroup{maxLoadFactor: "2"}, "--max-load-factor 2 has no effect: doctor runs on one buildkitd"},
+		{"release, several --addr", "release", connectGroup{addrs: two, maxLoadFactor: "1.25"}, ""},
+		{"release, --builders", "release", connectGroup{builders: "/b.yaml", maxLoadFactor: "1.25"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.g.unusedBalance(tt.command)
+			if (got == "") != (tt.want == "") || !strings.HasPrefix(got, tt.want) {
+				t.Errorf("unusedBalance(%q) = %q, want %q", tt.command, got, tt.want)
+			}
+		})
+	}
+}
