@@ -132,13 +132,18 @@ type earlyOutcome struct {
 	err error
 }
 
-// waitSigned waits until repo holds a legacy signature tag with a
-// signature in it and returns the digests signed so far; it fails the
-// test if the release ends first.
+// amd64Signatures is how many digests amd64's stage signs: its manifest
+// and its attestation manifest (provenance is on), in parallel.
+const amd64Signatures = 2
+
+// waitSigned waits until repo holds legacy signature tags with a
+// signature for each of the digests amd64's stage signs (nothing else
+// can be signed while arm64 is held: the index waits for the merge) and
+// returns them; it fails the test if the release ends first.
 func waitSigned(t *testing.T, r *registry.Registry, repo string, done <-chan earlyOutcome) []string {
 	t.Helper()
 	for {
-		if signed := signatureTags(t, r, repo, true); len(signed) > 0 {
+		if signed := signatureTags(t, r, repo, true); len(signed) >= amd64Signatures {
 			return signed
 		}
 		select {
