@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,43 +14,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hallmark-dev/hallmark/internal/e2etest"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/layout"
 )
 
-// gatedDockerfile builds linux/amd64 at once and holds linux/arm64's RUN
-// step until the gate (GATE, an URL on the host: the bed's buildkitd run
-// steps in the host's network) answers: "go" passes, anything else fails
-// the step (as release's TestPoolSignsEarly). REV makes each build new.
-const gatedDockerfile = `FROM scratch
-COPY busybox /bin/busybox
-ARG TARGETPLATFORM
-ARG GATE
-ARG REV
-RUN ["/bin/busybox", "sh", "-c", "echo $REV > /rev; [ \"$TARGETPLATFORM\" = linux/arm64 ] || exit 0; i=0; until /bin/busybox wget -q -O /gate \"$GATE\"; do i=$((i+1)); [ $i -lt 600 ] || exit 2; /bin/busybox sleep 0.1; done; /bin/busybox grep -qx go /gate"]
-`
-
-// platformGate answers 503 until opened, then its verdict.
-type platformGate struct {
-	open    chan struct{}
-	verdict string
-}
-
-func (g *platformGate) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	select {
-	case <-g.open:
-		fmt.Fprintln(w, g.verdict)
-	default:
-		http.Error(w, "not yet", http.StatusServiceUnavailable)
-	}
-}
-
-// gatedContext is a build context of gatedDockerfile and the bed's busybox.
+// gatedContext is a build context of testutil.GatedDockerfile and the bed's busybox.
 func gatedContext(t *testing.T, b testbed) (contextDir, dockerfile string) {
 	t.Helper()
 	dir := t.TempDir()
 	e2etest.CopyFile(t, b.Getenv("HALLMARK_TEST_BUSYBOX"), filepath.Join(dir, "busybox"))
 	df := filepath.Join(dir, "Dockerfile")
-	if err := os.WriteFile(df, []byte(gatedDockerfile), 0o644); err != nil {
+	if err := os.WriteFile(df, []byte(testutil.GatedDockerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir, df
@@ -73,7 +46,7 @@ func TestPoolReleaseFailsCleanly(t *testing.T) {
 		for _, mode := range []string{"bundle", "legacy"} {
 			t.Run(strings.ReplaceAll(reg, ":", "_")+"/"+mode, func(t *testing.T) {
 				t.Parallel()
-				g := &platformGate{open: make(chan struct{}), verdict: "no"}
+				g := testutil.NewPlatformGate("no")
 				srv := httptest.NewServer(g)
 				t.Cleanup(srv.Close)
 				ctxDir, df := gatedContext(t, b)
@@ -86,7 +59,7 @@ func TestPoolReleaseFailsCleanly(t *testing.T) {
 				h := startHallmark(t, envList(env), args...)
 				amd := signedEarly(t, h, repo)
 				t.Logf("linux/amd64's manifest %s signed while linux/arm64 was held", amd)
-				close(g.open)
+				g.Open()
 				r := h.wait(t, 3*time.Minute)
 				assertOneLineError(t, r, exitBuild, "linux/arm64", "signatures and attestations were rolled back: nothing is signed")
 				t.Logf("%s", lastLine(r.Stderr))

@@ -3,7 +3,6 @@ package release
 import (
 	"cmp"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -18,39 +17,13 @@ import (
 
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/builder/pool"
+	"github.com/hallmark-dev/hallmark/internal/testutil"
 	"github.com/hallmark-dev/hallmark/layout"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/signer"
 	"github.com/hallmark-dev/hallmark/signer/signertest"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
-
-// earlyDockerfile builds linux/amd64 at once and holds linux/arm64's RUN
-// step until the gate (GATE, an URL on the host: the bed's buildkitd run
-// steps in the host's network) answers: "go" passes, anything else fails
-// the step. REV makes each build new.
-const earlyDockerfile = `FROM scratch
-COPY busybox /bin/busybox
-ARG TARGETPLATFORM
-ARG GATE
-ARG REV
-RUN ["/bin/busybox", "sh", "-c", "echo $REV > /rev; [ \"$TARGETPLATFORM\" = linux/arm64 ] || exit 0; i=0; until /bin/busybox wget -q -O /gate \"$GATE\"; do i=$((i+1)); [ $i -lt 600 ] || exit 2; /bin/busybox sleep 0.1; done; /bin/busybox grep -qx go /gate"]
-`
-
-// gate answers 503 until opened, then its verdict.
-type gate struct {
-	open    chan struct{}
-	verdict string
-}
-
-func (g *gate) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	select {
-	case <-g.open:
-		fmt.Fprintln(w, g.verdict)
-	default:
-		http.Error(w, "not yet", http.StatusServiceUnavailable)
-	}
-}
 
 // TestPoolSignsEarly releases linux/amd64 and linux/arm64 on two of the
 // bed's buildkitd (keyed; legacy signatures and bundles; provenance),
@@ -64,7 +37,7 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 func TestPoolSignsEarly(t *testing.T) {
 	bed := poolBed(t)
 	ctxDir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(earlyDockerfile), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(testutil.GatedDockerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	e2eCopy(t, bed.busybox, filepath.Join(ctxDir, "busybox"))
@@ -72,7 +45,7 @@ func TestPoolSignsEarly(t *testing.T) {
 		for _, slowFails := range []bool{false, true} {
 			what := map[bool]string{false: "arm64 built", true: "arm64 fails"}[slowFails]
 			t.Run(map[bool]string{false: "no-referrers-api", true: "referrers-api"}[host == bed.referrers]+"/"+what, func(t *testing.T) {
-				g := &gate{open: make(chan struct{}), verdict: map[bool]string{false: "go", true: "no"}[slowFails]}
+				g := testutil.NewPlatformGate(map[bool]string{false: "go", true: "no"}[slowFails])
 				srv := httptest.NewServer(g)
 				defer srv.Close()
 				repo := fmt.Sprintf("%s/early-%d", host, time.Now().UnixNano())
@@ -84,7 +57,7 @@ func TestPoolSignsEarly(t *testing.T) {
 				}()
 				seen := waitSigned(t, o.Build.Registry, repo, done)
 				t.Logf("signed while arm64 was held: %v", seen)
-				close(g.open)
+				g.Open()
 				out := <-done
 				if slowFails {
 					if out.err == nil || StageOf(out.err) != StageBuild || !strings.Contains(out.err.Error(), "nothing is signed") {
